@@ -1,0 +1,40 @@
+"""Time, as the ledger reads it: integer microseconds since the Unix epoch, UTC."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now_us(self) -> int: ...
+
+
+class SystemClock:
+    def now_us(self) -> int:
+        return time.time_ns() // 1000
+
+
+class ManualClock:
+    """A clock that moves only when told to: for tests and replays."""
+
+    def __init__(self, start_us: int = 1_767_225_600_000_000) -> None:  # 2026-01-01
+        self.current = start_us
+
+    def now_us(self) -> int:
+        return self.current
+
+    def advance(self, *, seconds: int = 0, microseconds: int = 0) -> None:
+        self.current += seconds * 1_000_000 + microseconds
+
+
+def to_us(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("a naive datetime is ambiguous; give a timezone")
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)

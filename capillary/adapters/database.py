@@ -1,0 +1,132 @@
+"""Connections to the store: SQLite (embedded default) or PostgreSQL, and the unit of work.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` and foreign keys on; a write transaction
+starts with ``BEGIN IMMEDIATE`` so that writers queue for the lock up front instead of
+failing half-way. PostgreSQL runs at READ COMMITTED; writers lock the rows they change in a
+consistent order. On either, a transaction that loses a race (SQLite busy, PostgreSQL
+serialization failure or deadlock, or a unique key taken by a concurrent twin) is run again
+from the start, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from capillary.domain.errors import RetryExhausted
+
+T = TypeVar("T")
+
+_RETRY_SQLSTATES = {"40001", "40P01"}
+# Unique keys whose violation means "a concurrent twin won": re-running turns the loser into
+# a replay or a clear refusal.
+_RETRY_CONSTRAINTS = {
+    "uq_transactions_idempotency_key",
+    "uq_transactions_pending_id",
+    "uq_transactions_reverses_id",
+}
+
+
+def normalize_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def create_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        readonly = conn.get_execution_options().get("capillary_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` is a lost race that running the transaction again can win."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        text = str(orig).lower()
+        return "locked" in text or "busy" in text
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    if sqlstate == "23505":
+        diag = getattr(orig, "diag", None)
+        return getattr(diag, "constraint_name", None) in _RETRY_CONSTRAINTS
+    return False
+
+
+class Database:
+    """The store, and the one way to run a unit of work on it."""
+
+    def __init__(self, url: str, *, max_attempts: int = 30) -> None:
+        self.url = normalize_url(url)
+        self.engine = create_engine(self.url)
+        self.dialect = self.engine.dialect.name
+        self.max_attempts = max_attempts
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def transaction(self, work: Callable[[Connection], T], *, readonly: bool = False) -> T:
+        """Run ``work`` in one database transaction and commit once; retry lost races."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self.engine.connect() as conn:
+                    if readonly:
+                        conn.execution_options(capillary_readonly=True)
+                    with conn.begin():
+                        return work(conn)
+            except sa.exc.DBAPIError as exc:
+                if not is_retryable(exc):
+                    raise
+                if attempt >= self.max_attempts:
+                    raise RetryExhausted(
+                        f"The store stayed contended through {attempt} attempts; "
+                        "nothing was written. Try again."
+                    ) from exc
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (``None`` for other stores or in-memory)."""
+    url = normalize_url(url)
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///")
+    return None if path in ("", ":memory:") else Path(path)

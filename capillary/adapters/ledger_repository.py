@@ -1,0 +1,532 @@
+"""Every query the ledger makes. Functions take an open connection; the service owns the
+transaction. Bulk paths are written per dialect: COPY and arrays on PostgreSQL, executemany on
+SQLite, always one statement per table per batch, never a row at a time through an ORM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from capillary.domain.journal import JournalEntry, JournalLeg, Seal, SealedRow
+from capillary.domain.ledger import (
+    POSTING_KINDS,
+    Account,
+    AccountState,
+    Balance,
+    BalanceConstraint,
+    Leg,
+    Side,
+    Transaction,
+    TransactionKind,
+)
+from capillary.domain.units import Unit, UnitKind
+
+_CHUNK = 5000
+# Shared by every writer, taken exclusively by the sealer: when the sealer holds it, every
+# transaction id handed out before has been committed or rolled back.
+_SEAL_LOCK = 0x43415049  # "CAPI"
+
+_TX_COLUMNS = (
+    "id, idempotency_key, kind, posted_at, ref, metadata, pending_id, reverses_id, "
+    "expires_at, leg_count"
+)
+_POSTING_COLUMNS = "transaction_id, leg, account_id, unit, side, amount"
+_ACCOUNT_COLUMNS = "id, org, unit, type, code, balance_constraint, metadata, created_at"
+_BALANCE_COLUMNS = "debits_posted, credits_posted, debits_pending, credits_pending"
+
+
+def _pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _in_clause(conn: Connection, column: str, values: Sequence[Any]) -> tuple[str, Any]:
+    """``column IN (...)`` for SQLite, ``column = ANY(%s)`` for PostgreSQL."""
+    if _pg(conn):
+        return f"{column} = ANY(%s)", (list(values),)
+    return f"{column} IN ({','.join('?' * len(values))})", tuple(values)
+
+
+# ---------------------------------------------------------------- units and accounts
+
+
+def insert_unit(conn: Connection, unit: Unit) -> None:
+    conn.exec_driver_sql(
+        "INSERT INTO units (code, kind, exponent, name) VALUES (%s, %s, %s, %s)"
+        if _pg(conn)
+        else "INSERT INTO units (code, kind, exponent, name) VALUES (?, ?, ?, ?)",
+        (unit.code, unit.kind.value, unit.exponent, unit.name),
+    )
+
+
+def get_unit(conn: Connection, code: str) -> Unit | None:
+    row = conn.exec_driver_sql(
+        "SELECT code, kind, exponent, name FROM units WHERE code = " + ("%s" if _pg(conn) else "?"),
+        (code,),
+    ).first()
+    return None if row is None else Unit(row[0], UnitKind(row[1]), row[2], row[3])
+
+
+def list_units(conn: Connection) -> list[Unit]:
+    rows = conn.exec_driver_sql("SELECT code, kind, exponent, name FROM units ORDER BY code")
+    return [Unit(r[0], UnitKind(r[1]), r[2], r[3]) for r in rows]
+
+
+def insert_account(
+    conn: Connection,
+    *,
+    org: str,
+    unit: str,
+    type: str,
+    code: str,
+    constraint: BalanceConstraint,
+    metadata: str | None,
+    created_at: int,
+) -> int:
+    p = "%s" if _pg(conn) else "?"
+    row = conn.exec_driver_sql(
+        "INSERT INTO accounts (org, unit, type, code, balance_constraint, metadata, created_at) "
+        f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}) RETURNING id",
+        (org, unit, type, code, constraint.value, metadata, created_at),
+    ).one()
+    return int(row[0])
+
+
+def _account(row: Sequence[Any]) -> Account:
+    return Account(
+        id=row[0],
+        org=row[1],
+        unit=row[2],
+        type=row[3],
+        code=row[4],
+        constraint=BalanceConstraint(row[5]),
+        metadata=row[6],
+        created_at=row[7],
+    )
+
+
+def get_account(conn: Connection, account_id: int) -> Account | None:
+    p = "%s" if _pg(conn) else "?"
+    row = conn.exec_driver_sql(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = {p}", (account_id,)
+    ).first()
+    return None if row is None else _account(row)
+
+
+def find_account(conn: Connection, *, org: str, unit: str, code: str) -> Account | None:
+    p = "%s" if _pg(conn) else "?"
+    row = conn.exec_driver_sql(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE org = {p} AND unit = {p} AND code = {p}",
+        (org, unit, code),
+    ).first()
+    return None if row is None else _account(row)
+
+
+def list_accounts(conn: Connection, *, org: str | None = None) -> list[tuple[Account, Balance]]:
+    sql = f"SELECT {_ACCOUNT_COLUMNS}, {_BALANCE_COLUMNS} FROM accounts"
+    params: tuple[Any, ...] = ()
+    if org is not None:
+        sql += " WHERE org = " + ("%s" if _pg(conn) else "?")
+        params = (org,)
+    rows = conn.exec_driver_sql(sql + " ORDER BY id", params)
+    return [(_account(r), Balance(r[8], r[9], r[10], r[11])) for r in rows]
+
+
+def read_balance(conn: Connection, account_id: int) -> Balance | None:
+    p = "%s" if _pg(conn) else "?"
+    row = conn.exec_driver_sql(
+        f"SELECT {_BALANCE_COLUMNS} FROM accounts WHERE id = {p}", (account_id,)
+    ).first()
+    return None if row is None else Balance(row[0], row[1], row[2], row[3])
+
+
+def lock_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, AccountState]:
+    """The touched accounts' balances, locked for the rest of the transaction.
+
+    PostgreSQL locks the rows in id order, so two writers never wait on each other in a
+    circle; SQLite's ``BEGIN IMMEDIATE`` already holds the one write lock.
+    """
+    ids = sorted(set(account_ids))
+    states: dict[int, AccountState] = {}
+    lock = " ORDER BY id FOR UPDATE" if _pg(conn) else ""
+    for chunk in _chunks(ids):
+        where, params = _in_clause(conn, "id", chunk)
+        rows = conn.exec_driver_sql(
+            f"SELECT id, unit, balance_constraint, {_BALANCE_COLUMNS} FROM accounts "
+            f"WHERE {where}{lock}",
+            params,
+        )
+        for r in rows:
+            states[r[0]] = AccountState(r[1], BalanceConstraint(r[2]), r[3], r[4], r[5], r[6])
+    return states
+
+
+def apply_balance_deltas(conn: Connection, deltas: dict[int, tuple[int, int, int, int]]) -> None:
+    """Add each account's net change to its counters: increments, never read-modify-write."""
+    if not deltas:
+        return
+    ids = sorted(deltas)
+    if _pg(conn):
+        conn.exec_driver_sql(
+            "UPDATE accounts AS a SET debits_posted = a.debits_posted + d.dp, "
+            "credits_posted = a.credits_posted + d.cp, "
+            "debits_pending = a.debits_pending + d.dn, "
+            "credits_pending = a.credits_pending + d.cn "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+            "AS d(id, dp, cp, dn, cn) WHERE a.id = d.id",
+            (
+                ids,
+                [deltas[i][0] for i in ids],
+                [deltas[i][1] for i in ids],
+                [deltas[i][2] for i in ids],
+                [deltas[i][3] for i in ids],
+            ),
+        )
+    else:
+        conn.exec_driver_sql(
+            "UPDATE accounts SET debits_posted = debits_posted + ?, "
+            "credits_posted = credits_posted + ?, debits_pending = debits_pending + ?, "
+            "credits_pending = credits_pending + ? WHERE id = ?",
+            [(*deltas[i], i) for i in ids],
+        )
+
+
+# ---------------------------------------------------------------- transactions
+
+
+def next_transaction_ids(conn: Connection, count: int) -> list[int]:
+    """``count`` fresh transaction ids, increasing. Writers hold the seal lock shared."""
+    if _pg(conn):
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(%s)", (_SEAL_LOCK,))
+        rows = conn.exec_driver_sql(
+            "SELECT nextval('transactions_id_seq') FROM generate_series(1, %s)", (count,)
+        )
+        return sorted(r[0] for r in rows)
+    (last,) = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM transactions").one()
+    return list(range(last + 1, last + 1 + count))
+
+
+def insert_transactions(
+    conn: Connection, rows: Sequence[tuple[Any, ...]], postings: Sequence[tuple[Any, ...]]
+) -> None:
+    """Write transaction rows (``_TX_COLUMNS`` order) and their postings
+    (``_POSTING_COLUMNS`` order, side as 'D'/'C')."""
+    if _pg(conn):
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY transactions ({_TX_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if postings:
+            with cursor.copy(f"COPY postings ({_POSTING_COLUMNS}) FROM STDIN") as copy:
+                for posting in postings:
+                    copy.write_row(posting)
+        return
+    conn.exec_driver_sql(
+        f"INSERT INTO transactions ({_TX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+    )
+    if postings:
+        conn.exec_driver_sql(
+            f"INSERT INTO postings ({_POSTING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", postings
+        )
+
+
+def _legs_by_transaction(conn: Connection, ids: Sequence[int]) -> dict[int, list[Leg]]:
+    legs: dict[int, list[Leg]] = {i: [] for i in ids}
+    for chunk in _chunks(ids):
+        where, params = _in_clause(conn, "transaction_id", chunk)
+        rows = conn.exec_driver_sql(
+            f"SELECT transaction_id, account_id, side, amount FROM postings WHERE {where} "
+            "ORDER BY transaction_id, leg",
+            params,
+        )
+        for r in rows:
+            legs[r[0]].append(Leg(r[1], Side(r[2]), r[3]))
+    return legs
+
+
+def _transactions_where(conn: Connection, column: str, values: Sequence[Any]) -> list[Transaction]:
+    found: list[tuple[Any, ...]] = []
+    for chunk in _chunks(values):
+        where, params = _in_clause(conn, column, chunk)
+        found.extend(
+            conn.exec_driver_sql(f"SELECT {_TX_COLUMNS} FROM transactions WHERE {where}", params)
+        )
+    legs = _legs_by_transaction(conn, [r[0] for r in found])
+    return [
+        Transaction(
+            id=r[0],
+            key=r[1],
+            kind=TransactionKind(r[2]),
+            posted_at=r[3],
+            ref=r[4],
+            metadata=r[5],
+            pending_id=r[6],
+            reverses_id=r[7],
+            expires_at=r[8],
+            legs=tuple(legs[r[0]]),
+        )
+        for r in found
+    ]
+
+
+def transactions_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, Transaction]:
+    return {t.key: t for t in _transactions_where(conn, "idempotency_key", keys)}
+
+
+def transaction_by_id(conn: Connection, transaction_id: int) -> Transaction | None:
+    found = _transactions_where(conn, "id", [transaction_id])
+    return found[0] if found else None
+
+
+def resolution_of(conn: Connection, pending_id: int) -> Transaction | None:
+    """The transaction that posted, voided or expired ``pending_id``, if any."""
+    found = _transactions_where(conn, "pending_id", [pending_id])
+    return found[0] if found else None
+
+
+def reversal_of(conn: Connection, transaction_id: int) -> Transaction | None:
+    found = _transactions_where(conn, "reverses_id", [transaction_id])
+    return found[0] if found else None
+
+
+def expired_holds(conn: Connection, now: int, limit: int) -> list[Transaction]:
+    """Unresolved holds whose timeout has passed, oldest first."""
+    p = "%s" if _pg(conn) else "?"
+    rows = conn.exec_driver_sql(
+        "SELECT t.id FROM transactions t WHERE t.kind = 'pending' AND t.expires_at <= "
+        f"{p} AND NOT EXISTS (SELECT 1 FROM transactions r WHERE r.pending_id = t.id) "
+        f"ORDER BY t.id LIMIT {p}",
+        (now, limit),
+    )
+    ids = [r[0] for r in rows]
+    return sorted(_transactions_where(conn, "id", ids), key=lambda t: t.id) if ids else []
+
+
+# ---------------------------------------------------------------- reading history
+
+
+def balance_at(conn: Connection, account_id: int, at: int) -> Balance:
+    """Posted balance of an account as of ``at`` (µs), from the postings themselves.
+
+    Pending amounts at a past time are those of holds made by then and not yet resolved by
+    then."""
+    p = "%s" if _pg(conn) else "?"
+    kinds = ", ".join(f"'{k.value}'" for k in POSTING_KINDS)
+    row = conn.exec_driver_sql(
+        "SELECT "
+        "coalesce(sum(CASE WHEN p.side = 'D' AND t.kind IN (" + kinds + ") THEN p.amount END), 0), "
+        "coalesce(sum(CASE WHEN p.side = 'C' AND t.kind IN (" + kinds + ") THEN p.amount END), 0), "
+        "coalesce(sum(CASE WHEN p.side = 'D' AND t.kind = 'pending' AND r.id IS NULL "
+        "THEN p.amount END), 0), "
+        "coalesce(sum(CASE WHEN p.side = 'C' AND t.kind = 'pending' AND r.id IS NULL "
+        "THEN p.amount END), 0) "
+        "FROM postings p JOIN transactions t ON t.id = p.transaction_id "
+        f"LEFT JOIN transactions r ON r.pending_id = t.id AND r.posted_at <= {p} "
+        f"WHERE p.account_id = {p} AND t.posted_at <= {p}",
+        (at, account_id, at),
+    ).one()
+    return Balance(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    transaction_id: int
+    key: str
+    kind: TransactionKind
+    posted_at: int
+    ref: str | None
+    side: Side
+    amount: int
+
+
+def history(
+    conn: Connection, account_id: int, *, limit: int, before_id: int | None
+) -> list[HistoryLine]:
+    """An account's legs, newest first, ``limit`` at a time (page with ``before_id``)."""
+    p = "%s" if _pg(conn) else "?"
+    sql = (
+        "SELECT t.id, t.idempotency_key, t.kind, t.posted_at, t.ref, p.side, p.amount "
+        "FROM postings p JOIN transactions t ON t.id = p.transaction_id "
+        f"WHERE p.account_id = {p}"
+    )
+    params: list[Any] = [account_id]
+    if before_id is not None:
+        sql += f" AND p.transaction_id < {p}"
+        params.append(before_id)
+    sql += f" ORDER BY p.transaction_id DESC LIMIT {p}"
+    params.append(limit)
+    return [
+        HistoryLine(r[0], r[1], TransactionKind(r[2]), r[3], r[4], Side(r[5]), r[6])
+        for r in conn.exec_driver_sql(sql, tuple(params))
+    ]
+
+
+def recomputed_balances(conn: Connection) -> dict[int, tuple[Balance, Balance]]:
+    """Every account's stored balance next to the one its postings add up to."""
+    kinds = ", ".join(f"'{k.value}'" for k in POSTING_KINDS)
+    rows = conn.exec_driver_sql(
+        f"SELECT a.id, {_BALANCE_COLUMNS}, "
+        "coalesce(s.dp, 0), coalesce(s.cp, 0), coalesce(s.dn, 0), coalesce(s.cn, 0) "
+        "FROM accounts a LEFT JOIN ("
+        "  SELECT p.account_id, "
+        f"  sum(CASE WHEN p.side = 'D' AND t.kind IN ({kinds}) THEN p.amount ELSE 0 END) AS dp, "
+        f"  sum(CASE WHEN p.side = 'C' AND t.kind IN ({kinds}) THEN p.amount ELSE 0 END) AS cp, "
+        "   sum(CASE WHEN p.side = 'D' AND t.kind = 'pending' AND NOT EXISTS "
+        "     (SELECT 1 FROM transactions r WHERE r.pending_id = t.id) "
+        "     THEN p.amount ELSE 0 END) AS dn, "
+        "   sum(CASE WHEN p.side = 'C' AND t.kind = 'pending' AND NOT EXISTS "
+        "     (SELECT 1 FROM transactions r WHERE r.pending_id = t.id) "
+        "     THEN p.amount ELSE 0 END) AS cn "
+        "  FROM postings p JOIN transactions t ON t.id = p.transaction_id "
+        "  GROUP BY p.account_id"
+        ") s ON s.account_id = a.id ORDER BY a.id"
+    )
+    return {
+        r[0]: (
+            Balance(r[1], r[2], r[3], r[4]),
+            Balance(int(r[5]), int(r[6]), int(r[7]), int(r[8])),
+        )
+        for r in rows
+    }
+
+
+def unit_totals(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Per unit, the sum of all debit legs and of all credit legs (pending ones included)."""
+    rows = conn.exec_driver_sql(
+        "SELECT unit, coalesce(sum(CASE WHEN side = 'D' THEN amount ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN side = 'C' THEN amount ELSE 0 END), 0) "
+        "FROM postings GROUP BY unit"
+    )
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+# ---------------------------------------------------------------- the journal
+
+
+def lock_for_sealing(conn: Connection) -> None:
+    if _pg(conn):
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_SEAL_LOCK,))
+
+
+def last_seal(conn: Connection) -> Seal | None:
+    row = conn.exec_driver_sql(
+        "SELECT seq, transaction_id, digest, chain FROM journal_seals ORDER BY seq DESC LIMIT 1"
+    ).first()
+    return None if row is None else Seal(row[0], row[1], bytes(row[2]), bytes(row[3]))
+
+
+def _entry(head: Sequence[Any], legs: list[JournalLeg]) -> JournalEntry:
+    """A journal entry from the nine transaction columns of ``_ENTRY_SELECT`` and its legs."""
+    return JournalEntry(
+        id=head[0],
+        key=head[1],
+        kind=head[2],
+        posted_at=head[3],
+        ref=head[4],
+        metadata=head[5],
+        pending_id=head[6],
+        reverses_id=head[7],
+        expires_at=head[8],
+        legs=tuple(legs),
+    )
+
+
+def _entries(rows: Iterable[Sequence[Any]]) -> Iterator[JournalEntry]:
+    """Fold (transaction columns…, leg columns…) rows, ordered by transaction and leg,
+    into entries."""
+    current: list[Any] | None = None
+    legs: list[JournalLeg] = []
+    for r in rows:
+        if current is None or r[0] != current[0]:
+            if current is not None:
+                yield _entry(current, legs)
+            current = list(r[:9])
+            legs = []
+        if r[9] is not None:
+            legs.append(JournalLeg(r[9], r[10], r[11], r[12], r[13]))
+    if current is not None:
+        yield _entry(current, legs)
+
+
+_ENTRY_SELECT = (
+    "SELECT t.id, t.idempotency_key, t.kind, t.posted_at, t.ref, t.metadata, t.pending_id, "
+    "t.reverses_id, t.expires_at, p.leg, p.account_id, p.unit, p.side, p.amount "
+    "FROM transactions t LEFT JOIN postings p ON p.transaction_id = t.id "
+)
+
+
+def unsealed_entries(conn: Connection, *, after_id: int, limit: int) -> list[JournalEntry]:
+    p = "%s" if _pg(conn) else "?"
+    rows = conn.exec_driver_sql(
+        _ENTRY_SELECT + f"WHERE t.id > {p} AND t.id IN "
+        f"(SELECT id FROM transactions WHERE id > {p} ORDER BY id LIMIT {p}) "
+        "ORDER BY t.id, p.leg",
+        (after_id, after_id, limit),
+    )
+    return list(_entries(rows))
+
+
+def insert_seals(conn: Connection, seals: Sequence[Seal], sealed_at: int) -> None:
+    params = [(s.seq, s.transaction_id, s.digest, s.chain, sealed_at) for s in seals]
+    p = "%s" if _pg(conn) else "?"
+    conn.exec_driver_sql(
+        "INSERT INTO journal_seals (seq, transaction_id, digest, chain, sealed_at) "
+        f"VALUES ({p}, {p}, {p}, {p}, {p})",
+        params,
+    )
+
+
+def sealed_rows(conn: Connection) -> Iterator[SealedRow]:
+    """Every seal in ``seq`` order with the entry it points at, streamed."""
+    result = conn.execution_options(stream_results=True, yield_per=20_000).exec_driver_sql(
+        "SELECT s.seq, s.transaction_id, s.digest, s.chain, "
+        "t.id, t.idempotency_key, t.kind, t.posted_at, t.ref, t.metadata, t.pending_id, "
+        "t.reverses_id, t.expires_at, p.leg, p.account_id, p.unit, p.side, p.amount "
+        "FROM journal_seals s LEFT JOIN transactions t ON t.id = s.transaction_id "
+        "LEFT JOIN postings p ON p.transaction_id = t.id ORDER BY s.seq, p.leg"
+    )
+    seal: Seal | None = None
+    head: list[Any] | None = None
+    legs: list[JournalLeg] = []
+
+    def emit() -> SealedRow:
+        assert seal is not None
+        entry = None if head is None else _entry(head, legs)
+        return SealedRow(seal, entry)
+
+    for r in result:
+        if seal is None or r[0] != seal.seq:
+            if seal is not None:
+                yield emit()
+            seal = Seal(r[0], r[1], bytes(r[2]), bytes(r[3]))
+            head = None if r[4] is None else list(r[4:13])
+            legs = []
+        if r[13] is not None:
+            legs.append(JournalLeg(r[13], r[14], r[15], r[16], r[17]))
+    if seal is not None:
+        yield emit()
+
+
+def unsealed_inside_sealed_range(conn: Connection) -> list[int]:
+    """Transactions with no seal although a later transaction is sealed."""
+    rows = conn.exec_driver_sql(
+        "SELECT t.id FROM transactions t LEFT JOIN journal_seals s ON s.transaction_id = t.id "
+        "WHERE s.seq IS NULL AND t.id < (SELECT coalesce(max(transaction_id), 0) "
+        "FROM journal_seals) ORDER BY t.id"
+    )
+    return [r[0] for r in rows]
+
+
+def count_unsealed(conn: Connection) -> int:
+    (n,) = conn.exec_driver_sql(
+        "SELECT count(*) FROM transactions WHERE id > "
+        "(SELECT coalesce(max(transaction_id), 0) FROM journal_seals)"
+    ).one()
+    return int(n)

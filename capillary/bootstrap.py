@@ -1,0 +1,36 @@
+"""The composition root: the one place that builds the store and the services."""
+
+from __future__ import annotations
+
+from capillary.adapters import migrate
+from capillary.adapters.clock import Clock
+from capillary.adapters.database import Database
+from capillary.config import Settings
+from capillary.services.ledger import LedgerService
+
+
+def open_database(url: str | None = None, *, upgrade: bool = True) -> Database:
+    settings = Settings()
+    db = Database(url or settings.database_url, max_attempts=settings.max_attempts)
+    if upgrade:
+        migrate.upgrade(db)
+    return db
+
+
+def open_ledger(
+    url: str | None = None, *, upgrade: bool = True, clock: Clock | None = None
+) -> LedgerService:
+    """The ledger at ``url`` (default: ``CAPILLARY_DATABASE_URL`` or ``capillary.db``),
+    its schema brought up to date first unless ``upgrade`` is false."""
+    return LedgerService(open_database(url, upgrade=upgrade), clock=clock)
+
+
+def upgrade_schema(url: str | None = None) -> tuple[str | None, str | None]:
+    """Run the pending migrations; returns the revision before and after."""
+    db = open_database(url, upgrade=False)
+    try:
+        before = migrate.current_revision(db)
+        migrate.upgrade(db)
+        return before, migrate.current_revision(db)
+    finally:
+        db.dispose()

@@ -1,0 +1,15 @@
+"""Settings, read from the environment (``CAPILLARY_*``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAPILLARY_", env_file=".env", extra="ignore")
+
+    #: Where the ledger lives: a SQLite file by default, or a PostgreSQL URL
+    #: (``postgresql://user@host:5432/dbname``).
+    database_url: str = "sqlite:///capillary.db"
+    #: How many times a transaction that lost a race is run again before giving up.
+    max_attempts: int = 30

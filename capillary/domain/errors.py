@@ -1,0 +1,187 @@
+"""Every refusal Capillary can give, in one tree.
+
+Each error has a stable machine-readable ``code`` (part of the public interface: clients
+branch on it, the HTTP layer maps it to a status in one table) and a sentence a person can
+act on (``str(error)``). Errors carry no transport knowledge.
+
+CapillaryError
+├── ValidationError              bad input, refused before anything is read or written
+│   ├── InvalidAmount              invalid_amount
+│   ├── TooFewLegs                 too_few_legs
+│   ├── AccountOnBothSides         account_on_both_sides
+│   ├── InvalidIdempotencyKey      invalid_idempotency_key
+│   ├── InvalidTimeout             invalid_timeout
+│   ├── UnknownCurrency            unknown_currency
+│   └── InvalidPostAmounts         invalid_post_amounts
+├── NotFound
+│   ├── UnitNotFound               unit_not_found
+│   ├── AccountNotFound            account_not_found
+│   ├── TransactionNotFound        transaction_not_found
+│   └── PendingNotFound            pending_not_found
+├── Conflict                     the request contradicts what the ledger holds
+│   ├── UnitExists                 unit_exists
+│   ├── AccountExists              account_exists
+│   ├── IdempotencyConflict        idempotency_conflict
+│   ├── PendingAlreadyResolved     pending_already_resolved
+│   ├── PendingExpired             pending_expired
+│   ├── NotReversible              transaction_not_reversible
+│   └── AlreadyReversed            already_reversed
+├── Refused                      a ledger rule forbids it
+│   ├── UnbalancedTransaction      unbalanced_transaction
+│   ├── DebitsExceedCredits        debits_exceed_credits
+│   ├── CreditsExceedDebits        credits_exceed_debits
+│   └── BalanceOverflow            balance_overflow
+├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
+└── RetryExhausted               retry_exhausted (contention outlasted the bounded retries)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CapillaryError(Exception):
+    """Base of every refusal. ``code`` is stable; the message is for people."""
+
+    code: str = "capillary_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class ValidationError(CapillaryError):
+    code = "validation_error"
+
+
+class NotFound(CapillaryError):
+    code = "not_found"
+
+
+class Conflict(CapillaryError):
+    code = "conflict"
+
+
+class Refused(CapillaryError):
+    code = "refused"
+
+
+class InvalidAmount(ValidationError):
+    code = "invalid_amount"
+
+
+class TooFewLegs(ValidationError):
+    code = "too_few_legs"
+
+
+class AccountOnBothSides(ValidationError):
+    code = "account_on_both_sides"
+
+
+class InvalidIdempotencyKey(ValidationError):
+    code = "invalid_idempotency_key"
+
+
+class InvalidTimeout(ValidationError):
+    code = "invalid_timeout"
+
+
+class UnknownCurrency(ValidationError):
+    code = "unknown_currency"
+
+
+class InvalidPostAmounts(ValidationError):
+    code = "invalid_post_amounts"
+
+
+class UnitNotFound(NotFound):
+    code = "unit_not_found"
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+
+
+class TransactionNotFound(NotFound):
+    code = "transaction_not_found"
+
+
+class PendingNotFound(NotFound):
+    code = "pending_not_found"
+
+
+class UnitExists(Conflict):
+    code = "unit_exists"
+
+
+class AccountExists(Conflict):
+    code = "account_exists"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+
+
+class PendingAlreadyResolved(Conflict):
+    code = "pending_already_resolved"
+
+
+class PendingExpired(Conflict):
+    code = "pending_expired"
+
+
+class NotReversible(Conflict):
+    code = "transaction_not_reversible"
+
+
+class AlreadyReversed(Conflict):
+    code = "already_reversed"
+
+
+class UnbalancedTransaction(Refused):
+    code = "unbalanced_transaction"
+
+
+class DebitsExceedCredits(Refused):
+    code = "debits_exceed_credits"
+
+
+class CreditsExceedDebits(Refused):
+    code = "credits_exceed_debits"
+
+
+class BalanceOverflow(Refused):
+    code = "balance_overflow"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """One refused item of a batch: its position, idempotency key and error."""
+
+    index: int
+    key: str
+    error: CapillaryError
+
+    @property
+    def code(self) -> str:
+        return self.error.code
+
+
+class BatchRejected(CapillaryError):
+    code = "batch_rejected"
+
+    def __init__(self, errors: Sequence[ItemError]) -> None:
+        first = errors[0]
+        super().__init__(
+            f"The batch was not posted: {len(errors)} item(s) refused; the first, item "
+            f"{first.index} ({first.key!r}), because: {first.error.message}"
+        )
+        self.errors = tuple(errors)
+
+
+class RetryExhausted(CapillaryError):
+    code = "retry_exhausted"

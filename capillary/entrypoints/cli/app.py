@@ -1,0 +1,56 @@
+"""The ``capillary`` command."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from capillary.domain.errors import CapillaryError
+from capillary.entrypoints.cli import context, db, demo, ledger
+from capillary.entrypoints.cli.render import console
+
+app = typer.Typer(
+    help="Capillary: open infrastructure for supply-chain finance.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(ledger.app, name="ledger")
+app.command("demo")(demo.run)
+
+
+@app.callback()
+def _root(
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="CAPILLARY_DATABASE_URL",
+            help="Store URL: sqlite:///file.db (default capillary.db) or postgresql://…",
+        ),
+    ] = None,
+) -> None:
+    context.set_url(database)
+
+
+def main() -> None:
+    """Run the CLI; a refusal prints its code and sentence, never a stack trace."""
+    try:
+        app(standalone_mode=False)
+    except CapillaryError as exc:
+        console.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {exc.message}")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console.print("Aborted.")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors arrive here with standalone_mode off
+        from click import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

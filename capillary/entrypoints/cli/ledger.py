@@ -1,0 +1,203 @@
+"""``capillary ledger …``: accounts, postings, balances, history and the journal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from capillary.domain.errors import ValidationError
+from capillary.domain.ledger import BalanceConstraint, Leg, Side
+from capillary.domain.units import format_minor
+from capillary.entrypoints.cli.context import ledger, parse_amount, resolve_account
+from capillary.entrypoints.cli.render import balances_table, console, when
+
+app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+
+AccountRef = Annotated[str, typer.Argument(help="Account id, or org:code:unit (acme:cash:CNY).")]
+
+
+@app.command("open")
+def open_account(
+    org: Annotated[str, typer.Argument(help="Owning organization.")],
+    code: Annotated[str, typer.Argument(help="Account code, unique per organization and unit.")],
+    unit: Annotated[str, typer.Argument(help="Currency (ISO 4217) or registered instrument.")],
+    type_: Annotated[str, typer.Option("--type", help="asset, liability, equity …")] = "asset",
+    constraint: Annotated[
+        BalanceConstraint, typer.Option(help="Balance constraint.")
+    ] = BalanceConstraint.NONE,
+) -> None:
+    """Open an account."""
+    account = ledger().open_account(
+        org=org, unit=unit, type=type_, code=code, constraint=constraint
+    )
+    console.print(f"Opened account {account.id}: {org}:{code}:{unit} ({constraint.value}).")
+
+
+@app.command()
+def accounts(
+    org: Annotated[str | None, typer.Option(help="Only this organization's.")] = None,
+) -> None:
+    """List accounts with their balances."""
+    service = ledger()
+    rows = service.accounts(org=org)
+    exponents = {u.code: u.exponent for u in service.units()}
+    console.print(balances_table(rows, exponents))
+
+
+def _legs(debits: list[str], credits: list[str]) -> list[Leg]:
+    legs = []
+    for side, specs in ((Side.DEBIT, debits), (Side.CREDIT, credits)):
+        for spec in specs:
+            ref, _, amount = spec.rpartition("=")
+            if not ref:
+                raise ValidationError(
+                    f"Write a leg as ACCOUNT=AMOUNT (acme:cash:CNY=100.00); got {spec!r}."
+                )
+            account = resolve_account(ref)
+            exponent = ledger().unit(account.unit).exponent
+            legs.append(Leg(account.id, side, parse_amount(amount, exponent)))
+    return legs
+
+
+@app.command()
+def post(
+    key: Annotated[str, typer.Option(help="Idempotency key: the same key never posts twice.")],
+    debit: Annotated[list[str], typer.Option("--debit", "-d", help="ACCOUNT=AMOUNT")],
+    credit: Annotated[list[str], typer.Option("--credit", "-c", help="ACCOUNT=AMOUNT")],
+    ref: Annotated[str | None, typer.Option(help="External reference.")] = None,
+    hold: Annotated[bool, typer.Option(help="Only reserve the amounts (pending).")] = False,
+    timeout: Annotated[int | None, typer.Option(help="Seconds a hold lasts.")] = None,
+) -> None:
+    """Post a transaction (amounts in major units: 100.50 CNY)."""
+    service = ledger()
+    legs = _legs(debit, credit)
+    if hold:
+        tx = service.hold(key=key, legs=legs, timeout_seconds=timeout, ref=ref)
+    else:
+        tx = service.post(key=key, legs=legs, ref=ref)
+    what = "Replayed" if tx.replayed else ("Held" if hold else "Posted")
+    console.print(f"{what} transaction {tx.id} ({tx.kind.value}) at {when(tx.posted_at)}.")
+
+
+@app.command()
+def balance(
+    account: AccountRef,
+    at: Annotated[
+        datetime | None, typer.Option(help="Balance as of this moment (ISO 8601, UTC if no zone).")
+    ] = None,
+) -> None:
+    """An account's balance, now or as of a past moment."""
+    service = ledger()
+    acct = resolve_account(account)
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone()
+    bal = service.balance(acct.id) if at is None else service.balance_at(acct.id, at)
+    exponents = {acct.unit: service.unit(acct.unit).exponent}
+    title = f"as of {at.isoformat()}" if at else "now"
+    console.print(balances_table([(acct, bal)], exponents, title=title))
+
+
+@app.command()
+def history(
+    account: AccountRef,
+    limit: Annotated[int, typer.Option(help="How many legs, newest first.")] = 20,
+    before: Annotated[int | None, typer.Option(help="Only transactions before this id.")] = None,
+) -> None:
+    """An account's legs, newest first."""
+    service = ledger()
+    acct = resolve_account(account)
+    exponent = service.unit(acct.unit).exponent
+    table = Table(show_edge=False)
+    for column in ("tx", "posted at", "kind", "key", "ref", "debit", "credit"):
+        table.add_column(column, justify="right" if column in ("tx", "debit", "credit") else "left")
+    for line in service.history(acct.id, limit=limit, before_id=before):
+        amount = format_minor(line.amount, exponent)
+        table.add_row(
+            str(line.transaction_id),
+            when(line.posted_at),
+            line.kind.value,
+            line.key,
+            line.ref or "",
+            amount if line.side is Side.DEBIT else "",
+            amount if line.side is Side.CREDIT else "",
+        )
+    console.print(table)
+
+
+@app.command()
+def void(
+    pending: Annotated[int, typer.Argument(help="The hold's transaction id.")],
+    key: Annotated[str, typer.Option(help="Idempotency key.")],
+) -> None:
+    """Release a hold."""
+    tx = ledger().void_pending(key=key, pending_id=pending)
+    console.print(f"Hold {pending} voided by transaction {tx.id}.")
+
+
+@app.command()
+def expire() -> None:
+    """Release every hold whose timeout has passed."""
+    console.print(f"Expired {ledger().expire_holds()} hold(s).")
+
+
+@app.command()
+def reverse(
+    transaction: Annotated[int, typer.Argument(help="The posted transaction to undo.")],
+    key: Annotated[str, typer.Option(help="Idempotency key.")],
+) -> None:
+    """Undo a posted transaction with a new reversing one."""
+    tx = ledger().reverse(key=key, transaction_id=transaction)
+    console.print(f"Transaction {transaction} reversed by transaction {tx.id}.")
+
+
+@app.command()
+def seal() -> None:
+    """Seal every entry posted since the last seal into the hash chain."""
+    count = ledger().seal()
+    console.print(f"Sealed {count} entr{'y' if count == 1 else 'ies'}.")
+
+
+@app.command()
+def verify(
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="SEQ:HASH of a chain head published earlier, to check against."),
+    ] = None,
+    seal_first: Annotated[
+        bool, typer.Option("--seal/--no-seal", help="Seal new entries before verifying.")
+    ] = True,
+) -> None:
+    """Prove the journal intact: recompute the hash chain and every balance."""
+    service = ledger()
+    if seal_first:
+        service.seal()
+    parsed = None
+    if anchor is not None:
+        seq, _, digest = anchor.partition(":")
+        try:
+            parsed = (int(seq), bytes.fromhex(digest))
+        except ValueError:
+            raise ValidationError(f"--anchor takes SEQ:HEX; got {anchor!r}.") from None
+    with console.status("Verifying the hash chain…"):
+        report = service.verify(anchor=parsed)
+    with console.status("Recomputing balances from postings…"):
+        mismatches = service.check_balances()
+    console.print(
+        f"Hash chain: {report.entries} sealed entries, head seq {report.head_seq} "
+        f"{report.head_hash.hex()}; {report.unsealed} not yet sealed."
+    )
+    for finding in report.findings:
+        console.print(f"[red]{finding.kind}[/red]: {finding.message}")
+    for m in mismatches:
+        console.print(
+            f"[red]balance_mismatch[/red]: account {m.account_id} stores {m.stored} "
+            f"but its postings add up to {m.recomputed}."
+        )
+    if report.ok and not mismatches:
+        console.print("[green]Journal verified: no entry changed, removed, inserted or "
+                      "reordered; every balance equals its postings.[/green]")  # fmt: skip
+    else:
+        raise typer.Exit(code=1)

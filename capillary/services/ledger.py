@@ -1,0 +1,611 @@
+"""Ledger use cases. Each public method is one unit of work: it opens one database
+transaction, loads what it needs, lets the domain decide, writes, and commits once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy.engine import Connection
+
+from capillary.adapters import ledger_repository as repo
+from capillary.adapters.clock import Clock, SystemClock, to_us
+from capillary.adapters.database import Database
+from capillary.domain.errors import (
+    AccountExists,
+    AccountNotFound,
+    AlreadyReversed,
+    BatchRejected,
+    CapillaryError,
+    IdempotencyConflict,
+    ItemError,
+    NotReversible,
+    PendingAlreadyResolved,
+    PendingExpired,
+    PendingNotFound,
+    TransactionNotFound,
+    UnitExists,
+    UnitNotFound,
+    ValidationError,
+)
+from capillary.domain.journal import VerifyReport, seal_entries, verify_chain
+from capillary.domain.ledger import (
+    POSTING_KINDS,
+    SIDE_CODE,
+    Account,
+    Balance,
+    BalanceBook,
+    BalanceConstraint,
+    Leg,
+    Transaction,
+    TransactionKind,
+    TransactionRequest,
+    canonical_metadata,
+    check_key,
+    check_leg_shape,
+    make_request,
+    partial_post_legs,
+    reversal_legs,
+    same_request,
+)
+from capillary.domain.units import ISO_4217, Unit, currency
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """Per item of a batch: the transaction id (``None`` where refused); which items were
+    replays of earlier requests; and the refusals."""
+
+    ids: tuple[int | None, ...]
+    replayed: frozenset[int]
+    errors: tuple[ItemError, ...]
+
+    @property
+    def posted(self) -> int:
+        return sum(1 for i, tx in enumerate(self.ids) if tx is not None and i not in self.replayed)
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceMismatch:
+    account_id: int
+    stored: Balance
+    recomputed: Balance
+
+
+class _Write(NamedTuple):
+    """One transaction about to be written."""
+
+    key: str
+    kind: str  # a TransactionKind's value
+    legs: tuple[Leg, ...]
+    ref: str | None = None
+    metadata: str | None = None
+    pending_id: int | None = None
+    reverses_id: int | None = None
+    expires_at: int | None = None
+
+
+_PENDING = TransactionKind.PENDING.value
+_POSTED = TransactionKind.POSTED.value
+
+
+class _Rows:
+    """Transaction and posting rows on their way to one bulk insert."""
+
+    __slots__ = ("postings", "rows", "units")
+
+    def __init__(self, book: BalanceBook) -> None:
+        self.units = {account_id: state.unit for account_id, state in book.accounts.items()}
+        self.rows: list[tuple[Any, ...]] = []
+        self.postings: list[tuple[Any, ...]] = []
+
+    def add(self, tx_id: int, w: _Write, now: int) -> None:
+        legs = w.legs
+        self.rows.append(
+            (tx_id, w.key, w.kind, now, w.ref, w.metadata, w.pending_id, w.reverses_id,
+             w.expires_at, len(legs))
+        )  # fmt: skip
+        units = self.units
+        append = self.postings.append
+        for n, (account_id, side, amount) in enumerate(legs):
+            append((tx_id, n, account_id, units[account_id], SIDE_CODE[side], amount))
+
+    def write(self, conn: Connection, book: BalanceBook) -> None:
+        """Insert the rows and the balance changes ``book`` made for them."""
+        if self.rows:
+            repo.insert_transactions(conn, self.rows, self.postings)
+            repo.apply_balance_deltas(conn, book.deltas())
+
+
+def _insert(conn: Connection, writes: Sequence[_Write], now: int, book: BalanceBook) -> list[int]:
+    """Write ``writes`` and the balance changes ``book`` made for them; returns their ids."""
+    ids = repo.next_transaction_ids(conn, len(writes))
+    rows = _Rows(book)
+    for tx_id, w in zip(ids, writes, strict=True):
+        rows.add(tx_id, w, now)
+    rows.write(conn, book)
+    return ids
+
+
+class LedgerService:
+    """The ledger's use cases; see :mod:`capillary.domain.ledger` for the rules."""
+
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    # ------------------------------------------------------------ units and accounts
+
+    def register_unit(self, unit: Unit) -> Unit:
+        def work(conn: Connection) -> Unit:
+            if repo.get_unit(conn, unit.code) is not None:
+                raise UnitExists(f"Unit {unit.code!r} is already registered.")
+            repo.insert_unit(conn, unit)
+            return unit
+
+        return self.db.transaction(work)
+
+    def unit(self, code: str) -> Unit:
+        found = self.db.transaction(lambda conn: repo.get_unit(conn, code), readonly=True)
+        if found is None:
+            if code.upper() in ISO_4217:
+                return currency(code)
+            raise UnitNotFound(f"Unit {code!r} is not registered.")
+        return found
+
+    def units(self) -> list[Unit]:
+        return self.db.transaction(repo.list_units, readonly=True)
+
+    def open_account(
+        self,
+        *,
+        org: str,
+        unit: str,
+        type: str,
+        code: str,
+        constraint: BalanceConstraint | str = BalanceConstraint.NONE,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Account:
+        """Open an account. A currency unit is registered on first use; an instrument must
+        be registered first (:meth:`register_unit`)."""
+        constraint = BalanceConstraint(constraint)
+        for field, value in (("org", org), ("type", type), ("code", code)):
+            if not value or len(value) > 128:
+                raise ValidationError(f"Account {field} must be 1 to 128 characters.")
+        meta = canonical_metadata(metadata)
+
+        def work(conn: Connection) -> Account:
+            if repo.get_unit(conn, unit) is None:
+                if unit.upper() != unit or unit not in ISO_4217:
+                    raise UnitNotFound(
+                        f"Unit {unit!r} is neither an ISO 4217 currency nor registered."
+                    )
+                repo.insert_unit(conn, currency(unit))
+            if repo.find_account(conn, org=org, unit=unit, code=code) is not None:
+                raise AccountExists(f"{org} already has an account {code!r} in {unit}.")
+            account_id = repo.insert_account(
+                conn,
+                org=org,
+                unit=unit,
+                type=type,
+                code=code,
+                constraint=constraint,
+                metadata=meta,
+                created_at=self.clock.now_us(),
+            )
+            account = repo.get_account(conn, account_id)
+            assert account is not None
+            return account
+
+        return self.db.transaction(work)
+
+    def ensure_account(
+        self,
+        *,
+        org: str,
+        unit: str,
+        type: str,
+        code: str,
+        constraint: BalanceConstraint | str = BalanceConstraint.NONE,
+    ) -> Account:
+        """The account ``org``/``unit``/``code``, opened if it does not exist yet."""
+        try:
+            return self.find_account(org=org, unit=unit, code=code)
+        except AccountNotFound:
+            try:
+                return self.open_account(
+                    org=org, unit=unit, type=type, code=code, constraint=constraint
+                )
+            except AccountExists:  # opened concurrently
+                return self.find_account(org=org, unit=unit, code=code)
+
+    def account(self, account_id: int) -> Account:
+        found = self.db.transaction(lambda c: repo.get_account(c, account_id), readonly=True)
+        if found is None:
+            raise AccountNotFound(f"Account {account_id} does not exist.")
+        return found
+
+    def find_account(self, *, org: str, unit: str, code: str) -> Account:
+        found = self.db.transaction(
+            lambda c: repo.find_account(c, org=org, unit=unit, code=code), readonly=True
+        )
+        if found is None:
+            raise AccountNotFound(f"{org} has no account {code!r} in {unit}.")
+        return found
+
+    def accounts(self, *, org: str | None = None) -> list[tuple[Account, Balance]]:
+        return self.db.transaction(lambda c: repo.list_accounts(c, org=org), readonly=True)
+
+    # ------------------------------------------------------------ posting
+
+    def post(
+        self,
+        *,
+        key: str,
+        legs: Iterable[Leg],
+        ref: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Transaction:
+        """Post one transaction (or return it again, if ``key`` was posted before)."""
+        request = make_request(key=key, legs=legs, ref=ref, metadata=metadata)
+        return self._one(request)
+
+    def hold(
+        self,
+        *,
+        key: str,
+        legs: Iterable[Leg],
+        timeout_seconds: int | None = None,
+        ref: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Transaction:
+        """Reserve amounts (a pending transaction) until posted, voided or expired."""
+        request = make_request(
+            key=key,
+            legs=legs,
+            pending=True,
+            timeout_seconds=timeout_seconds,
+            ref=ref,
+            metadata=metadata,
+        )
+        return self._one(request)
+
+    def _one(self, request: TransactionRequest) -> Transaction:
+        result = self.submit([request], atomic=False)
+        if result.errors:
+            raise result.errors[0].error
+        tx_id = result.ids[0]
+        assert tx_id is not None
+        tx = self.transaction(tx_id)
+        return replace(tx, replayed=bool(result.replayed))
+
+    def submit(self, requests: Sequence[TransactionRequest], *, atomic: bool = True) -> BatchResult:
+        """Post a batch of transactions and holds, in order, in one database transaction.
+
+        ``atomic``: every item posts or none does (:class:`BatchRejected` lists each
+        refusal). Otherwise each item succeeds or fails on its own, and the result says which.
+        A request whose key was posted before is a replay: it returns the original id and
+        posts nothing; the same key with a different request is ``idempotency_conflict``.
+        """
+        if not requests:
+            return BatchResult((), frozenset(), ())
+
+        def work(conn: Connection) -> BatchResult:
+            now = self.clock.now_us()
+            keys = list({r.key for r in requests if type(r.key) is str})
+            existing = repo.transactions_by_key(conn, keys) if keys else {}
+            book = BalanceBook(
+                repo.lock_accounts(conn, {leg[0] for r in requests for leg in r.legs})
+            )
+            ids: list[int | None] = [None] * len(requests)
+            replayed: set[int] = set()
+            errors: list[ItemError] = []
+            first_of: dict[str, int] = {}
+            # Ids for every item up front (ids refused items would have had are skipped:
+            # ids increase but need not be dense).
+            fresh = iter(repo.next_transaction_ids(conn, len(requests)))
+            rows = _Rows(book)
+            for i, r in enumerate(requests):
+                try:
+                    key = check_key(r.key)
+                    stored = existing.get(key)
+                    if stored is not None:
+                        if not same_request(r, stored):
+                            raise IdempotencyConflict(
+                                f"Key {key!r} was used for a different request "
+                                f"(transaction {stored.id})."
+                            )
+                        ids[i] = stored.id
+                        replayed.add(i)
+                        continue
+                    first = first_of.get(key)
+                    if first is not None:
+                        if requests[first] != r:
+                            raise IdempotencyConflict(
+                                f"Key {key!r} appears twice in the batch with different requests."
+                            )
+                        ids[i] = ids[first]
+                        replayed.add(i)
+                        continue
+                    legs = r.legs
+                    check_leg_shape(legs)
+                    book.check_balanced(legs)
+                    if r.pending:
+                        book.apply(hold=legs)
+                        kind = _PENDING
+                        expires_at = (
+                            None if r.timeout_seconds is None
+                            else now + r.timeout_seconds * 1_000_000
+                        )  # fmt: skip
+                    else:
+                        book.apply(post=legs)
+                        kind, expires_at = _POSTED, None
+                except CapillaryError as exc:
+                    errors.append(ItemError(i, str(r.key), exc))
+                    continue
+                first_of[key] = i
+                ids[i] = tx_id = next(fresh)
+                rows.add(
+                    tx_id, _Write(key, kind, legs, r.ref, r.metadata, None, None, expires_at), now
+                )
+            if errors and atomic:
+                raise BatchRejected(errors)
+            rows.write(conn, book)
+            return BatchResult(tuple(ids), frozenset(replayed), tuple(errors))
+
+        return self.db.transaction(work)
+
+    def post_pending(
+        self,
+        *,
+        key: str,
+        pending_id: int,
+        amounts: Sequence[int] | None = None,
+        ref: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Transaction:
+        """Post a hold in full, or in part with ``amounts`` (one per leg, each at most the
+        held amount, balanced); what is not posted is released."""
+        return self._resolve(
+            key=key,
+            pending_id=pending_id,
+            kind=TransactionKind.POST_PENDING,
+            amounts=amounts,
+            ref=ref,
+            metadata=metadata,
+        )
+
+    def void_pending(
+        self,
+        *,
+        key: str,
+        pending_id: int,
+        ref: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Transaction:
+        """Release a hold without posting anything."""
+        return self._resolve(
+            key=key,
+            pending_id=pending_id,
+            kind=TransactionKind.VOID_PENDING,
+            amounts=None,
+            ref=ref,
+            metadata=metadata,
+        )
+
+    def _resolve(
+        self,
+        *,
+        key: str,
+        pending_id: int,
+        kind: TransactionKind,
+        amounts: Sequence[int] | None,
+        ref: str | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> Transaction:
+        check_key(key)
+        meta = canonical_metadata(metadata)
+        amounts = None if amounts is None else tuple(amounts)
+
+        def work(conn: Connection) -> int:
+            now = self.clock.now_us()
+            pending = repo.transaction_by_id(conn, pending_id)
+            if pending is None or pending.kind is not TransactionKind.PENDING:
+                raise PendingNotFound(f"Transaction {pending_id} is not a hold.")
+            legs = (
+                partial_post_legs(pending, amounts) if kind is TransactionKind.POST_PENDING else ()
+            )
+            stored = repo.transactions_by_key(conn, [key]).get(key)
+            if stored is not None:
+                if (stored.kind, stored.pending_id, stored.legs, stored.ref, stored.metadata) != (
+                    kind,
+                    pending_id,
+                    legs,
+                    ref,
+                    meta,
+                ):
+                    raise IdempotencyConflict(
+                        f"Key {key!r} was used for a different request (transaction {stored.id})."
+                    )
+                return -stored.id
+            resolution = repo.resolution_of(conn, pending_id)
+            if resolution is not None:
+                raise PendingAlreadyResolved(
+                    f"Hold {pending_id} was already resolved ({resolution.kind.value}, "
+                    f"transaction {resolution.id})."
+                )
+            if pending.expires_at is not None and now >= pending.expires_at:
+                raise PendingExpired(
+                    f"Hold {pending_id} expired; its amounts are released at the next sweep."
+                )
+            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in pending.legs}))
+            if legs:
+                book.check_balanced(legs)
+            book.apply(post=legs, release=pending.legs)
+            write = _Write(key=key, kind=kind.value, legs=legs, ref=ref, metadata=meta,
+                           pending_id=pending_id)  # fmt: skip
+            (tx_id,) = _insert(conn, [write], now, book)
+            return tx_id
+
+        return self._fetch_written(self.db.transaction(work))
+
+    def _fetch_written(self, signed_id: int) -> Transaction:
+        """A negative id marks a replay (see the ``work`` functions)."""
+        tx = self.transaction(abs(signed_id))
+        return replace(tx, replayed=True) if signed_id < 0 else tx
+
+    def expire_holds(self, *, limit: int = 10_000) -> int:
+        """Release every hold whose timeout has passed; returns how many were expired."""
+
+        def work(conn: Connection) -> int:
+            now = self.clock.now_us()
+            holds = repo.expired_holds(conn, now, limit)
+            if not holds:
+                return 0
+            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for h in holds for leg in h.legs}))
+            writes = []
+            for h in holds:
+                book.apply(release=h.legs)
+                writes.append(
+                    _Write(key=f"expire:{h.id}", kind=TransactionKind.EXPIRE_PENDING.value, legs=(),
+                           pending_id=h.id)
+                )  # fmt: skip
+            _insert(conn, writes, now, book)
+            return len(writes)
+
+        return self.db.transaction(work)
+
+    def reverse(
+        self,
+        *,
+        key: str,
+        transaction_id: int,
+        ref: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Transaction:
+        """Undo a posted transaction with a new one that swaps every leg's side."""
+        check_key(key)
+        meta = canonical_metadata(metadata)
+
+        def work(conn: Connection) -> int:
+            now = self.clock.now_us()
+            target = repo.transaction_by_id(conn, transaction_id)
+            if target is None:
+                raise TransactionNotFound(f"Transaction {transaction_id} does not exist.")
+            stored = repo.transactions_by_key(conn, [key]).get(key)
+            if stored is not None:
+                if (stored.kind, stored.reverses_id, stored.ref, stored.metadata) != (
+                    TransactionKind.REVERSAL,
+                    transaction_id,
+                    ref,
+                    meta,
+                ):
+                    raise IdempotencyConflict(
+                        f"Key {key!r} was used for a different request (transaction {stored.id})."
+                    )
+                return -stored.id
+            if target.kind not in POSTING_KINDS or target.kind is TransactionKind.REVERSAL:
+                raise NotReversible(
+                    f"Transaction {transaction_id} is a {target.kind.value} transaction; only "
+                    "posted transactions can be reversed (a hold is voided instead)."
+                )
+            earlier = repo.reversal_of(conn, transaction_id)
+            if earlier is not None:
+                raise AlreadyReversed(
+                    f"Transaction {transaction_id} was already reversed by {earlier.id}."
+                )
+            legs = reversal_legs(target.legs)
+            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in legs}))
+            book.apply(post=legs)
+            write = _Write(key=key, kind=TransactionKind.REVERSAL.value, legs=legs, ref=ref,
+                           metadata=meta, reverses_id=transaction_id)  # fmt: skip
+            (tx_id,) = _insert(conn, [write], now, book)
+            return tx_id
+
+        return self._fetch_written(self.db.transaction(work))
+
+    # ------------------------------------------------------------ reading
+
+    def transaction(self, transaction_id: int) -> Transaction:
+        found = self.db.transaction(
+            lambda c: repo.transaction_by_id(c, transaction_id), readonly=True
+        )
+        if found is None:
+            raise TransactionNotFound(f"Transaction {transaction_id} does not exist.")
+        return found
+
+    def balance(self, account_id: int) -> Balance:
+        """The account's balance now: one row read, however long its history."""
+        found = self.db.transaction(lambda c: repo.read_balance(c, account_id), readonly=True)
+        if found is None:
+            raise AccountNotFound(f"Account {account_id} does not exist.")
+        return found
+
+    def balance_at(self, account_id: int, at: datetime | int) -> Balance:
+        """The account's balance as it stood at ``at`` (a datetime or µs since the epoch)."""
+        moment = at if isinstance(at, int) else to_us(at)
+        self.account(account_id)
+        return self.db.transaction(lambda c: repo.balance_at(c, account_id, moment), readonly=True)
+
+    def history(
+        self, account_id: int, *, limit: int = 50, before_id: int | None = None
+    ) -> list[repo.HistoryLine]:
+        if not 0 < limit <= 10_000:
+            raise ValidationError("limit must be between 1 and 10,000.")
+        self.account(account_id)
+        return self.db.transaction(
+            lambda c: repo.history(c, account_id, limit=limit, before_id=before_id),
+            readonly=True,
+        )
+
+    def check_balances(self) -> list[BalanceMismatch]:
+        """Recompute every balance from the postings; list the accounts that differ."""
+        pairs = self.db.transaction(repo.recomputed_balances, readonly=True)
+        return [
+            BalanceMismatch(account_id, stored, recomputed)
+            for account_id, (stored, recomputed) in pairs.items()
+            if stored != recomputed
+        ]
+
+    def unit_totals(self) -> dict[str, tuple[int, int]]:
+        return self.db.transaction(repo.unit_totals, readonly=True)
+
+    # ------------------------------------------------------------ the journal
+
+    def seal(self, *, batch_size: int = 20_000) -> int:
+        """Seal every entry posted since the last seal into the hash chain, in id order."""
+        total = 0
+
+        def work(conn: Connection) -> int:
+            repo.lock_for_sealing(conn)
+            last = repo.last_seal(conn)
+            entries = repo.unsealed_entries(
+                conn, after_id=last.transaction_id if last else 0, limit=batch_size
+            )
+            if not entries:
+                return 0
+            seals = seal_entries(
+                entries,
+                last_seq=last.seq if last else 0,
+                last_chain=last.chain if last else bytes(32),
+            )
+            repo.insert_seals(conn, seals, self.clock.now_us())
+            return len(seals)
+
+        while sealed := self.db.transaction(work):
+            total += sealed
+        return total
+
+    def verify(self, *, anchor: tuple[int, bytes] | None = None) -> VerifyReport:
+        """Recompute the hash chain over every sealed entry and name any tampering."""
+
+        def work(conn: Connection) -> VerifyReport:
+            inserted = repo.unsealed_inside_sealed_range(conn)
+            unsealed = repo.count_unsealed(conn)
+            return verify_chain(
+                repo.sealed_rows(conn), inserted_ids=inserted, unsealed=unsealed, anchor=anchor
+            )
+
+        return self.db.transaction(work, readonly=True)
