@@ -212,7 +212,12 @@ def make_request(
 ) -> TransactionRequest:
     """Build a request, checking everything that can be checked without the ledger."""
     check_key(key)
-    legs = tuple(Leg(leg[0], Side(leg[1]), leg[2]) for leg in legs)
+    try:
+        legs = tuple(Leg(leg[0], Side(leg[1]), leg[2]) for leg in legs)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise ValidationError(
+            f"Each leg is (account id, side 'D' or 'C', amount): {exc}."
+        ) from None
     check_leg_shape(legs)
     if pending:
         if timeout_seconds is not None and (
