@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -69,10 +70,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Whether ``exc`` is a lost race that running the transaction again can win."""
-    if not isinstance(exc, sa.exc.DBAPIError):
-        return False
-    orig = exc.orig
+    """Whether ``exc`` is a lost race that running the transaction again can win.
+
+    Errors arrive wrapped by SQLAlchemy, or raw from the driver where we use it directly
+    (PostgreSQL's COPY)."""
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
     if isinstance(orig, sqlite3.OperationalError):
         text = str(orig).lower()
         return "locked" in text or "busy" in text
@@ -109,7 +111,7 @@ class Database:
                         conn.execution_options(capillary_readonly=True)
                     with conn.begin():
                         return work(conn)
-            except sa.exc.DBAPIError as exc:
+            except (sa.exc.DBAPIError, psycopg.Error) as exc:
                 if not is_retryable(exc):
                     raise
                 if attempt >= self.max_attempts:

@@ -294,11 +294,13 @@ class LedgerService:
 
         def work(conn: Connection) -> BatchResult:
             now = self.clock.now_us()
-            keys = list({r.key for r in requests if type(r.key) is str})
-            existing = repo.transactions_by_key(conn, keys) if keys else {}
             book = BalanceBook(
                 repo.lock_accounts(conn, {leg[0] for r in requests for leg in r.legs})
             )
+            # Keys are read under the locks: a twin request on the same accounts that got
+            # there first is already committed and seen here as the original.
+            keys = list({r.key for r in requests if type(r.key) is str})
+            existing = repo.transactions_by_key(conn, keys) if keys else {}
             ids: list[int | None] = [None] * len(requests)
             replayed: set[int] = set()
             errors: list[ItemError] = []
@@ -417,6 +419,9 @@ class LedgerService:
             legs = (
                 partial_post_legs(pending, amounts) if kind is TransactionKind.POST_PENDING else ()
             )
+            # Lock first, then read what the decision rests on: whoever resolves this hold
+            # holds these locks, so what we read below cannot change under us.
+            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in pending.legs}))
             stored = repo.transactions_by_key(conn, [key]).get(key)
             if stored is not None:
                 if (stored.kind, stored.pending_id, stored.legs, stored.ref, stored.metadata) != (
@@ -440,7 +445,6 @@ class LedgerService:
                 raise PendingExpired(
                     f"Hold {pending_id} expired; its amounts are released at the next sweep."
                 )
-            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in pending.legs}))
             if legs:
                 book.check_balanced(legs)
             book.apply(post=legs, release=pending.legs)
@@ -461,10 +465,14 @@ class LedgerService:
 
         def work(conn: Connection) -> int:
             now = self.clock.now_us()
-            holds = repo.expired_holds(conn, now, limit)
-            if not holds:
+            candidates = repo.expired_holds(conn, now, limit)
+            if not candidates:
                 return 0
-            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for h in holds for leg in h.legs}))
+            accounts = {leg[0] for h in candidates for leg in h.legs}
+            book = BalanceBook(repo.lock_accounts(conn, accounts))
+            # Under these locks no one else can resolve the holds; drop any resolved meanwhile.
+            still_open = {h.id for h in repo.expired_holds(conn, now, limit)}
+            holds = [h for h in candidates if h.id in still_open]
             writes = []
             for h in holds:
                 book.apply(release=h.legs)
@@ -494,6 +502,8 @@ class LedgerService:
             target = repo.transaction_by_id(conn, transaction_id)
             if target is None:
                 raise TransactionNotFound(f"Transaction {transaction_id} does not exist.")
+            legs = reversal_legs(target.legs)
+            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in legs}))  # then read
             stored = repo.transactions_by_key(conn, [key]).get(key)
             if stored is not None:
                 if (stored.kind, stored.reverses_id, stored.ref, stored.metadata) != (
@@ -516,8 +526,6 @@ class LedgerService:
                 raise AlreadyReversed(
                     f"Transaction {transaction_id} was already reversed by {earlier.id}."
                 )
-            legs = reversal_legs(target.legs)
-            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in legs}))
             book.apply(post=legs)
             write = _Write(key=key, kind=TransactionKind.REVERSAL.value, legs=legs, ref=ref,
                            metadata=meta, reverses_id=transaction_id)  # fmt: skip
