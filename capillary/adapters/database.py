@@ -48,7 +48,9 @@ def create_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # No pre-ping (a round trip per unit of work); connections are recycled instead, and a
+    # dropped one surfaces as an error the caller may retry.
+    return sa.create_engine(url, pool_recycle=1800, pool_size=5, max_overflow=5)
 
 
 def _configure_sqlite(engine: Engine) -> None:

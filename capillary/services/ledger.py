@@ -61,6 +61,7 @@ class BatchResult:
     ids: tuple[int | None, ...]
     replayed: frozenset[int]
     errors: tuple[ItemError, ...]
+    posted_at: int = 0  # when the batch was posted (µs since the epoch)
 
     @property
     def posted(self) -> int:
@@ -114,9 +115,7 @@ class _Rows:
 
     def write(self, conn: Connection, book: BalanceBook) -> None:
         """Insert the rows and the balance changes ``book`` made for them."""
-        if self.rows:
-            repo.insert_transactions(conn, self.rows, self.postings)
-            repo.apply_balance_deltas(conn, book.deltas())
+        repo.write_batch(conn, self.rows, self.postings, book.deltas())
 
 
 def _insert(conn: Connection, writes: Sequence[_Write], now: int, book: BalanceBook) -> list[int]:
@@ -278,8 +277,23 @@ class LedgerService:
             raise result.errors[0].error
         tx_id = result.ids[0]
         assert tx_id is not None
-        tx = self.transaction(tx_id)
-        return replace(tx, replayed=bool(result.replayed))
+        if result.replayed:
+            return replace(self.transaction(tx_id), replayed=True)
+        expires_at = (
+            None
+            if request.timeout_seconds is None
+            else result.posted_at + request.timeout_seconds * 1_000_000
+        )
+        return Transaction(
+            id=tx_id,
+            key=request.key,
+            kind=TransactionKind.PENDING if request.pending else TransactionKind.POSTED,
+            posted_at=result.posted_at,
+            legs=request.legs,
+            ref=request.ref,
+            metadata=request.metadata,
+            expires_at=expires_at,
+        )
 
     def submit(self, requests: Sequence[TransactionRequest], *, atomic: bool = True) -> BatchResult:
         """Post a batch of transactions and holds, in order, in one database transaction.
@@ -294,20 +308,22 @@ class LedgerService:
 
         def work(conn: Connection) -> BatchResult:
             now = self.clock.now_us()
-            book = BalanceBook(
-                repo.lock_accounts(conn, {leg[0] for r in requests for leg in r.legs})
+            # Keys are read under the account locks: a twin request on the same accounts
+            # that got there first is already committed and seen here as the original.
+            # Ids are taken for every item (those of refused items go unused).
+            start = repo.begin_batch(
+                conn,
+                {leg[0] for r in requests for leg in r.legs},
+                list({r.key for r in requests if type(r.key) is str}),
+                len(requests),
             )
-            # Keys are read under the locks: a twin request on the same accounts that got
-            # there first is already committed and seen here as the original.
-            keys = list({r.key for r in requests if type(r.key) is str})
-            existing = repo.transactions_by_key(conn, keys) if keys else {}
+            book = BalanceBook(start.accounts)
+            existing = start.existing
             ids: list[int | None] = [None] * len(requests)
             replayed: set[int] = set()
             errors: list[ItemError] = []
             first_of: dict[str, int] = {}
-            # Ids for every item up front (ids refused items would have had are skipped:
-            # ids increase but need not be dense).
-            fresh = iter(repo.next_transaction_ids(conn, len(requests)))
+            fresh = iter(start.ids)
             rows = _Rows(book)
             for i, r in enumerate(requests):
                 try:
@@ -355,7 +371,7 @@ class LedgerService:
             if errors and atomic:
                 raise BatchRejected(errors)
             rows.write(conn, book)
-            return BatchResult(tuple(ids), frozenset(replayed), tuple(errors))
+            return BatchResult(tuple(ids), frozenset(replayed), tuple(errors), now)
 
         return self.db.transaction(work)
 

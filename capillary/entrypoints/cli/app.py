@@ -36,21 +36,10 @@ def _root(
 
 
 def main() -> None:
-    """Run the CLI; a refusal prints its code and sentence, never a stack trace."""
+    """Run the CLI; a refusal prints its code and sentence, never a stack trace. (Usage
+    errors and exit codes are Typer's own.)"""
     try:
-        app(standalone_mode=False)
+        app()
     except CapillaryError as exc:
         console.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {exc.message}")
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        console.print("Aborted.")
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors arrive here with standalone_mode off
-        from click import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -1,0 +1,127 @@
+"""The ``capillary`` command as a person runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CAPILLARY = shutil.which("capillary", path=str(Path(sys.executable).parent)) or "capillary"
+
+
+def run(
+    *args: str, cwd: Path, db: str | None = None, ok: bool = True
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "160"}
+    if db is not None:
+        env["CAPILLARY_DATABASE_URL"] = db
+    done = subprocess.run(
+        [CAPILLARY, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    if ok:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_the_demo_walks_through_the_ledger_and_verifies(tmp_path: Path) -> None:
+    done = run("demo", cwd=tmp_path)
+    out = done.stdout
+    steps = (
+        "1. Accounts opened",
+        "4. The same payment sent again",
+        "debits_exceed_credits",
+        "7. 150,000.00 of the hold",
+        "9. precision-parts pays",
+        "verify: intact",
+    )
+    for step in steps:
+        assert step in out
+    assert (tmp_path / "capillary-demo.db").exists()
+
+
+def test_a_ledger_session_from_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'books.db'}"
+    assert "revision 0001" in run("db", "upgrade", cwd=tmp_path, db=db).stdout
+    assert "already at revision 0001" in run("db", "upgrade", cwd=tmp_path, db=db).stdout
+    run("ledger", "open", "platform", "clearing", "CNY", cwd=tmp_path, db=db)
+    run("ledger", "open", "acme", "cash", "CNY", "--type", "liability",
+        "--constraint", "debits_must_not_exceed_credits", cwd=tmp_path, db=db)  # fmt: skip
+    run("ledger", "open", "beta", "cash", "CNY", "--type", "liability", cwd=tmp_path, db=db)
+    posted = run("ledger", "post", "--key", "dep-1", "-d", "platform:clearing:CNY=1,000.50",
+                 "-c", "acme:cash:CNY=1000.50", "--ref", "bank", cwd=tmp_path, db=db)  # fmt: skip
+    assert "Posted transaction 1" in posted.stdout
+    again = run("ledger", "post", "--key", "dep-1", "-d", "platform:clearing:CNY=1000.50",
+                "-c", "acme:cash:CNY=1000.50", "--ref", "bank", cwd=tmp_path, db=db)  # fmt: skip
+    assert "Replayed transaction 1" in again.stdout
+    run("ledger", "post", "--key", "pay-1", "-d", "2=400", "-c", "beta:cash:CNY=400",
+        cwd=tmp_path, db=db)  # fmt: skip
+    balance = run("ledger", "balance", "acme:cash:CNY", cwd=tmp_path, db=db).stdout
+    assert "600.50" in balance
+    history = run("ledger", "history", "2", cwd=tmp_path, db=db).stdout
+    assert "pay-1" in history
+    assert "dep-1" in history
+    assert "Sealed 2 entries" in run("ledger", "seal", cwd=tmp_path, db=db).stdout
+    verified = run("ledger", "verify", cwd=tmp_path, db=db).stdout
+    assert "Journal verified" in verified
+    assert "2 sealed entries" in verified
+    listing = run("ledger", "accounts", cwd=tmp_path, db=db).stdout
+    assert "beta:cash" in listing
+
+
+def test_refusals_are_a_code_and_a_sentence_never_a_traceback(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'books.db'}"
+    run("ledger", "open", "acme", "cash", "CNY", "--constraint",
+        "debits_must_not_exceed_credits", cwd=tmp_path, db=db)  # fmt: skip
+    run("ledger", "open", "beta", "cash", "CNY", cwd=tmp_path, db=db)
+    cases = {
+        "debits_exceed_credits": ["ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5"],
+        "invalid_amount": ["ledger", "post", "--key", "k", "-d", "1=0.001", "-c", "2=0.001"],
+        "unbalanced_transaction": ["ledger", "post", "--key", "k", "-d", "2=5", "-c", "1=4"],
+        "account_not_found": ["ledger", "balance", "nobody:cash:CNY"],
+        "account_exists": ["ledger", "open", "acme", "cash", "CNY"],
+        "unit_not_found": ["ledger", "open", "acme", "cash", "XXX"],
+        "validation_error": ["ledger", "balance", "not-an-account"],
+    }
+    for code, args in cases.items():
+        done = run(*args, cwd=tmp_path, db=db, ok=False)
+        assert done.returncode == 1, (code, done.stdout, done.stderr)
+        assert f"error {code}:" in done.stdout, (code, done.stdout, done.stderr)
+        assert "Traceback" not in done.stdout + done.stderr
+    usage = run("ledger", "post", cwd=tmp_path, db=db, ok=False)
+    assert usage.returncode == 2
+    assert "Missing option" in usage.stderr
+    assert "Traceback" not in usage.stderr
+
+
+def test_verify_fails_loudly_on_a_tampered_journal(tmp_path: Path) -> None:
+    import sqlite3
+
+    db_file = tmp_path / "books.db"
+    db = f"sqlite:///{db_file}"
+    run("ledger", "open", "a", "cash", "CNY", cwd=tmp_path, db=db)
+    run("ledger", "open", "b", "cash", "CNY", cwd=tmp_path, db=db)
+    run("ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5", cwd=tmp_path, db=db)
+    run("ledger", "seal", cwd=tmp_path, db=db)
+    with sqlite3.connect(db_file) as conn:
+        conn.execute("DROP TRIGGER postings_append_only_update")
+        conn.execute("UPDATE postings SET amount = 6")
+    done = run("ledger", "verify", cwd=tmp_path, db=db, ok=False)
+    assert done.returncode == 1
+    assert "changed: Entry seq 1 (transaction 1) was changed" in done.stdout
+    assert "balance_mismatch" in done.stdout
+
+
+@pytest.mark.postgres
+def test_the_cli_runs_on_postgresql(pg_template_url: str, tmp_path: Path) -> None:
+    from tests.conftest import reset_postgres
+
+    reset_postgres(pg_template_url)
+    db = pg_template_url
+    run("ledger", "open", "a", "cash", "CNY", cwd=tmp_path, db=db)
+    run("ledger", "open", "b", "cash", "CNY", cwd=tmp_path, db=db)
+    run("ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5", cwd=tmp_path, db=db)
+    assert "Journal verified" in run("ledger", "verify", cwd=tmp_path, db=db).stdout
