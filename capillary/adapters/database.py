@@ -13,9 +13,10 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import psycopg
 import sqlalchemy as sa
@@ -92,11 +93,21 @@ def is_retryable(exc: BaseException) -> bool:
 class Database:
     """The store, and the one way to run a unit of work on it."""
 
+    _open: ClassVar[weakref.WeakSet[Database]] = weakref.WeakSet()
+
     def __init__(self, url: str, *, max_attempts: int = 30) -> None:
         self.url = normalize_url(url)
         self.engine = create_engine(self.url)
         self.dialect = self.engine.dialect.name
         self.max_attempts = max_attempts
+        Database._open.add(self)
+
+    @classmethod
+    def forget_inherited_connections(cls) -> None:
+        """In a forked child: drop the parent's pooled connections without closing them,
+        so that the parent's sessions stay intact (SQLAlchemy's advice for fork)."""
+        for db in list(cls._open):
+            db.engine.dispose(close=False)
 
     @property
     def is_postgresql(self) -> bool:

@@ -536,33 +536,22 @@ def last_seal(conn: Connection) -> Seal | None:
 
 def _entry(head: Sequence[Any], legs: list[JournalLeg]) -> JournalEntry:
     """A journal entry from the nine transaction columns of ``_ENTRY_SELECT`` and its legs."""
-    return JournalEntry(
-        id=head[0],
-        key=head[1],
-        kind=head[2],
-        posted_at=head[3],
-        ref=head[4],
-        metadata=head[5],
-        pending_id=head[6],
-        reverses_id=head[7],
-        expires_at=head[8],
-        legs=tuple(legs),
-    )
+    return JournalEntry._make((*head, tuple(legs)))
 
 
 def _entries(rows: Iterable[Sequence[Any]]) -> Iterator[JournalEntry]:
     """Fold (transaction columns…, leg columns…) rows, ordered by transaction and leg,
     into entries."""
-    current: list[Any] | None = None
+    current: Sequence[Any] | None = None
     legs: list[JournalLeg] = []
     for r in rows:
         if current is None or r[0] != current[0]:
             if current is not None:
                 yield _entry(current, legs)
-            current = list(r[:9])
+            current = r[:9]
             legs = []
         if r[9] is not None:
-            legs.append(JournalLeg(r[9], r[10], r[11], r[12], r[13]))
+            legs.append(JournalLeg(*r[9:14]))
     if current is not None:
         yield _entry(current, legs)
 
@@ -595,35 +584,70 @@ def insert_seals(conn: Connection, seals: Sequence[Seal], sealed_at: int) -> Non
     )
 
 
-def sealed_rows(conn: Connection) -> Iterator[SealedRow]:
-    """Every seal in ``seq`` order with the entry it points at, streamed."""
-    result = conn.execution_options(stream_results=True, yield_per=20_000).exec_driver_sql(
+def _stream(conn: Connection, sql: str, *, batch: int = 20_000) -> Iterator[Sequence[Any]]:
+    """Rows of ``sql`` in batches straight from the driver (server-side on PostgreSQL)."""
+    driver = _driver(conn)
+    cursor = driver.cursor("capillary_stream") if _pg(conn) else driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def seal_at(conn: Connection, seq: int) -> Seal | None:
+    p = "%s" if _pg(conn) else "?"
+    row = conn.exec_driver_sql(
+        f"SELECT seq, transaction_id, digest, chain FROM journal_seals WHERE seq = {p}", (seq,)
+    ).first()
+    return None if row is None else Seal(row[0], row[1], bytes(row[2]), bytes(row[3]))
+
+
+def seal_count(conn: Connection) -> tuple[int, int]:
+    """How many seals there are, and the highest seq."""
+    (count, top) = conn.exec_driver_sql(
+        "SELECT count(*), coalesce(max(seq), 0) FROM journal_seals"
+    ).one()
+    return int(count), int(top)
+
+
+def _sealed(seal: Seal, head: Sequence[Any] | None, legs: list[JournalLeg]) -> SealedRow:
+    return SealedRow(seal, None if head is None else JournalEntry._make((*head, tuple(legs))))
+
+
+def sealed_rows(
+    conn: Connection, *, first: int | None = None, last: int | None = None
+) -> Iterator[SealedRow]:
+    """The seals (from seq ``first`` to ``last``, or all) in ``seq`` order, each with the
+    entry it points at, streamed."""
+    where = ""
+    if first is not None and last is not None:
+        where = f"WHERE s.seq BETWEEN {int(first)} AND {int(last)} "
+    rows = _stream(
+        conn,
         "SELECT s.seq, s.transaction_id, s.digest, s.chain, "
         "t.id, t.idempotency_key, t.kind, t.posted_at, t.ref, t.metadata, t.pending_id, "
         "t.reverses_id, t.expires_at, p.leg, p.account_id, p.unit, p.side, p.amount "
         "FROM journal_seals s LEFT JOIN transactions t ON t.id = s.transaction_id "
-        "LEFT JOIN postings p ON p.transaction_id = t.id ORDER BY s.seq, p.leg"
+        f"LEFT JOIN postings p ON p.transaction_id = t.id {where}ORDER BY s.seq, p.leg",
     )
     seal: Seal | None = None
-    head: list[Any] | None = None
+    head: Sequence[Any] | None = None
     legs: list[JournalLeg] = []
-
-    def emit() -> SealedRow:
-        assert seal is not None
-        entry = None if head is None else _entry(head, legs)
-        return SealedRow(seal, entry)
-
-    for r in result:
+    for r in rows:
         if seal is None or r[0] != seal.seq:
             if seal is not None:
-                yield emit()
+                yield SealedRow(
+                    seal, None if head is None else JournalEntry._make((*head, tuple(legs)))
+                )
             seal = Seal(r[0], r[1], bytes(r[2]), bytes(r[3]))
-            head = None if r[4] is None else list(r[4:13])
+            head = None if r[4] is None else r[4:13]
             legs = []
         if r[13] is not None:
-            legs.append(JournalLeg(r[13], r[14], r[15], r[16], r[17]))
+            legs.append(JournalLeg(*r[13:18]))
     if seal is not None:
-        yield emit()
+        yield _sealed(seal, head, legs)
 
 
 def unsealed_inside_sealed_range(conn: Connection) -> list[int]:

@@ -26,12 +26,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 GENESIS = bytes(32)
 
 
-@dataclass(frozen=True, slots=True)
-class JournalLeg:
+class JournalLeg(NamedTuple):
     leg: int
     account_id: int
     unit: str
@@ -39,8 +39,11 @@ class JournalLeg:
     amount: int
 
 
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
+class JournalEntry(NamedTuple):
+    """A transaction as the journal hashes it: every stored field, and its legs in order.
+
+    (Named tuples, so that verification can build a million of them from rows cheaply.)"""
+
     id: int
     key: str
     kind: str
@@ -62,27 +65,27 @@ def _number(value: int | None) -> str:
 
 
 def canonical(entry: JournalEntry) -> bytes:
-    """The one byte string an entry is hashed as."""
-    head = "|".join(
-        (
-            "v1",
-            str(entry.id),
-            _text(entry.key),
-            entry.kind,
-            str(entry.posted_at),
-            _text(entry.ref),
-            _text(entry.metadata),
-            _number(entry.pending_id),
-            _number(entry.reverses_id),
-            _number(entry.expires_at),
-            str(len(entry.legs)),
-        )
-    )
-    legs = "".join(
-        f"|{leg.leg},{leg.account_id},{_text(leg.unit)},{leg.side},{leg.amount}"
-        for leg in entry.legs
-    )
-    return (head + legs).encode()
+    """The one byte string an entry is hashed as: its fields and then each leg, joined by
+    ``|``, every string length-prefixed, an absent value written ``~``."""
+    tx_id, key, kind, posted_at, ref, metadata, pending_id, reverses_id, expires_at, legs = entry
+    parts = [
+        "v1",
+        str(tx_id),
+        f"{len(key)}:{key}",
+        kind,
+        str(posted_at),
+        _text(ref),
+        _text(metadata),
+        _number(pending_id),
+        _number(reverses_id),
+        _number(expires_at),
+        str(len(legs)),
+    ]
+    parts += [
+        f"{leg},{account_id},{len(unit)}:{unit},{side},{amount}"
+        for leg, account_id, unit, side, amount in legs
+    ]
+    return "|".join(parts).encode()
 
 
 def digest(entry: JournalEntry) -> bytes:
@@ -93,16 +96,14 @@ def chain_hash(previous: bytes, seq: int, entry_digest: bytes) -> bytes:
     return hashlib.sha256(previous + seq.to_bytes(8, "big") + entry_digest).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class Seal:
+class Seal(NamedTuple):
     seq: int
     transaction_id: int
     digest: bytes
     chain: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class SealedRow:
+class SealedRow(NamedTuple):
     """A seal as stored, with the entry it points at (``None`` when that is gone)."""
 
     seal: Seal
@@ -144,36 +145,43 @@ class VerifyReport:
         return not self.findings
 
 
-def verify_chain(
+@dataclass(slots=True)
+class ChainScan:
+    """What one pass over a run of consecutive seals found. Runs are scanned apart (in
+    parallel, for a long journal) and combined by :func:`combine`."""
+
+    entries: int = 0
+    last_seq: int = 0
+    head_hash: bytes = GENESIS
+    anchor_seen: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    # (seq, transaction id, recomputed digest, stored digest) of entries that do not match
+    mismatches: list[tuple[int, int, bytes, bytes]] = field(default_factory=list)
+
+
+def scan_chain(
     rows: Iterable[SealedRow],
     *,
-    inserted_ids: Iterable[int] = (),
-    unsealed: int = 0,
+    previous: Seal | None = None,
     anchor: tuple[int, bytes] | None = None,
-) -> VerifyReport:
-    """Check sealed rows given in ``seq`` order; see the module docstring for what is found.
-
-    ``inserted_ids`` are transactions with no seal although a later one is sealed (sealing
-    runs in id order, so none can legitimately exist); ``unsealed`` counts the entries
-    posted since the last seal, which are reported, not judged.
-    """
-    report = VerifyReport(unsealed=unsealed)
-    findings = report.findings
-    expected_seq = 1
-    previous_chain = GENESIS
-    previous_tx = 0
-    mismatched: dict[bytes, tuple[int, int]] = {}  # recomputed digest -> (seq, transaction)
-    stored_of: dict[int, tuple[bytes, int]] = {}  # seq -> (stored digest, transaction)
-    anchor_seen = anchor is None
+) -> ChainScan:
+    """Check seals given in ``seq`` order, following on from ``previous`` (the seal before
+    the first row; ``None`` at the start of the journal). Each link is checked against the
+    stored hash before it, so one tampered entry is reported once, not for ever after."""
+    scan = ChainScan()
+    findings = scan.findings
+    expected_seq = previous.seq + 1 if previous else 1
+    previous_chain: bytes | None = previous.chain if previous else GENESIS
+    previous_tx = previous.transaction_id if previous else 0
     for row in rows:
         seal = row.seal
-        report.entries += 1
+        scan.entries += 1
         if seal.seq != expected_seq:
-            for missing in range(expected_seq, seal.seq):
-                findings.append(
-                    Finding("removed", missing, None, f"Entry seq {missing} is missing.")
-                )
-            previous_chain = None  # type: ignore[assignment]  # chain link unknowable
+            findings.extend(
+                Finding("removed", missing, None, f"Entry seq {missing} is missing.")
+                for missing in range(expected_seq, seal.seq)
+            )
+            previous_chain = None  # the link over a gap cannot be checked
         if seal.transaction_id < previous_tx:
             findings.append(
                 Finding(
@@ -184,7 +192,8 @@ def verify_chain(
                     f"transaction {previous_tx}, though entries are sealed in id order.",
                 )
             )
-        if row.entry is None:
+        entry = row.entry
+        if entry is None:
             findings.append(
                 Finding(
                     "removed",
@@ -194,10 +203,9 @@ def verify_chain(
                 )
             )
         else:
-            recomputed = digest(row.entry)
-            if recomputed != seal.digest or row.entry.id != seal.transaction_id:
-                mismatched[recomputed] = (seal.seq, seal.transaction_id)
-                stored_of[seal.seq] = (seal.digest, seal.transaction_id)
+            recomputed = hashlib.sha256(canonical(entry)).digest()
+            if recomputed != seal.digest or entry.id != seal.transaction_id:
+                scan.mismatches.append((seal.seq, seal.transaction_id, recomputed, seal.digest))
             elif (
                 previous_chain is not None
                 and chain_hash(previous_chain, seal.seq, seal.digest) != seal.chain
@@ -212,7 +220,7 @@ def verify_chain(
                     )
                 )
         if anchor is not None and seal.seq == anchor[0]:
-            anchor_seen = True
+            scan.anchor_seen = True
             if seal.chain != anchor[1]:
                 findings.append(
                     Finding(
@@ -226,12 +234,34 @@ def verify_chain(
         previous_chain = seal.chain
         previous_tx = max(previous_tx, seal.transaction_id)
         expected_seq = seal.seq + 1
-        report.head_seq = seal.seq
-        report.head_hash = seal.chain
+        scan.last_seq = seal.seq
+        scan.head_hash = seal.chain
+    return scan
+
+
+def combine(
+    scans: Iterable[ChainScan],
+    *,
+    inserted_ids: Iterable[int] = (),
+    unsealed: int = 0,
+    anchor: tuple[int, bytes] | None = None,
+) -> VerifyReport:
+    """One report from the scans of consecutive runs, in order."""
+    report = VerifyReport(unsealed=unsealed)
+    findings = report.findings
+    mismatches: list[tuple[int, int, bytes, bytes]] = []
+    anchor_seen = anchor is None
+    for scan in scans:
+        report.entries += scan.entries
+        if scan.entries:
+            report.head_seq, report.head_hash = scan.last_seq, scan.head_hash
+        findings += scan.findings
+        mismatches += scan.mismatches
+        anchor_seen = anchor_seen or scan.anchor_seen
     # A recomputed digest that another seq was sealed with: the entries were swapped.
-    stored_digests = {d: seq for seq, (d, _) in stored_of.items()}
-    for recomputed, (seq, tx) in mismatched.items():
-        other = stored_digests.get(recomputed)
+    sealed_as = {stored: seq for seq, _, _, stored in mismatches}
+    for seq, tx, recomputed, _ in mismatches:
+        other = sealed_as.get(recomputed)
         if other is not None and other != seq:
             findings.append(
                 Finding(
@@ -251,24 +281,41 @@ def verify_chain(
                     f"Entry seq {seq} (transaction {tx}) was changed after it was sealed.",
                 )
             )
-    for tx in inserted_ids:
-        findings.append(
-            Finding(
-                "inserted",
-                None,
-                tx,
-                f"Transaction {tx} lies inside the sealed range but was never sealed: it was "
-                "inserted behind the ledger's back.",
-            )
+    findings.extend(
+        Finding(
+            "inserted",
+            None,
+            tx,
+            f"Transaction {tx} lies inside the sealed range but was never sealed: it was "
+            "inserted behind the ledger's back.",
         )
+        for tx in inserted_ids
+    )
     if not anchor_seen:
+        assert anchor is not None
         findings.append(
             Finding(
                 "anchor_mismatch",
-                anchor[0] if anchor else None,
+                anchor[0],
                 None,
                 "The anchored seq is not in the journal: entries were removed.",
             )
         )
     findings.sort(key=lambda f: (f.seq is None, f.seq or 0, f.kind))
     return report
+
+
+def verify_chain(
+    rows: Iterable[SealedRow],
+    *,
+    inserted_ids: Iterable[int] = (),
+    unsealed: int = 0,
+    anchor: tuple[int, bytes] | None = None,
+) -> VerifyReport:
+    """Check the whole journal in one pass; see the module docstring for what is found.
+
+    ``inserted_ids`` are transactions with no seal although a later one is sealed (sealing
+    runs in id order, so none can legitimately exist); ``unsealed`` counts the entries
+    posted since the last seal, which are reported, not judged."""
+    scan = scan_chain(rows, anchor=anchor)
+    return combine([scan], inserted_ids=inserted_ids, unsealed=unsealed, anchor=anchor)

@@ -3,6 +3,7 @@ transaction, loads what it needs, lets the domain decide, writes, and commits on
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import journal_scan
 from capillary.adapters import ledger_repository as repo
 from capillary.adapters.clock import Clock, SystemClock, to_us
 from capillary.adapters.database import Database
@@ -30,7 +32,7 @@ from capillary.domain.errors import (
     UnitNotFound,
     ValidationError,
 )
-from capillary.domain.journal import VerifyReport, seal_entries, verify_chain
+from capillary.domain.journal import VerifyReport, combine, scan_chain, seal_entries
 from capillary.domain.ledger import (
     POSTING_KINDS,
     SIDE_CODE,
@@ -622,14 +624,37 @@ class LedgerService:
             total += sealed
         return total
 
-    def verify(self, *, anchor: tuple[int, bytes] | None = None) -> VerifyReport:
-        """Recompute the hash chain over every sealed entry and name any tampering."""
+    def verify(
+        self, *, anchor: tuple[int, bytes] | None = None, parallel: bool | None = None
+    ) -> VerifyReport:
+        """Recompute the hash chain over every sealed entry and name any tampering.
 
-        def work(conn: Connection) -> VerifyReport:
-            inserted = repo.unsealed_inside_sealed_range(conn)
-            unsealed = repo.count_unsealed(conn)
-            return verify_chain(
-                repo.sealed_rows(conn), inserted_ids=inserted, unsealed=unsealed, anchor=anchor
+        A long journal is scanned in ranges by one process per core (``parallel=None``
+        decides by length)."""
+
+        def survey(conn: Connection) -> tuple[list[int], int, int, int]:
+            count, top = repo.seal_count(conn)
+            return (
+                repo.unsealed_inside_sealed_range(conn),
+                repo.count_unsealed(conn),
+                count,
+                top,
             )
 
-        return self.db.transaction(work, readonly=True)
+        inserted, unsealed, count, top = self.db.transaction(survey, readonly=True)
+        if parallel is None:
+            parallel = (
+                count >= journal_scan.PARALLEL_FROM
+                and (os.cpu_count() or 1) > 1
+                and journal_scan.can_fork()
+            )
+        if parallel and top:
+            scans = journal_scan.scan_parallel(self.db.url, top, anchor)
+        else:
+            scans = [
+                self.db.transaction(
+                    lambda conn: scan_chain(repo.sealed_rows(conn), anchor=anchor),
+                    readonly=True,
+                )
+            ]
+        return combine(scans, inserted_ids=inserted, unsealed=unsealed, anchor=anchor)

@@ -263,3 +263,28 @@ def test_postgresql_itself_refuses_an_unbalanced_or_incomplete_transaction(
             "INSERT INTO postings (transaction_id, leg, account_id, unit, side, amount) "
             f"VALUES (9001, 2, {core}, 'CNY', 'D', 5), (9001, 3, {tier1}, 'CNY', 'C', 5)"
         )
+
+
+def test_a_parallel_scan_finds_what_a_single_one_does(ledger: LedgerService) -> None:
+    """The journal cut into ranges, one worker process each: a swap across the cut is
+    still named a reordering, and a change in the second range is still found."""
+    seqs = _posted_ledger(ledger)
+    assert ledger.verify(parallel=True).ok
+    _as_attacker(
+        ledger, f"UPDATE postings SET amount = amount + 1 WHERE transaction_id = {seqs[8]}"
+    )
+    a, b = seqs[4], seqs[6]  # seqs 1..5 and 6..9 fall to different workers
+    _as_attacker(
+        ledger,
+        "UPDATE journal_seals SET transaction_id = -1 WHERE seq = 4;"
+        f"UPDATE journal_seals SET transaction_id = {a} WHERE seq = 6;"
+        f"UPDATE journal_seals SET transaction_id = {b} WHERE seq = 4",
+    )
+    single = ledger.verify(parallel=False)
+    parallel = ledger.verify(parallel=True)
+    assert {(f.kind, f.seq) for f in parallel.findings} == {
+        (f.kind, f.seq) for f in single.findings
+    }
+    assert {("reordered", 4), ("reordered", 6), ("changed", 8)} <= {
+        (f.kind, f.seq) for f in parallel.findings
+    }

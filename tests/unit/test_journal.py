@@ -1,7 +1,5 @@
 """The hash chain and what verification finds, on entries built by hand."""
 
-from dataclasses import replace
-
 from capillary.domain.journal import (
     GENESIS,
     JournalEntry,
@@ -42,8 +40,8 @@ def kinds(rows: list[SealedRow], **kw: object) -> list[tuple[str, int | None]]:
 
 def test_the_encoding_is_unambiguous() -> None:
     # Without length prefixes these two would encode alike.
-    a = replace(entry(1), key="a|b", ref="c")
-    b = replace(entry(1), key="a", ref="b|c")
+    a = entry(1)._replace(key="a|b", ref="c")
+    b = entry(1)._replace(key="a", ref="b|c")
     assert canonical(a) != canonical(b)
     assert digest(entry(1)) != digest(entry(1, amount=101))
 
@@ -84,8 +82,8 @@ def test_swapped_entries_are_named_reordered() -> None:
     # Two seal rows exchange their seq numbers (rows are read back in seq order).
     swapped = [
         rows[0],
-        SealedRow(replace(rows[2].seal, seq=2), rows[2].entry),
-        SealedRow(replace(rows[1].seal, seq=3), rows[1].entry),
+        SealedRow(rows[2].seal._replace(seq=2), rows[2].entry),
+        SealedRow(rows[1].seal._replace(seq=3), rows[1].entry),
         *rows[3:],
     ]
     found = kinds(swapped)
@@ -100,7 +98,7 @@ def test_swapped_entries_are_named_reordered() -> None:
 
 def test_a_rewritten_seal_breaks_the_chain_there() -> None:
     rows = sealed([entry(i) for i in range(1, 6)])
-    rows[3] = SealedRow(replace(rows[3].seal, chain=bytes(32)), rows[3].entry)
+    rows[3] = SealedRow(rows[3].seal._replace(chain=bytes(32)), rows[3].entry)
     assert ("chain_broken", 4) in kinds(rows)
 
 
