@@ -193,6 +193,16 @@ def _driver(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
+def _select_in(cursor: Any, select: str, column: str, values: Sequence[Any]) -> list[Any]:
+    """``select … WHERE column IN (values)`` on a SQLite cursor, in chunks under its limit
+    on bound variables."""
+    rows: list[Any] = []
+    for chunk in _chunks(values):
+        marks = ",".join("?" * len(chunk))
+        rows += cursor.execute(f"{select} WHERE {column} IN ({marks})", chunk).fetchall()
+    return rows
+
+
 def begin_batch(
     conn: Connection, account_ids: Iterable[int], keys: Sequence[str], count: int
 ) -> BatchStart:
@@ -223,20 +233,15 @@ def begin_batch(
             new_ids = sorted(r[0] for r in fresh.fetchall())
     else:
         cursor = driver.cursor()
-        account_rows = []
-        for chunk in _chunks(ids):
-            account_rows += cursor.execute(
-                f"SELECT id, unit, balance_constraint, {_BALANCE_COLUMNS} FROM accounts "
-                f"WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-        tx_rows = []
-        for chunk in _chunks(keys):
-            tx_rows += cursor.execute(
-                f"SELECT {_TX_COLUMNS} FROM transactions "
-                f"WHERE idempotency_key IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
+        account_rows = _select_in(
+            cursor,
+            f"SELECT id, unit, balance_constraint, {_BALANCE_COLUMNS} FROM accounts",
+            "id",
+            ids,
+        )
+        tx_rows = _select_in(
+            cursor, f"SELECT {_TX_COLUMNS} FROM transactions", "idempotency_key", keys
+        )
         (last,) = cursor.execute("SELECT coalesce(max(id), 0) FROM transactions").fetchone()
         new_ids = list(range(last + 1, last + 1 + count))
     accounts = {

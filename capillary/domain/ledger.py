@@ -219,16 +219,7 @@ def make_request(
             f"Each leg is (account id, side 'D' or 'C', amount): {exc}."
         ) from None
     check_leg_shape(legs)
-    if pending:
-        if timeout_seconds is not None and (
-            type(timeout_seconds) is not int or not 0 < timeout_seconds <= MAX_TIMEOUT_SECONDS
-        ):
-            raise InvalidTimeout(
-                f"A hold's timeout must be 1 to {MAX_TIMEOUT_SECONDS} seconds; "
-                f"got {timeout_seconds!r}."
-            )
-    elif timeout_seconds is not None:
-        raise InvalidTimeout("Only a pending transaction (a hold) can have a timeout.")
+    check_timeout(pending, timeout_seconds)
     return TransactionRequest(
         key=key,
         legs=legs,
@@ -237,6 +228,18 @@ def make_request(
         ref=ref,
         metadata=canonical_metadata(metadata),
     )
+
+
+def check_timeout(pending: bool, timeout_seconds: object) -> None:
+    """Only a hold has a timeout, of 1 second to a year (none: it waits to be resolved)."""
+    if timeout_seconds is None:
+        return
+    if not pending:
+        raise InvalidTimeout("Only a pending transaction (a hold) can have a timeout.")
+    if type(timeout_seconds) is not int or not 0 < timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        raise InvalidTimeout(
+            f"A hold's timeout must be 1 to {MAX_TIMEOUT_SECONDS} seconds; got {timeout_seconds!r}."
+        )
 
 
 def check_key(key: object) -> str:

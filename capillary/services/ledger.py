@@ -47,6 +47,7 @@ from capillary.domain.ledger import (
     canonical_metadata,
     check_key,
     check_leg_shape,
+    check_timeout,
     make_request,
     partial_post_legs,
     reversal_legs,
@@ -351,6 +352,7 @@ class LedgerService:
                         continue
                     legs = r.legs
                     check_leg_shape(legs)
+                    check_timeout(r.pending, r.timeout_seconds)
                     book.check_balanced(legs)
                     if r.pending:
                         book.apply(hold=legs)

@@ -112,6 +112,27 @@ def test_the_same_key_replays_and_a_different_request_under_it_conflicts(
 # ---------------------------------------------------------------- batches
 
 
+def test_a_request_built_by_hand_meets_the_same_rules(ledger: LedgerService) -> None:
+    from capillary.domain.ledger import Leg, Side, TransactionRequest
+
+    books = open_books(ledger, "core", "tier1")
+    core, tier1 = books.cash["core"].id, books.cash["tier1"].id
+    legs = (Leg(core, Side.DEBIT, 1), Leg(tier1, Side.CREDIT, 1))
+    bad = [
+        TransactionRequest(key="t1", legs=legs, timeout_seconds=5),  # not a hold
+        TransactionRequest(key="t2", legs=legs, pending=True, timeout_seconds=0),
+        TransactionRequest(key="t3", legs=(Leg(core, Side.DEBIT, 1),)),
+        TransactionRequest(key="", legs=legs),
+    ]
+    result = ledger.submit(bad, atomic=False)
+    assert [e.code for e in result.errors] == [
+        "invalid_timeout",
+        "invalid_timeout",
+        "too_few_legs",
+        "invalid_idempotency_key",
+    ]
+
+
 def test_an_atomic_batch_posts_everything_or_nothing(ledger: LedgerService) -> None:
     books = open_books(ledger, "core", "tier1")
     books.deposit("core", 1_000)

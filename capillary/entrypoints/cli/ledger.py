@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -93,7 +93,7 @@ def balance(
     service = ledger()
     acct = resolve_account(account)
     if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone()
+        at = at.replace(tzinfo=UTC)
     bal = service.balance(acct.id) if at is None else service.balance_at(acct.id, at)
     exponents = {acct.unit: service.unit(acct.unit).exponent}
     title = f"as of {at.isoformat()}" if at else "now"
