@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from capillary.adapters import migrate
 from capillary.adapters.clock import Clock
 from capillary.adapters.database import Database
 from capillary.config import Settings
+from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
+from capillary.services.parties import PartiesService
+from capillary.services.trade import TradeService
 
 
 def open_database(url: str | None = None, *, upgrade: bool = True) -> Database:
@@ -23,6 +28,26 @@ def open_ledger(
     """The ledger at ``url`` (default: ``CAPILLARY_DATABASE_URL`` or ``capillary.db``),
     its schema brought up to date first unless ``upgrade`` is false."""
     return LedgerService(open_database(url, upgrade=upgrade), clock=clock)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Every service, over one store."""
+
+    ledger: LedgerService
+    parties: PartiesService
+    trade: TradeService
+    imports: ImportService
+
+
+def open_platform(
+    url: str | None = None, *, upgrade: bool = True, clock: Clock | None = None
+) -> Platform:
+    db = open_database(url, upgrade=upgrade)
+    ledger = LedgerService(db, clock=clock)
+    parties = PartiesService(db, ledger, clock=clock)
+    trade = TradeService(db, clock=clock)
+    return Platform(ledger, parties, trade, ImportService(parties, trade))
 
 
 def upgrade_schema(url: str | None = None) -> tuple[str | None, str | None]:

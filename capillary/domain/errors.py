@@ -12,12 +12,23 @@ CapillaryError
 │   ├── InvalidIdempotencyKey      invalid_idempotency_key
 │   ├── InvalidTimeout             invalid_timeout
 │   ├── UnknownCurrency            unknown_currency
-│   └── InvalidPostAmounts         invalid_post_amounts
+│   ├── InvalidPostAmounts         invalid_post_amounts
+│   ├── InvalidIdentifier          invalid_identifier
+│   ├── InvalidInvoiceNumber       invalid_invoice_number
+│   ├── InconsistentAmounts        inconsistent_amounts
+│   ├── InvalidQuantity            invalid_quantity
+│   └── OverrideReasonRequired     override_reason_required
 ├── NotFound
 │   ├── UnitNotFound               unit_not_found
 │   ├── AccountNotFound            account_not_found
 │   ├── TransactionNotFound        transaction_not_found
-│   └── PendingNotFound            pending_not_found
+│   ├── PendingNotFound            pending_not_found
+│   ├── OrganizationNotFound       organization_not_found
+│   ├── OrderNotFound              order_not_found
+│   ├── OrderLineNotFound          order_line_not_found
+│   ├── DeliveryNotFound           delivery_not_found
+│   ├── InvoiceNotFound            invoice_not_found
+│   └── PayableNotFound            payable_not_found
 ├── Conflict                     the request contradicts what the ledger holds
 │   ├── UnitExists                 unit_exists
 │   ├── AccountExists              account_exists
@@ -25,12 +36,22 @@ CapillaryError
 │   ├── PendingAlreadyResolved     pending_already_resolved
 │   ├── PendingExpired             pending_expired
 │   ├── NotReversible              transaction_not_reversible
-│   └── AlreadyReversed            already_reversed
+│   ├── AlreadyReversed            already_reversed
+│   ├── OrganizationExists         organization_exists
+│   ├── DocumentExists             document_exists
+│   ├── DuplicateInvoice           duplicate_invoice
+│   ├── OrderCancelled             order_cancelled
+│   ├── DeliveryAlreadyAccepted    delivery_already_accepted
+│   └── AlreadyConfirmed           already_confirmed
 ├── Refused                      a ledger rule forbids it
 │   ├── UnbalancedTransaction      unbalanced_transaction
 │   ├── DebitsExceedCredits        debits_exceed_credits
 │   ├── CreditsExceedDebits        credits_exceed_debits
-│   └── BalanceOverflow            balance_overflow
+│   ├── BalanceOverflow            balance_overflow
+│   ├── NoRelationship             no_relationship
+│   ├── RoleMissing                role_missing
+│   ├── NotMatched                 invoice_not_matched
+│   └── OverPayable                over_payable
 ├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
 └── RetryExhausted               retry_exhausted (contention outlasted the bounded retries)
 """
@@ -98,6 +119,26 @@ class InvalidPostAmounts(ValidationError):
     code = "invalid_post_amounts"
 
 
+class InvalidIdentifier(ValidationError):
+    code = "invalid_identifier"
+
+
+class InvalidInvoiceNumber(ValidationError):
+    code = "invalid_invoice_number"
+
+
+class InconsistentAmounts(ValidationError):
+    code = "inconsistent_amounts"
+
+
+class InvalidQuantity(ValidationError):
+    code = "invalid_quantity"
+
+
+class OverrideReasonRequired(ValidationError):
+    code = "override_reason_required"
+
+
 class UnitNotFound(NotFound):
     code = "unit_not_found"
 
@@ -112,6 +153,30 @@ class TransactionNotFound(NotFound):
 
 class PendingNotFound(NotFound):
     code = "pending_not_found"
+
+
+class OrganizationNotFound(NotFound):
+    code = "organization_not_found"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class OrderLineNotFound(NotFound):
+    code = "order_line_not_found"
+
+
+class DeliveryNotFound(NotFound):
+    code = "delivery_not_found"
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+
+
+class PayableNotFound(NotFound):
+    code = "payable_not_found"
 
 
 class UnitExists(Conflict):
@@ -142,6 +207,30 @@ class AlreadyReversed(Conflict):
     code = "already_reversed"
 
 
+class OrganizationExists(Conflict):
+    code = "organization_exists"
+
+
+class DocumentExists(Conflict):
+    code = "document_exists"
+
+
+class DuplicateInvoice(Conflict):
+    code = "duplicate_invoice"
+
+
+class OrderCancelled(Conflict):
+    code = "order_cancelled"
+
+
+class DeliveryAlreadyAccepted(Conflict):
+    code = "delivery_already_accepted"
+
+
+class AlreadyConfirmed(Conflict):
+    code = "already_confirmed"
+
+
 class UnbalancedTransaction(Refused):
     code = "unbalanced_transaction"
 
@@ -156,6 +245,22 @@ class CreditsExceedDebits(Refused):
 
 class BalanceOverflow(Refused):
     code = "balance_overflow"
+
+
+class NoRelationship(Refused):
+    code = "no_relationship"
+
+
+class RoleMissing(Refused):
+    code = "role_missing"
+
+
+class NotMatched(Refused):
+    code = "invoice_not_matched"
+
+
+class OverPayable(Refused):
+    code = "over_payable"
 
 
 @dataclass(frozen=True, slots=True)

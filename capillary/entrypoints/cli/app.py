@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from capillary.domain.errors import CapillaryError
-from capillary.entrypoints.cli import context, db, demo, ledger
+from capillary.entrypoints.cli import context, db, demo, ledger, org, trade
 from capillary.entrypoints.cli.render import console
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(org.app, name="org")
+app.add_typer(trade.app, name="trade")
 app.command("demo")(demo.run)
 
 
@@ -31,8 +33,13 @@ def _root(
             help="Store URL: sqlite:///file.db (default capillary.db) or postgresql://…",
         ),
     ] = None,
+    acting: Annotated[
+        str | None,
+        typer.Option("--as", envvar="CAPILLARY_ACTOR", help="Who acts, for the audit trail."),
+    ] = None,
 ) -> None:
     context.set_url(database)
+    context.set_actor(acting)
 
 
 def main() -> None:

@@ -1,31 +1,47 @@
-"""What every command shares: the store URL, the services, and how amounts are read."""
+"""What every command shares: the store URL, the acting party, the services, and how
+accounts and amounts are read from the command line."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
-from capillary.bootstrap import open_database
+from capillary.bootstrap import Platform, open_platform
 from capillary.domain.errors import InvalidAmount, ValidationError
 from capillary.domain.ledger import Account
 from capillary.domain.units import to_minor
 from capillary.services.ledger import LedgerService
 
-_state: dict[str, str | None] = {"url": None}
+_state: dict[str, str | None] = {"url": None, "actor": None}
 
 
 def set_url(url: str | None) -> None:
     _state["url"] = url
-    ledger.cache_clear()
+    platform.cache_clear()
 
 
 def url() -> str | None:
     return _state["url"]
 
 
+def set_actor(actor: str | None) -> None:
+    _state["actor"] = actor
+
+
+def actor() -> str:
+    """Who the audit trail records: --as, CAPILLARY_ACTOR, or the system user."""
+    return _state["actor"] or os.environ.get("CAPILLARY_ACTOR") or f"cli:{getpass.getuser()}"
+
+
 @cache
+def platform() -> Platform:
+    return open_platform(_state["url"])
+
+
 def ledger() -> LedgerService:
-    return LedgerService(open_database(_state["url"]))
+    return platform().ledger
 
 
 def resolve_account(ref: str) -> Account:

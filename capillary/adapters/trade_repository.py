@@ -1,0 +1,713 @@
+"""Every query of the trade: organizations, relationships, orders, deliveries, invoices,
+payables and the audit log. Functions take an open connection and work on lists, so a bulk
+import and a single document go the same way."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from capillary.adapters import trade_tables as t
+from capillary.domain.matching import MatchException
+from capillary.domain.parties import (
+    Organization,
+    RelationshipStatus,
+    Tolerance,
+    TradeRelationship,
+    parse_roles,
+)
+from capillary.domain.payables import Payable, PayableStatus
+from capillary.domain.trade import (
+    Delivery,
+    DeliveryLine,
+    DeliveryStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    OrderLine,
+    OrderStatus,
+    PurchaseOrder,
+)
+
+_CHUNK = 2000
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _d(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------- organizations
+
+
+def _org(r: Any) -> Organization:
+    return Organization(
+        code=r.code,
+        name=r.name,
+        scheme=r.id_scheme,
+        identifier=r.id_value,
+        roles=parse_roles(r.roles),
+        tolerance=Tolerance(Decimal(r.tolerance_percent), r.tolerance_absolute),
+        created_at=r.created_at,
+    )
+
+
+def insert_orgs(conn: Connection, orgs: Sequence[Organization]) -> None:
+    if orgs:
+        conn.execute(
+            t.organizations.insert(),
+            [
+                {
+                    "code": o.code,
+                    "name": o.name,
+                    "id_scheme": o.scheme,
+                    "id_value": o.identifier,
+                    "roles": "|".join(sorted(r.value for r in o.roles)),
+                    "tolerance_percent": str(o.tolerance.percent),
+                    "tolerance_absolute": o.tolerance.absolute,
+                    "created_at": o.created_at,
+                }
+                for o in orgs
+            ],
+        )
+
+
+def orgs_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, Organization]:
+    found: dict[str, Organization] = {}
+    for chunk in _chunks(sorted(set(codes))):
+        for r in conn.execute(sa.select(t.organizations).where(t.organizations.c.code.in_(chunk))):
+            found[r.code] = _org(r)
+    return found
+
+
+def orgs_by_identifier(
+    conn: Connection, identifiers: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Organization]:
+    o = t.organizations
+    found: dict[tuple[str, str], Organization] = {}
+    for chunk in _chunks(sorted(set(identifiers))):
+        rows = conn.execute(sa.select(o).where(sa.tuple_(o.c.id_scheme, o.c.id_value).in_(chunk)))
+        for r in rows:
+            found[(r.id_scheme, r.id_value)] = _org(r)
+    return found
+
+
+def list_orgs(conn: Connection) -> list[Organization]:
+    return [_org(r) for r in conn.execute(sa.select(t.organizations).order_by("code"))]
+
+
+def set_tolerance(conn: Connection, code: str, tolerance: Tolerance) -> None:
+    conn.execute(
+        t.organizations.update()
+        .where(t.organizations.c.code == code)
+        .values(tolerance_percent=str(tolerance.percent), tolerance_absolute=tolerance.absolute)
+    )
+
+
+# ---------------------------------------------------------------- relationships
+
+
+def relationships(
+    conn: Connection, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], TradeRelationship]:
+    r_ = t.trade_relationships
+    found: dict[tuple[str, str], TradeRelationship] = {}
+    for chunk in _chunks(sorted(set(pairs))):
+        for r in conn.execute(sa.select(r_).where(sa.tuple_(r_.c.buyer, r_.c.supplier).in_(chunk))):
+            found[(r.buyer, r.supplier)] = TradeRelationship(
+                r.buyer, r.supplier, RelationshipStatus(r.status)
+            )
+    return found
+
+
+def insert_relationships(conn: Connection, rels: Sequence[TradeRelationship], now: int) -> None:
+    if rels:
+        conn.execute(
+            t.trade_relationships.insert(),
+            [
+                {
+                    "buyer": r.buyer,
+                    "supplier": r.supplier,
+                    "status": r.status.value,
+                    "created_at": now,
+                }
+                for r in rels
+            ],
+        )
+
+
+def set_relationship_status(
+    conn: Connection, buyer: str, supplier: str, status: RelationshipStatus
+) -> None:
+    r_ = t.trade_relationships
+    conn.execute(
+        r_.update()
+        .where(r_.c.buyer == buyer, r_.c.supplier == supplier)
+        .values(status=status.value)
+    )
+
+
+def list_relationships(conn: Connection, org: str | None) -> list[TradeRelationship]:
+    r_ = t.trade_relationships
+    q = sa.select(r_).order_by(r_.c.buyer, r_.c.supplier)
+    if org is not None:
+        q = q.where(sa.or_(r_.c.buyer == org, r_.c.supplier == org))
+    return [
+        TradeRelationship(r.buyer, r.supplier, RelationshipStatus(r.status))
+        for r in conn.execute(q)
+    ]
+
+
+# ---------------------------------------------------------------- orders
+
+
+def _order_lines(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[OrderLine]]:
+    lines: dict[int, list[OrderLine]] = defaultdict(list)
+    ol = t.order_lines
+    for chunk in _chunks(order_ids):
+        rows = conn.execute(
+            sa.select(ol).where(ol.c.order_id.in_(chunk)).order_by(ol.c.order_id, ol.c.line_no)
+        )
+        for r in rows:
+            lines[r.order_id].append(
+                OrderLine(
+                    r.line_no,
+                    r.item,
+                    r.description,
+                    Decimal(r.quantity),
+                    r.uom,
+                    Decimal(r.unit_price),
+                    Decimal(r.tax_rate),
+                )
+            )
+    return lines
+
+
+def _orders(conn: Connection, rows: Sequence[Any]) -> list[PurchaseOrder]:
+    lines = _order_lines(conn, [r.id for r in rows])
+    return [
+        PurchaseOrder(
+            number=r.number,
+            buyer=r.buyer,
+            supplier=r.supplier,
+            currency=r.currency,
+            order_date=r.order_date,
+            expected_date=r.expected_date,
+            lines=tuple(lines[r.id]),
+            status=OrderStatus(r.status),
+            version=r.version,
+            id=r.id,
+        )
+        for r in rows
+    ]
+
+
+def orders_by_number(
+    conn: Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], PurchaseOrder]:
+    """Orders by (buyer, number)."""
+    po = t.purchase_orders
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(set(keys))):
+        rows += conn.execute(sa.select(po).where(sa.tuple_(po.c.buyer, po.c.number).in_(chunk)))
+    return {(o.buyer, o.number): o for o in _orders(conn, rows)}
+
+
+def orders_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, PurchaseOrder]:
+    po = t.purchase_orders
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(set(ids))):
+        rows += conn.execute(sa.select(po).where(po.c.id.in_(chunk)))
+    return {o.id: o for o in _orders(conn, rows)}
+
+
+def list_orders(conn: Connection, org: str | None, limit: int) -> list[PurchaseOrder]:
+    po = t.purchase_orders
+    q = sa.select(po).order_by(po.c.id.desc()).limit(limit)
+    if org is not None:
+        q = q.where(sa.or_(po.c.buyer == org, po.c.supplier == org))
+    return _orders(conn, list(conn.execute(q)))
+
+
+def _line_rows(order_id: int, lines: Sequence[OrderLine]) -> list[dict[str, Any]]:
+    return [
+        {
+            "order_id": order_id,
+            "line_no": ln.line_no,
+            "item": ln.item,
+            "description": ln.description,
+            "quantity": str(ln.quantity),
+            "uom": ln.uom,
+            "unit_price": str(ln.unit_price),
+            "tax_rate": str(ln.tax_rate),
+        }
+        for ln in lines
+    ]
+
+
+def insert_orders(conn: Connection, orders: Sequence[PurchaseOrder], now: int) -> list[int]:
+    if not orders:
+        return []
+    ids = list(
+        conn.execute(
+            t.purchase_orders.insert().returning(
+                t.purchase_orders.c.id, sort_by_parameter_order=True
+            ),
+            [
+                {
+                    "buyer": o.buyer,
+                    "supplier": o.supplier,
+                    "number": o.number,
+                    "currency": o.currency,
+                    "order_date": o.order_date,
+                    "expected_date": o.expected_date,
+                    "status": o.status.value,
+                    "version": o.version,
+                    "created_at": now,
+                }
+                for o in orders
+            ],
+        ).scalars()
+    )
+    rows = [
+        row
+        for order_id, o in zip(ids, orders, strict=True)
+        for row in _line_rows(order_id, o.lines)
+    ]
+    conn.execute(t.order_lines.insert(), rows)
+    return ids
+
+
+def replace_order(conn: Connection, order: PurchaseOrder) -> None:
+    """Write an amended or cancelled order over the current one (its history is kept in
+    order_versions by the caller)."""
+    po = t.purchase_orders
+    conn.execute(
+        po.update()
+        .where(po.c.id == order.id)
+        .values(
+            currency=order.currency,
+            order_date=order.order_date,
+            expected_date=order.expected_date,
+            status=order.status.value,
+            version=order.version,
+        )
+    )
+    conn.execute(t.order_lines.delete().where(t.order_lines.c.order_id == order.id))
+    conn.execute(t.order_lines.insert(), _line_rows(order.id, order.lines))
+
+
+def insert_order_versions(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(t.order_versions.insert(), list(rows))
+
+
+def order_versions(conn: Connection, order_id: int) -> list[dict[str, Any]]:
+    ov = t.order_versions
+    rows = conn.execute(sa.select(ov).where(ov.c.order_id == order_id).order_by(ov.c.version))
+    return [
+        {"version": r.version, "reason": r.reason, "actor": r.actor, "at": r.at,
+         "order": json.loads(r.snapshot)}
+        for r in rows
+    ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- deliveries
+
+
+def _deliveries(conn: Connection, rows: Sequence[Any]) -> list[Delivery]:
+    dl = t.delivery_lines
+    lines: dict[int, list[DeliveryLine]] = defaultdict(list)
+    for chunk in _chunks([r.id for r in rows]):
+        for ln in conn.execute(
+            sa.select(dl).where(dl.c.delivery_id.in_(chunk)).order_by(dl.c.order_line_no)
+        ):
+            lines[ln.delivery_id].append(
+                DeliveryLine(
+                    ln.order_line_no, Decimal(ln.quantity), _d(ln.accepted), _d(ln.rejected)
+                )
+            )
+    numbers = {o.id: o.number for o in orders_by_id(conn, [r.order_id for r in rows]).values()}
+    return [
+        Delivery(
+            number=r.number,
+            order_number=numbers[r.order_id],
+            buyer=r.buyer,
+            supplier=r.supplier,
+            delivered_on=r.delivered_on,
+            lines=tuple(lines[r.id]),
+            status=DeliveryStatus(r.status),
+            id=r.id,
+        )
+        for r in rows
+    ]
+
+
+def deliveries_by_number(
+    conn: Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Delivery]:
+    """Deliveries by (supplier, number)."""
+    d = t.deliveries
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(set(keys))):
+        rows += conn.execute(sa.select(d).where(sa.tuple_(d.c.supplier, d.c.number).in_(chunk)))
+    return {(x.supplier, x.number): x for x in _deliveries(conn, rows)}
+
+
+def insert_deliveries(
+    conn: Connection, deliveries: Sequence[tuple[Delivery, int]], now: int
+) -> list[int]:
+    """Write deliveries, each with the id of its order."""
+    if not deliveries:
+        return []
+    ids = list(
+        conn.execute(
+            t.deliveries.insert().returning(t.deliveries.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "order_id": order_id,
+                    "buyer": d.buyer,
+                    "supplier": d.supplier,
+                    "number": d.number,
+                    "delivered_on": d.delivered_on,
+                    "status": d.status.value,
+                    "created_at": now,
+                }
+                for d, order_id in deliveries
+            ],
+        ).scalars()
+    )
+    conn.execute(
+        t.delivery_lines.insert(),
+        [
+            {
+                "delivery_id": delivery_id,
+                "order_line_no": ln.order_line_no,
+                "quantity": str(ln.quantity),
+                "accepted": _text(ln.accepted),
+                "rejected": _text(ln.rejected),
+            }
+            for delivery_id, (d, _) in zip(ids, deliveries, strict=True)
+            for ln in d.lines
+        ],
+    )
+    return ids
+
+
+def record_acceptance(conn: Connection, delivery_id: int, lines: Sequence[DeliveryLine]) -> None:
+    dl = t.delivery_lines
+    for ln in lines:
+        conn.execute(
+            dl.update()
+            .where(dl.c.delivery_id == delivery_id, dl.c.order_line_no == ln.order_line_no)
+            .values(accepted=_text(ln.accepted), rejected=_text(ln.rejected))
+        )
+    conn.execute(
+        t.deliveries.update()
+        .where(t.deliveries.c.id == delivery_id)
+        .values(status=DeliveryStatus.ACCEPTED.value)
+    )
+
+
+def accepted_quantities(
+    conn: Connection, order_ids: Iterable[int]
+) -> dict[int, dict[int, Decimal]]:
+    """Per order and order line, the quantity accepted on its deliveries."""
+    d, dl = t.deliveries, t.delivery_lines
+    out: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for chunk in _chunks(sorted(set(order_ids))):
+        rows = conn.execute(
+            sa.select(d.c.order_id, dl.c.order_line_no, dl.c.accepted)
+            .join(dl, dl.c.delivery_id == d.c.id)
+            .where(d.c.order_id.in_(chunk), dl.c.accepted.is_not(None))
+        )
+        for order_id, line_no, accepted in rows:
+            out[order_id][line_no] += Decimal(accepted)
+    return out
+
+
+# ---------------------------------------------------------------- invoices
+
+
+def _invoices(conn: Connection, rows: Sequence[Any]) -> list[Invoice]:
+    il = t.invoice_lines
+    lines: dict[int, list[InvoiceLine]] = defaultdict(list)
+    for chunk in _chunks([r.id for r in rows]):
+        for ln in conn.execute(
+            sa.select(il).where(il.c.invoice_id.in_(chunk)).order_by(il.c.line_no)
+        ):
+            lines[ln.invoice_id].append(
+                InvoiceLine(
+                    ln.line_no,
+                    ln.order_line_no,
+                    Decimal(ln.quantity),
+                    Decimal(ln.unit_price),
+                    ln.amount,
+                    Decimal(ln.tax_rate),
+                    ln.tax,
+                )
+            )
+    return [
+        Invoice(
+            seller=r.seller,
+            buyer=r.buyer,
+            code=r.code or None,
+            number=r.number,
+            order_number=r.order_number,
+            currency=r.currency,
+            issue_date=r.issue_date,
+            amount=r.amount,
+            tax=r.tax,
+            total=r.total,
+            lines=tuple(lines[r.id]),
+            status=InvoiceStatus(r.status),
+            id=r.id,
+        )
+        for r in rows
+    ]
+
+
+def invoices_by_number(
+    conn: Connection, keys: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Invoice]:
+    """Invoices by (seller, code or '', number)."""
+    i = t.invoices
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(set(keys))):
+        rows += conn.execute(
+            sa.select(i).where(sa.tuple_(i.c.seller, i.c.code, i.c.number).in_(chunk))
+        )
+    return {(x.seller, x.code or "", x.number): x for x in _invoices(conn, rows)}
+
+
+def invoices_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, Invoice]:
+    i = t.invoices
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(set(ids))):
+        rows += conn.execute(sa.select(i).where(i.c.id.in_(chunk)))
+    return {x.id: x for x in _invoices(conn, rows)}
+
+
+def invoice_exceptions(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
+    (text,) = conn.execute(
+        sa.select(t.invoices.c.exceptions).where(t.invoices.c.id == invoice_id)
+    ).one()
+    return list(json.loads(text)) if text else []
+
+
+def list_invoices(
+    conn: Connection, org: str | None, status: InvoiceStatus | None, limit: int
+) -> list[Invoice]:
+    i = t.invoices
+    q = sa.select(i).order_by(i.c.id.desc()).limit(limit)
+    if org is not None:
+        q = q.where(sa.or_(i.c.buyer == org, i.c.seller == org))
+    if status is not None:
+        q = q.where(i.c.status == status.value)
+    return _invoices(conn, list(conn.execute(q)))
+
+
+def insert_invoices(
+    conn: Connection, invoices: Sequence[tuple[Invoice, int | None]], now: int
+) -> list[int]:
+    """Write invoices, each with the id of its order (``None`` when there is none)."""
+    if not invoices:
+        return []
+    ids = list(
+        conn.execute(
+            t.invoices.insert().returning(t.invoices.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "seller": v.seller,
+                    "buyer": v.buyer,
+                    "code": v.code or "",
+                    "number": v.number,
+                    "order_number": v.order_number,
+                    "order_id": order_id,
+                    "currency": v.currency,
+                    "issue_date": v.issue_date,
+                    "amount": v.amount,
+                    "tax": v.tax,
+                    "total": v.total,
+                    "status": v.status.value,
+                    "exceptions": None,
+                    "created_at": now,
+                }
+                for v, order_id in invoices
+            ],
+        ).scalars()
+    )
+    conn.execute(
+        t.invoice_lines.insert(),
+        [
+            {
+                "invoice_id": invoice_id,
+                "line_no": ln.line_no,
+                "order_line_no": ln.order_line_no,
+                "quantity": str(ln.quantity),
+                "unit_price": str(ln.unit_price),
+                "amount": ln.amount,
+                "tax_rate": str(ln.tax_rate),
+                "tax": ln.tax,
+            }
+            for invoice_id, (v, _) in zip(ids, invoices, strict=True)
+            for ln in v.lines
+        ],
+    )
+    return ids
+
+
+def billed_quantities(
+    conn: Connection, order_ids: Iterable[int], *, excluding: Iterable[int]
+) -> dict[int, dict[int, Decimal]]:
+    """Per order and order line, the quantity billed by matched or confirmed invoices other
+    than ``excluding``."""
+    i, il = t.invoices, t.invoice_lines
+    skip = set(excluding)
+    out: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for chunk in _chunks(sorted(set(order_ids))):
+        rows = conn.execute(
+            sa.select(i.c.id, i.c.order_id, il.c.order_line_no, il.c.quantity)
+            .join(il, il.c.invoice_id == i.c.id)
+            .where(i.c.order_id.in_(chunk), i.c.status.in_(["matched", "confirmed"]))
+        )
+        for invoice_id, order_id, line_no, quantity in rows:
+            if invoice_id not in skip:
+                out[order_id][line_no] += Decimal(quantity)
+    return out
+
+
+def record_matches(
+    conn: Connection, results: Sequence[tuple[int, InvoiceStatus, Sequence[MatchException]]]
+) -> None:
+    if results:
+        conn.execute(
+            t.invoices.update()
+            .where(t.invoices.c.id == sa.bindparam("invoice_id"))
+            .values(status=sa.bindparam("new_status"), exceptions=sa.bindparam("found")),
+            [
+                {
+                    "invoice_id": invoice_id,
+                    "new_status": status.value,
+                    "found": json.dumps(
+                        [{"code": e.code, "line": e.line_no, "message": e.message} for e in found]
+                    )
+                    if found
+                    else None,
+                }
+                for invoice_id, status, found in results
+            ],
+        )
+
+
+def set_invoice_status(conn: Connection, invoice_id: int, status: InvoiceStatus) -> None:
+    conn.execute(
+        t.invoices.update().where(t.invoices.c.id == invoice_id).values(status=status.value)
+    )
+
+
+# ---------------------------------------------------------------- payables
+
+
+def _payable(r: Any) -> Payable:
+    return Payable(
+        id=r.id,
+        invoice_id=r.invoice_id,
+        buyer=r.buyer,
+        supplier=r.supplier,
+        currency=r.currency,
+        amount=r.amount,
+        open_amount=r.open_amount,
+        due_date=r.due_date,
+        status=PayableStatus(r.status),
+        override_reason=r.override_reason,
+    )
+
+
+def insert_payable(
+    conn: Connection,
+    *,
+    invoice: Invoice,
+    due_date: date,
+    override_reason: str | None,
+    now: int,
+) -> int:
+    return int(
+        conn.execute(
+            t.payables.insert().returning(t.payables.c.id),
+            {
+                "invoice_id": invoice.id,
+                "buyer": invoice.buyer,
+                "supplier": invoice.seller,
+                "currency": invoice.currency,
+                "amount": invoice.total,
+                "open_amount": invoice.total,
+                "due_date": due_date,
+                "status": PayableStatus.OPEN.value,
+                "override_reason": override_reason,
+                "created_at": now,
+            },
+        ).scalar_one()
+    )
+
+
+def payable(conn: Connection, payable_id: int) -> Payable | None:
+    r = conn.execute(sa.select(t.payables).where(t.payables.c.id == payable_id)).first()
+    return None if r is None else _payable(r)
+
+
+def payable_for_invoice(conn: Connection, invoice_id: int) -> Payable | None:
+    r = conn.execute(sa.select(t.payables).where(t.payables.c.invoice_id == invoice_id)).first()
+    return None if r is None else _payable(r)
+
+
+def list_payables(conn: Connection, org: str | None, limit: int) -> list[Payable]:
+    p = t.payables
+    q = sa.select(p).order_by(p.c.id.desc()).limit(limit)
+    if org is not None:
+        q = q.where(sa.or_(p.c.buyer == org, p.c.supplier == org))
+    return [_payable(r) for r in conn.execute(q)]
+
+
+def set_open_amount(conn: Connection, payable_id: int, open_amount: int) -> None:
+    status = PayableStatus.OPEN if open_amount else PayableStatus.CLOSED
+    conn.execute(
+        t.payables.update()
+        .where(t.payables.c.id == payable_id)
+        .values(open_amount=open_amount, status=status.value)
+    )
+
+
+# ---------------------------------------------------------------- audit
+
+
+def insert_audit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(t.audit_log.insert(), list(rows))
+
+
+def audit_for(conn: Connection, entity: str, key: str) -> list[dict[str, Any]]:
+    a = t.audit_log
+    rows = conn.execute(
+        sa.select(a).where(a.c.entity == entity, a.c.entity_key == key).order_by(a.c.id)
+    )
+    return [
+        {"action": r.action, "actor": r.actor, "at": r.at,
+         "detail": json.loads(r.detail) if r.detail else None}
+        for r in rows
+    ]  # fmt: skip

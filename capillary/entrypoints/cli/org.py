@@ -1,0 +1,122 @@
+"""``capillary org …``: organizations and their trade relationships."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from capillary.domain.parties import RelationshipStatus, Tolerance, parse_percent, parse_roles
+from capillary.entrypoints.cli.context import actor, platform
+from capillary.entrypoints.cli.render import console, import_report, when
+from capillary.services.imports import Kind
+from capillary.services.parties import new_organization
+
+app = typer.Typer(help="Organizations and who trades with whom.", no_args_is_help=True)
+
+
+@app.command()
+def create(
+    code: Annotated[str, typer.Argument(help="Short code, e.g. huaxin-auto.")],
+    name: Annotated[str, typer.Option(help="Legal name.")],
+    identifier: Annotated[str, typer.Option("--id", help="Registered identifier.")],
+    roles: Annotated[str, typer.Option(help="core, supplier, funder, operator, auditor; a|b.")],
+    scheme: Annotated[str, typer.Option(help="uscc, or another declared scheme.")] = "uscc",
+) -> None:
+    """Register an organization."""
+    org = new_organization(
+        code=code, name=name, scheme=scheme, identifier=identifier, roles=parse_roles(roles)
+    )
+    org = platform().parties.register(org, actor=actor())
+    console.print(
+        f"Registered {org.code} ({org.scheme} {org.identifier}): {', '.join(sorted(org.roles))}."
+    )
+
+
+@app.command("list")
+def list_() -> None:
+    """Every organization."""
+    table = Table(show_edge=False)
+    for column in ("code", "name", "identifier", "roles", "tolerance"):
+        table.add_column(column)
+    for org in platform().parties.organizations():
+        table.add_row(
+            org.code,
+            org.name,
+            f"{org.scheme}:{org.identifier}",
+            ", ".join(sorted(org.roles)),
+            f"{org.tolerance.percent}% + {org.tolerance.absolute}",
+        )
+    console.print(table)
+
+
+@app.command()
+def show(code: Annotated[str, typer.Argument(help="Organization code.")]) -> None:
+    """One organization, its relationships and its history."""
+    p = platform()
+    org = p.parties.organization(code)
+    console.print(f"[bold]{org.code}[/bold] {org.name} ({org.scheme} {org.identifier})")
+    console.print(f"roles: {', '.join(sorted(org.roles))}; match tolerance "
+                  f"{org.tolerance.percent}% + {org.tolerance.absolute} minor units")  # fmt: skip
+    for rel in p.parties.relationships(code):
+        console.print(f"  {rel.buyer} buys from {rel.supplier} ({rel.status.value})")
+    for entry in p.trade.audit("organization", code):
+        console.print(f"  [dim]{when(entry['at'])}[/dim] {entry['action']} by {entry['actor']}")
+
+
+@app.command()
+def relate(
+    buyer: Annotated[str, typer.Argument()],
+    supplier: Annotated[str, typer.Argument()],
+) -> None:
+    """Record that BUYER buys from SUPPLIER."""
+    platform().parties.relate(buyer=buyer, supplier=supplier, actor=actor())
+    console.print(f"{buyer} buys from {supplier} (active).")
+
+
+@app.command()
+def suspend(
+    buyer: Annotated[str, typer.Argument()], supplier: Annotated[str, typer.Argument()]
+) -> None:
+    """Suspend a trade relationship: no documents flow along it until resumed."""
+    platform().parties.set_relationship(
+        buyer=buyer, supplier=supplier, status=RelationshipStatus.SUSPENDED, actor=actor()
+    )
+    console.print(f"{buyer} → {supplier} suspended.")
+
+
+@app.command()
+def resume(
+    buyer: Annotated[str, typer.Argument()], supplier: Annotated[str, typer.Argument()]
+) -> None:
+    """Make a suspended trade relationship active again."""
+    platform().parties.set_relationship(
+        buyer=buyer, supplier=supplier, status=RelationshipStatus.ACTIVE, actor=actor()
+    )
+    console.print(f"{buyer} → {supplier} active.")
+
+
+@app.command()
+def tolerance(
+    code: Annotated[str, typer.Argument(help="The buyer.")],
+    percent: Annotated[str, typer.Option(help="e.g. 2 or 2%.")] = "0",
+    absolute: Annotated[int, typer.Option(help="Minor units.")] = 0,
+) -> None:
+    """Set how far invoices to this buyer may exceed what is supported and still match."""
+    org = platform().parties.set_tolerance(
+        code, Tolerance(parse_percent(percent), absolute), actor=actor()
+    )
+    console.print(f"{org.code} matches within {org.tolerance.percent}% + {org.tolerance.absolute}.")
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="organizations or relationships")],
+    file: Annotated[Path, typer.Argument(exists=False, help="A .csv or .json file.")],
+) -> None:
+    """Import organizations or relationships from CSV or JSON."""
+    if kind not in (Kind.ORGANIZATIONS, Kind.RELATIONSHIPS):
+        raise typer.BadParameter("org import takes organizations or relationships")
+    import_report(platform().imports.run_file(Kind(kind), file, actor=actor()))

@@ -1,0 +1,37 @@
+"""What a batch of documents came to, item by item (shared by every bulk use case)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from capillary.domain.errors import CapillaryError
+
+
+class Fate(enum.StrEnum):
+    CREATED = "created"
+    UNCHANGED = "unchanged"  # already there, identical: a re-import changes nothing
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    index: int  # position in the batch
+    key: str  # the document's business key, for people
+    fate: Fate
+    error: CapillaryError | None = None
+
+
+def audit_row(
+    entity: str, key: str, action: str, actor: str, at: int, detail: Any = None
+) -> dict[str, Any]:
+    return {
+        "entity": entity,
+        "entity_key": key,
+        "action": action,
+        "actor": actor,
+        "at": at,
+        "detail": None if detail is None else json.dumps(detail, default=str, sort_keys=True),
+    }

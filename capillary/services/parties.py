@@ -1,0 +1,213 @@
+"""Use cases of participants: organizations, their trade relationships, their cash accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlalchemy.engine import Connection
+
+from capillary.adapters import trade_repository as repo
+from capillary.adapters.clock import Clock, SystemClock
+from capillary.adapters.database import Database
+from capillary.domain.errors import (
+    CapillaryError,
+    NoRelationship,
+    OrganizationExists,
+    OrganizationNotFound,
+    ValidationError,
+)
+from capillary.domain.ledger import Account, BalanceConstraint
+from capillary.domain.parties import (
+    Organization,
+    RelationshipStatus,
+    Role,
+    Tolerance,
+    TradeRelationship,
+    check_code,
+    normalize_identifier,
+    require_role,
+)
+from capillary.services.ledger import LedgerService
+from capillary.services.outcomes import Fate, Outcome, audit_row
+
+
+def new_organization(
+    *,
+    code: str,
+    name: str,
+    scheme: str,
+    identifier: str,
+    roles: frozenset[Role],
+    tolerance: Tolerance | None = None,
+) -> Organization:
+    """An organization checked against every rule that needs no store."""
+    scheme, identifier = normalize_identifier(scheme, identifier)
+    name = (name or "").strip()
+    if not 0 < len(name) <= 200:
+        raise ValidationError("An organization's name is 1 to 200 characters.")
+    return Organization(
+        code=check_code(code),
+        name=name,
+        scheme=scheme,
+        identifier=identifier,
+        roles=roles,
+        tolerance=tolerance or Tolerance(),
+        created_at=0,
+    )
+
+
+class PartiesService:
+    def __init__(self, db: Database, ledger: LedgerService, *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.clock = clock or SystemClock()
+
+    # ------------------------------------------------------------ organizations
+
+    def register(self, org: Organization, *, actor: str) -> Organization:
+        (outcome,) = self.register_many([org], actor=actor)
+        if outcome.error is not None:
+            raise outcome.error
+        return self.organization(org.code)
+
+    def register_many(self, orgs: Sequence[Organization], *, actor: str) -> list[Outcome]:
+        """Register organizations; one already registered identically is left unchanged."""
+
+        def work(conn: Connection) -> list[Outcome]:
+            now = self.clock.now_us()
+            by_code = repo.orgs_by_code(conn, [o.code for o in orgs])
+            by_id = repo.orgs_by_identifier(conn, [(o.scheme, o.identifier) for o in orgs])
+            outcomes = []
+            fresh: list[Organization] = []
+            audit = []
+            for i, org in enumerate(orgs):
+                known = by_code.get(org.code) or by_id.get((org.scheme, org.identifier))
+                if known is not None:
+                    if replace(known, created_at=0) == replace(org, created_at=0):
+                        outcomes.append(Outcome(i, org.code, Fate.UNCHANGED))
+                    else:
+                        outcomes.append(
+                            Outcome(
+                                i,
+                                org.code,
+                                Fate.REFUSED,
+                                OrganizationExists(
+                                    f"{known.code} ({known.scheme} {known.identifier}) is "
+                                    "already registered with other details."
+                                ),
+                            )
+                        )
+                    continue
+                org = replace(org, created_at=now)
+                by_code[org.code] = by_id[(org.scheme, org.identifier)] = org
+                fresh.append(org)
+                outcomes.append(Outcome(i, org.code, Fate.CREATED))
+                detail = {"roles": sorted(org.roles), "id": f"{org.scheme}:{org.identifier}"}
+                audit.append(audit_row("organization", org.code, "registered", actor, now, detail))
+            repo.insert_orgs(conn, fresh)
+            repo.insert_audit(conn, audit)
+            return outcomes
+
+        return self.db.transaction(work)
+
+    def organization(self, code: str) -> Organization:
+        found = self.db.transaction(lambda c: repo.orgs_by_code(c, [code]), readonly=True)
+        if code not in found:
+            raise OrganizationNotFound(f"No organization {code!r}.")
+        return found[code]
+
+    def organizations(self) -> list[Organization]:
+        return self.db.transaction(repo.list_orgs, readonly=True)
+
+    def set_tolerance(self, code: str, tolerance: Tolerance, *, actor: str) -> Organization:
+        """The match tolerance this buyer applies to invoices it receives."""
+
+        def work(conn: Connection) -> None:
+            if code not in repo.orgs_by_code(conn, [code]):
+                raise OrganizationNotFound(f"No organization {code!r}.")
+            repo.set_tolerance(conn, code, tolerance)
+            repo.insert_audit(
+                conn,
+                [audit_row("organization", code, "tolerance_set", actor, self.clock.now_us(),
+                           {"percent": str(tolerance.percent), "absolute": tolerance.absolute})],
+            )  # fmt: skip
+
+        self.db.transaction(work)
+        return self.organization(code)
+
+    def cash_account(self, org: str, currency: str) -> Account:
+        """The organization's platform cash account in ``currency``, opened on first need: a
+        liability of the platform that may never be overdrawn."""
+        self.organization(org)
+        return self.ledger.ensure_account(
+            org=org,
+            unit=currency,
+            type="liability",
+            code="cash",
+            constraint=BalanceConstraint.DEBITS_MUST_NOT_EXCEED_CREDITS,
+        )
+
+    # ------------------------------------------------------------ relationships
+
+    def relate(self, *, buyer: str, supplier: str, actor: str) -> TradeRelationship:
+        (outcome,) = self.relate_many([(buyer, supplier)], actor=actor)
+        if outcome.error is not None:
+            raise outcome.error
+        return TradeRelationship(buyer, supplier, RelationshipStatus.ACTIVE)
+
+    def relate_many(self, pairs: Sequence[tuple[str, str]], *, actor: str) -> list[Outcome]:
+        """Record that each buyer buys from each supplier (active); an existing one is left
+        as it is."""
+
+        def work(conn: Connection) -> list[Outcome]:
+            now = self.clock.now_us()
+            orgs = repo.orgs_by_code(conn, [code for pair in pairs for code in pair])
+            existing = repo.relationships(conn, pairs)
+            outcomes: list[Outcome] = []
+            fresh: list[TradeRelationship] = []
+            audit = []
+            for i, (buyer, supplier) in enumerate(pairs):
+                key = f"{buyer}>{supplier}"
+                try:
+                    for code in (buyer, supplier):
+                        if code not in orgs:
+                            raise OrganizationNotFound(f"No organization {code!r}.")
+                    if buyer == supplier:
+                        raise ValidationError("An organization does not trade with itself.")
+                    require_role(orgs[supplier], Role.SUPPLIER, doing="sell to a buyer")
+                except CapillaryError as exc:
+                    outcomes.append(Outcome(i, key, Fate.REFUSED, exc))
+                    continue
+                if (buyer, supplier) in existing:
+                    outcomes.append(Outcome(i, key, Fate.UNCHANGED))
+                    continue
+                rel = TradeRelationship(buyer, supplier, RelationshipStatus.ACTIVE)
+                existing[(buyer, supplier)] = rel
+                fresh.append(rel)
+                outcomes.append(Outcome(i, key, Fate.CREATED))
+                audit.append(audit_row("relationship", key, "created", actor, now))
+            repo.insert_relationships(conn, fresh, now)
+            repo.insert_audit(conn, audit)
+            return outcomes
+
+        return self.db.transaction(work)
+
+    def set_relationship(
+        self, *, buyer: str, supplier: str, status: RelationshipStatus, actor: str
+    ) -> TradeRelationship:
+        def work(conn: Connection) -> None:
+            if (buyer, supplier) not in repo.relationships(conn, [(buyer, supplier)]):
+                raise NoRelationship(f"{buyer} has no trade relationship with {supplier}.")
+            repo.set_relationship_status(conn, buyer, supplier, status)
+            repo.insert_audit(
+                conn,
+                [audit_row("relationship", f"{buyer}>{supplier}", f"set_{status.value}", actor,
+                           self.clock.now_us())],
+            )  # fmt: skip
+
+        self.db.transaction(work)
+        return TradeRelationship(buyer, supplier, status)
+
+    def relationships(self, org: str | None = None) -> list[TradeRelationship]:
+        return self.db.transaction(lambda c: repo.list_relationships(c, org), readonly=True)
