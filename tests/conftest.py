@@ -23,7 +23,6 @@ from capillary.services.ledger import LedgerService
 
 PG_SERVER = os.environ.get("CAPILLARY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 REQUIRE_PG = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TABLES = "journal_seals, postings, transactions, accounts, units"
 
 
 def _pg_admin() -> psycopg.Connection:
@@ -62,7 +61,14 @@ def reset_postgres(url: str) -> None:
     database owner in replica mode, which bypasses them."""
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
         c.execute("SET session_replication_role = replica")
-        c.execute(f"TRUNCATE {TABLES} RESTART IDENTITY")
+        tables = [
+            name
+            for (name,) in c.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ]
+        c.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
 
 
 @pytest.fixture(scope="session")
