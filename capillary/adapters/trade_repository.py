@@ -44,6 +44,69 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + _CHUNK]
 
 
+def _pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _by_keys(
+    conn: Connection, table: sa.Table, columns: Sequence[str], keys: Iterable[tuple[str, ...]]
+) -> list[Any]:
+    """Rows of ``table`` whose ``columns`` equal one of ``keys`` (text business keys). On
+    PostgreSQL a join against unnest(arrays), which probes the unique index whatever plan is
+    cached; on SQLite row-value IN, in chunks."""
+    keys = sorted(set(keys))
+    if not keys:
+        return []
+    if _pg(conn):
+        arrays = ", ".join("%s::text[]" for _ in columns)
+        on = " AND ".join(f"t.{c} = k.{c}" for c in columns)
+        sql = (
+            f"SELECT t.* FROM {table.name} t JOIN unnest({arrays}) AS k({', '.join(columns)}) "
+            f"ON {on}"
+        )
+        return list(conn.exec_driver_sql(sql, tuple(list(c) for c in zip(*keys, strict=True))))
+    rows: list[Any] = []
+    cols = [table.c[c] for c in columns]
+    for chunk in _chunks(keys):
+        rows += conn.execute(sa.select(table).where(sa.tuple_(*cols).in_(chunk)))
+    return rows
+
+
+def _bulk_insert(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows without needing their ids: COPY on PostgreSQL, executemany on
+    SQLite."""
+    if not rows:
+        return
+    if not _pg(conn):
+        conn.execute(table.insert(), list(rows))
+        return
+    columns = list(rows[0])
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def _insert_with_ids(
+    conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert rows and return their new ids, in order. PostgreSQL: ids from the table's
+    sequence in one round trip, then COPY; SQLite: a batched INSERT … RETURNING."""
+    if not rows:
+        return []
+    if _pg(conn):
+        ids = [
+            r[0]
+            for r in conn.exec_driver_sql(
+                f"SELECT nextval('{table.name}_id_seq') FROM generate_series(1, %s)", (len(rows),)
+            )
+        ]
+        _bulk_insert(conn, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+        return ids
+    stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    return list(conn.execute(stmt, list(rows)).scalars())
+
+
 def _d(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
@@ -98,13 +161,8 @@ def orgs_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, Organizati
 def orgs_by_identifier(
     conn: Connection, identifiers: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Organization]:
-    o = t.organizations
-    found: dict[tuple[str, str], Organization] = {}
-    for chunk in _chunks(sorted(set(identifiers))):
-        rows = conn.execute(sa.select(o).where(sa.tuple_(o.c.id_scheme, o.c.id_value).in_(chunk)))
-        for r in rows:
-            found[(r.id_scheme, r.id_value)] = _org(r)
-    return found
+    rows = _by_keys(conn, t.organizations, ("id_scheme", "id_value"), identifiers)
+    return {(r.id_scheme, r.id_value): _org(r) for r in rows}
 
 
 def list_orgs(conn: Connection) -> list[Organization]:
@@ -125,14 +183,11 @@ def set_tolerance(conn: Connection, code: str, tolerance: Tolerance) -> None:
 def relationships(
     conn: Connection, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], TradeRelationship]:
-    r_ = t.trade_relationships
-    found: dict[tuple[str, str], TradeRelationship] = {}
-    for chunk in _chunks(sorted(set(pairs))):
-        for r in conn.execute(sa.select(r_).where(sa.tuple_(r_.c.buyer, r_.c.supplier).in_(chunk))):
-            found[(r.buyer, r.supplier)] = TradeRelationship(
-                r.buyer, r.supplier, RelationshipStatus(r.status)
-            )
-    return found
+    rows = _by_keys(conn, t.trade_relationships, ("buyer", "supplier"), pairs)
+    return {
+        (r.buyer, r.supplier): TradeRelationship(r.buyer, r.supplier, RelationshipStatus(r.status))
+        for r in rows
+    }
 
 
 def insert_relationships(conn: Connection, rels: Sequence[TradeRelationship], now: int) -> None:
@@ -221,10 +276,7 @@ def orders_by_number(
     conn: Connection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], PurchaseOrder]:
     """Orders by (buyer, number)."""
-    po = t.purchase_orders
-    rows: list[Any] = []
-    for chunk in _chunks(sorted(set(keys))):
-        rows += conn.execute(sa.select(po).where(sa.tuple_(po.c.buyer, po.c.number).in_(chunk)))
+    rows = _by_keys(conn, t.purchase_orders, ("buyer", "number"), keys)
     return {(o.buyer, o.number): o for o in _orders(conn, rows)}
 
 
@@ -263,26 +315,23 @@ def _line_rows(order_id: int, lines: Sequence[OrderLine]) -> list[dict[str, Any]
 def insert_orders(conn: Connection, orders: Sequence[PurchaseOrder], now: int) -> list[int]:
     if not orders:
         return []
-    ids = list(
-        conn.execute(
-            t.purchase_orders.insert().returning(
-                t.purchase_orders.c.id, sort_by_parameter_order=True
-            ),
-            [
-                {
-                    "buyer": o.buyer,
-                    "supplier": o.supplier,
-                    "number": o.number,
-                    "currency": o.currency,
-                    "order_date": o.order_date,
-                    "expected_date": o.expected_date,
-                    "status": o.status.value,
-                    "version": o.version,
-                    "created_at": now,
-                }
-                for o in orders
-            ],
-        ).scalars()
+    ids = _insert_with_ids(
+        conn,
+        t.purchase_orders,
+        [
+            {
+                "buyer": o.buyer,
+                "supplier": o.supplier,
+                "number": o.number,
+                "currency": o.currency,
+                "order_date": o.order_date,
+                "expected_date": o.expected_date,
+                "status": o.status.value,
+                "version": o.version,
+                "created_at": now,
+            }
+            for o in orders
+        ],
     )
     rows = [
         row
@@ -313,8 +362,7 @@ def replace_order(conn: Connection, order: PurchaseOrder) -> None:
 
 
 def insert_order_versions(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(t.order_versions.insert(), list(rows))
+    _bulk_insert(conn, t.order_versions, rows)
 
 
 def order_versions(conn: Connection, order_id: int) -> list[dict[str, Any]]:
@@ -362,10 +410,7 @@ def deliveries_by_number(
     conn: Connection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Delivery]:
     """Deliveries by (supplier, number)."""
-    d = t.deliveries
-    rows: list[Any] = []
-    for chunk in _chunks(sorted(set(keys))):
-        rows += conn.execute(sa.select(d).where(sa.tuple_(d.c.supplier, d.c.number).in_(chunk)))
+    rows = _by_keys(conn, t.deliveries, ("supplier", "number"), keys)
     return {(x.supplier, x.number): x for x in _deliveries(conn, rows)}
 
 
@@ -375,25 +420,25 @@ def insert_deliveries(
     """Write deliveries, each with the id of its order."""
     if not deliveries:
         return []
-    ids = list(
-        conn.execute(
-            t.deliveries.insert().returning(t.deliveries.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "order_id": order_id,
-                    "buyer": d.buyer,
-                    "supplier": d.supplier,
-                    "number": d.number,
-                    "delivered_on": d.delivered_on,
-                    "status": d.status.value,
-                    "created_at": now,
-                }
-                for d, order_id in deliveries
-            ],
-        ).scalars()
+    ids = _insert_with_ids(
+        conn,
+        t.deliveries,
+        [
+            {
+                "order_id": order_id,
+                "buyer": d.buyer,
+                "supplier": d.supplier,
+                "number": d.number,
+                "delivered_on": d.delivered_on,
+                "status": d.status.value,
+                "created_at": now,
+            }
+            for d, order_id in deliveries
+        ],
     )
-    conn.execute(
-        t.delivery_lines.insert(),
+    _bulk_insert(
+        conn,
+        t.delivery_lines,
         [
             {
                 "delivery_id": delivery_id,
@@ -486,12 +531,7 @@ def invoices_by_number(
     conn: Connection, keys: Iterable[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], Invoice]:
     """Invoices by (seller, code or '', number)."""
-    i = t.invoices
-    rows: list[Any] = []
-    for chunk in _chunks(sorted(set(keys))):
-        rows += conn.execute(
-            sa.select(i).where(sa.tuple_(i.c.seller, i.c.code, i.c.number).in_(chunk))
-        )
+    rows = _by_keys(conn, t.invoices, ("seller", "code", "number"), keys)
     return {(x.seller, x.code or "", x.number): x for x in _invoices(conn, rows)}
 
 
@@ -528,32 +568,32 @@ def insert_invoices(
     """Write invoices, each with the id of its order (``None`` when there is none)."""
     if not invoices:
         return []
-    ids = list(
-        conn.execute(
-            t.invoices.insert().returning(t.invoices.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "seller": v.seller,
-                    "buyer": v.buyer,
-                    "code": v.code or "",
-                    "number": v.number,
-                    "order_number": v.order_number,
-                    "order_id": order_id,
-                    "currency": v.currency,
-                    "issue_date": v.issue_date,
-                    "amount": v.amount,
-                    "tax": v.tax,
-                    "total": v.total,
-                    "status": v.status.value,
-                    "exceptions": None,
-                    "created_at": now,
-                }
-                for v, order_id in invoices
-            ],
-        ).scalars()
+    ids = _insert_with_ids(
+        conn,
+        t.invoices,
+        [
+            {
+                "seller": v.seller,
+                "buyer": v.buyer,
+                "code": v.code or "",
+                "number": v.number,
+                "order_number": v.order_number,
+                "order_id": order_id,
+                "currency": v.currency,
+                "issue_date": v.issue_date,
+                "amount": v.amount,
+                "tax": v.tax,
+                "total": v.total,
+                "status": v.status.value,
+                "exceptions": None,
+                "created_at": now,
+            }
+            for v, order_id in invoices
+        ],
     )
-    conn.execute(
-        t.invoice_lines.insert(),
+    _bulk_insert(
+        conn,
+        t.invoice_lines,
         [
             {
                 "invoice_id": invoice_id,
@@ -595,24 +635,32 @@ def billed_quantities(
 def record_matches(
     conn: Connection, results: Sequence[tuple[int, InvoiceStatus, Sequence[MatchException]]]
 ) -> None:
-    if results:
-        conn.execute(
-            t.invoices.update()
-            .where(t.invoices.c.id == sa.bindparam("invoice_id"))
-            .values(status=sa.bindparam("new_status"), exceptions=sa.bindparam("found")),
-            [
-                {
-                    "invoice_id": invoice_id,
-                    "new_status": status.value,
-                    "found": json.dumps(
-                        [{"code": e.code, "line": e.line_no, "message": e.message} for e in found]
-                    )
-                    if found
-                    else None,
-                }
-                for invoice_id, status, found in results
-            ],
+    if not results:
+        return
+    rows = [
+        (
+            invoice_id,
+            status.value,
+            json.dumps([{"code": e.code, "line": e.line_no, "message": e.message} for e in found])
+            if found
+            else None,
         )
+        for invoice_id, status, found in results
+    ]
+    if _pg(conn):
+        conn.exec_driver_sql(
+            "UPDATE invoices AS i SET status = d.status, exceptions = d.exceptions "
+            "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS d(id, status, exceptions) "
+            "WHERE i.id = d.id",
+            tuple(list(c) for c in zip(*rows, strict=True)),
+        )
+        return
+    conn.execute(
+        t.invoices.update()
+        .where(t.invoices.c.id == sa.bindparam("invoice_id"))
+        .values(status=sa.bindparam("new_status"), exceptions=sa.bindparam("found")),
+        [{"invoice_id": i, "new_status": st, "found": f} for i, st, f in rows],
+    )
 
 
 def set_invoice_status(conn: Connection, invoice_id: int, status: InvoiceStatus) -> None:
@@ -697,8 +745,7 @@ def set_open_amount(conn: Connection, payable_id: int, open_amount: int) -> None
 
 
 def insert_audit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(t.audit_log.insert(), list(rows))
+    _bulk_insert(conn, t.audit_log, rows)
 
 
 def audit_for(conn: Connection, entity: str, key: str) -> list[dict[str, Any]]:

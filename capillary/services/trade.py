@@ -376,24 +376,28 @@ class TradeService:
                     for v, _ in fresh
                 ],
             )  # fmt: skip
-            self._match(conn, ids, actor=actor, now=now)
+            stored = [replace(v, id=i) for i, (v, _) in zip(ids, fresh, strict=True)]
+            self._match(conn, stored, orders, actor=actor, now=now)
             return outcomes
 
         return self.db.transaction(work)
 
     def _match(
-        self, conn: Connection, invoice_ids: Sequence[int], *, actor: str, now: int
+        self,
+        conn: Connection,
+        invoices: Sequence[Invoice],
+        orders: Mapping[tuple[str, str], PurchaseOrder],
+        *,
+        actor: str,
+        now: int,
     ) -> dict[int, MatchResult]:
-        """Match invoices in id order; each one that matches counts as billed for the next."""
-        invoices = repo.invoices_by_id(conn, invoice_ids)
-        pending = [
-            invoices[i]
-            for i in sorted(invoices)
-            if invoices[i].status is not InvoiceStatus.CONFIRMED
-        ]
+        """Match invoices (with their ids) in id order against ``orders`` (by buyer and
+        number); each one that matches counts as billed for the next."""
+        pending = sorted(
+            (v for v in invoices if v.status is not InvoiceStatus.CONFIRMED), key=lambda v: v.id
+        )
         if not pending:
             return {}
-        orders = repo.orders_by_number(conn, [(v.buyer, v.order_number) for v in pending])
         order_ids = [o.id for o in orders.values()]
         accepted = repo.accepted_quantities(conn, order_ids)
         billed = repo.billed_quantities(conn, order_ids, excluding=[v.id for v in pending])
@@ -441,7 +445,9 @@ class TradeService:
                     for v in repo.list_invoices(conn, buyer, status, 1_000_000)
                     if v.buyer == buyer
                 ]
-            return self._match(conn, ids, actor=actor, now=self.clock.now_us())
+            invoices = list(repo.invoices_by_id(conn, ids).values())
+            orders = repo.orders_by_number(conn, [(v.buyer, v.order_number) for v in invoices])
+            return self._match(conn, invoices, orders, actor=actor, now=self.clock.now_us())
 
         return self.db.transaction(work)
 
