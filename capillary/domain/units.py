@@ -12,6 +12,7 @@ import enum
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from capillary.domain.errors import InvalidAmount, UnknownCurrency, ValidationError
 
@@ -51,6 +52,7 @@ class Unit:
     name: str = ""
 
 
+@cache
 def currency(code: str) -> Unit:
     """The ISO 4217 currency ``code``, or ``unknown_currency``."""
     code = code.upper()

@@ -360,7 +360,8 @@ class TradeService:
                 except CapillaryError as exc:
                     outcomes.append(Outcome(i, key, Fate.REFUSED, exc))
                     continue
-                v = replace(v, status=InvoiceStatus.RECEIVED)
+                if v.status is not InvoiceStatus.RECEIVED:
+                    v = replace(v, status=InvoiceStatus.RECEIVED)
                 existing[(v.seller, v.code or "", v.number)] = v
                 order = orders.get((v.buyer, v.order_number))
                 fresh.append(
