@@ -18,19 +18,19 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stores import fresh_store
 
 from capillary.adapters import migrate
 from capillary.adapters.database import Database
@@ -45,7 +45,6 @@ from capillary.domain.ledger import (
 from capillary.services.ledger import LedgerService
 
 console = Console()
-PG_SERVER = os.environ.get("CAPILLARY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 NO_OVERDRAFT = BalanceConstraint.DEBITS_MUST_NOT_EXCEED_CREDITS
 
 
@@ -69,23 +68,6 @@ class Sizes:
 class Results:
     store: str
     figures: dict[str, float | str] = field(default_factory=dict)
-
-
-@contextmanager
-def fresh_store(store: str) -> Iterator[str]:
-    if store == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="capillary-bench-") as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    name = "capillary_bench"
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 class Keys:
@@ -126,7 +108,7 @@ def run(store: str, sizes: Sizes) -> Results:
     results = Results(store)
     f = results.figures
     rng = random.Random(2026)
-    with fresh_store(store) as url:
+    with fresh_store(store, "capillary_bench") as url:
         db = Database(url)
         migrate.upgrade(db)
         ledger = LedgerService(db)

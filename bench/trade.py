@@ -16,46 +16,27 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
 from rich.console import Console
 from rich.table import Table
 from stdnum.cn import uscc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stores import fresh_store
 
 from capillary.bootstrap import open_platform
 from capillary.domain.trade import InvoiceStatus, line_amount, line_tax
 from capillary.services.imports import Kind
 
 console = Console()
-PG_SERVER = os.environ.get("CAPILLARY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 SUPPLIERS = 100
-
-
-@contextmanager
-def fresh_store(store: str) -> Iterator[str]:
-    if store == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="capillary-trade-") as folder:
-            yield f"sqlite:///{folder}/trade.db"
-        return
-    name = "capillary_bench_trade"
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _uscc(n: int) -> str:
@@ -226,7 +207,7 @@ def write_files(folder: Path, invoices: int) -> dict[Kind, Path]:
 
 def run(store: str, files: dict[Kind, Path], invoices: int) -> dict[str, float]:
     figures: dict[str, float] = {}
-    with fresh_store(store) as url:
+    with fresh_store(store, "capillary_bench_trade") as url:
         platform = open_platform(url)
         for kind in Kind:
             start = time.perf_counter()
