@@ -17,7 +17,10 @@ CapillaryError
 │   ├── InvalidInvoiceNumber       invalid_invoice_number
 │   ├── InconsistentAmounts        inconsistent_amounts
 │   ├── InvalidQuantity            invalid_quantity
-│   └── OverrideReasonRequired     override_reason_required
+│   ├── OverrideReasonRequired     override_reason_required
+│   ├── BelowMinimumFragment       below_minimum_fragment
+│   ├── TransferToSelf             transfer_to_self
+│   └── NoTradeReference           no_trade_reference
 ├── NotFound
 │   ├── UnitNotFound               unit_not_found
 │   ├── AccountNotFound            account_not_found
@@ -28,7 +31,10 @@ CapillaryError
 │   ├── OrderLineNotFound          order_line_not_found
 │   ├── DeliveryNotFound           delivery_not_found
 │   ├── InvoiceNotFound            invoice_not_found
-│   └── PayableNotFound            payable_not_found
+│   ├── PayableNotFound            payable_not_found
+│   ├── CertificateNotFound        certificate_not_found
+│   ├── FragmentNotFound           fragment_not_found
+│   └── CreditLineNotFound         credit_line_not_found
 ├── Conflict                     the request contradicts what the ledger holds
 │   ├── UnitExists                 unit_exists
 │   ├── AccountExists              account_exists
@@ -42,7 +48,9 @@ CapillaryError
 │   ├── DuplicateInvoice           duplicate_invoice
 │   ├── OrderCancelled             order_cancelled
 │   ├── DeliveryAlreadyAccepted    delivery_already_accepted
-│   └── AlreadyConfirmed           already_confirmed
+│   ├── AlreadyConfirmed           already_confirmed
+│   ├── CertificateNotPending      certificate_not_pending
+│   └── FragmentNotActive          fragment_not_active
 ├── Refused                      a ledger rule forbids it
 │   ├── UnbalancedTransaction      unbalanced_transaction
 │   ├── DebitsExceedCredits        debits_exceed_credits
@@ -51,7 +59,14 @@ CapillaryError
 │   ├── NoRelationship             no_relationship
 │   ├── RoleMissing                role_missing
 │   ├── NotMatched                 invoice_not_matched
-│   └── OverPayable                over_payable
+│   ├── OverPayable                over_payable
+│   ├── NotHolder                  not_holder
+│   ├── MaturityReached            maturity_reached
+│   ├── MaturityTooLate            maturity_too_late
+│   ├── ExceedsFragment            exceeds_fragment
+│   ├── CreditLineExceeded         credit_line_exceeded
+│   ├── CreditLineExpired          credit_line_expired
+│   └── IssuanceLimitExceeded      issuance_limit_exceeded
 ├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
 └── RetryExhausted               retry_exhausted (contention outlasted the bounded retries)
 """
@@ -139,6 +154,18 @@ class OverrideReasonRequired(ValidationError):
     code = "override_reason_required"
 
 
+class BelowMinimumFragment(ValidationError):
+    code = "below_minimum_fragment"
+
+
+class TransferToSelf(ValidationError):
+    code = "transfer_to_self"
+
+
+class NoTradeReference(ValidationError):
+    code = "no_trade_reference"
+
+
 class UnitNotFound(NotFound):
     code = "unit_not_found"
 
@@ -177,6 +204,18 @@ class InvoiceNotFound(NotFound):
 
 class PayableNotFound(NotFound):
     code = "payable_not_found"
+
+
+class CertificateNotFound(NotFound):
+    code = "certificate_not_found"
+
+
+class FragmentNotFound(NotFound):
+    code = "fragment_not_found"
+
+
+class CreditLineNotFound(NotFound):
+    code = "credit_line_not_found"
 
 
 class UnitExists(Conflict):
@@ -231,6 +270,14 @@ class AlreadyConfirmed(Conflict):
     code = "already_confirmed"
 
 
+class CertificateNotPending(Conflict):
+    code = "certificate_not_pending"
+
+
+class FragmentNotActive(Conflict):
+    code = "fragment_not_active"
+
+
 class UnbalancedTransaction(Refused):
     code = "unbalanced_transaction"
 
@@ -261,6 +308,34 @@ class NotMatched(Refused):
 
 class OverPayable(Refused):
     code = "over_payable"
+
+
+class NotHolder(Refused):
+    code = "not_holder"
+
+
+class MaturityReached(Refused):
+    code = "maturity_reached"
+
+
+class MaturityTooLate(Refused):
+    code = "maturity_too_late"
+
+
+class ExceedsFragment(Refused):
+    code = "exceeds_fragment"
+
+
+class CreditLineExceeded(Refused):
+    code = "credit_line_exceeded"
+
+
+class CreditLineExpired(Refused):
+    code = "credit_line_expired"
+
+
+class IssuanceLimitExceeded(Refused):
+    code = "issuance_limit_exceeded"
 
 
 @dataclass(frozen=True, slots=True)
