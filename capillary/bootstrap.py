@@ -8,6 +8,7 @@ from capillary.adapters import migrate
 from capillary.adapters.clock import Clock
 from capillary.adapters.database import Database
 from capillary.config import Settings
+from capillary.services.certificates import CertificateService
 from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
@@ -38,6 +39,7 @@ class Platform:
     parties: PartiesService
     trade: TradeService
     imports: ImportService
+    certificates: CertificateService
 
 
 def open_platform(
@@ -47,7 +49,8 @@ def open_platform(
     ledger = LedgerService(db, clock=clock)
     parties = PartiesService(db, ledger, clock=clock)
     trade = TradeService(db, clock=clock)
-    return Platform(ledger, parties, trade, ImportService(parties, trade))
+    certificates = CertificateService(db, ledger, clock=clock)
+    return Platform(ledger, parties, trade, ImportService(parties, trade), certificates)
 
 
 def upgrade_schema(url: str | None = None) -> tuple[str | None, str | None]:

@@ -717,8 +717,13 @@ def insert_payable(
     )
 
 
-def payable(conn: Connection, payable_id: int) -> Payable | None:
-    r = conn.execute(sa.select(t.payables).where(t.payables.c.id == payable_id)).first()
+def payable(conn: Connection, payable_id: int, *, lock: bool = False) -> Payable | None:
+    """A payable; ``lock`` holds its row (PostgreSQL) for a read-modify-write of its open
+    amount."""
+    q = sa.select(t.payables).where(t.payables.c.id == payable_id)
+    if lock and _pg(conn):
+        q = q.with_for_update()
+    r = conn.execute(q).first()
     return None if r is None else _payable(r)
 
 

@@ -66,7 +66,8 @@ CapillaryError
 │   ├── ExceedsFragment            exceeds_fragment
 │   ├── CreditLineExceeded         credit_line_exceeded
 │   ├── CreditLineExpired          credit_line_expired
-│   └── IssuanceLimitExceeded      issuance_limit_exceeded
+│   ├── IssuanceLimitExceeded      issuance_limit_exceeded
+│   └── InsufficientCash           insufficient_cash
 ├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
 └── RetryExhausted               retry_exhausted (contention outlasted the bounded retries)
 """
@@ -336,6 +337,10 @@ class CreditLineExpired(Refused):
 
 class IssuanceLimitExceeded(Refused):
     code = "issuance_limit_exceeded"
+
+
+class InsufficientCash(Refused):
+    code = "insufficient_cash"
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,36 @@ class LedgerService:
 
         return self.db.transaction(work)
 
+    def ensure_unit_in(self, conn: Connection, unit: Unit) -> None:
+        """Register ``unit`` inside the caller's unit of work, unless it already is."""
+        if repo.get_unit(conn, unit.code) is None:
+            repo.insert_unit(conn, unit)
+
+    def ensure_account_in(
+        self,
+        conn: Connection,
+        *,
+        org: str,
+        unit: str,
+        type: str,
+        code: str,
+        constraint: BalanceConstraint = BalanceConstraint.NONE,
+    ) -> Account:
+        """The account ``org``/``unit``/``code``, opened inside the caller's unit of work if
+        it does not exist (the unit must be registered, or be an ISO currency)."""
+        found = repo.find_account(conn, org=org, unit=unit, code=code)
+        if found is not None:
+            return found
+        if repo.get_unit(conn, unit) is None:
+            repo.insert_unit(conn, currency(unit))
+        account_id = repo.insert_account(
+            conn, org=org, unit=unit, type=type, code=code, constraint=constraint,
+            metadata=None, created_at=self.clock.now_us(),
+        )  # fmt: skip
+        account = repo.get_account(conn, account_id)
+        assert account is not None
+        return account
+
     def unit(self, code: str) -> Unit:
         found = self.db.transaction(lambda conn: repo.get_unit(conn, code), readonly=True)
         if found is None:
@@ -308,76 +338,79 @@ class LedgerService:
         """
         if not requests:
             return BatchResult((), frozenset(), ())
+        return self.db.transaction(lambda conn: self.submit_in(conn, requests, atomic=atomic))
 
-        def work(conn: Connection) -> BatchResult:
-            now = self.clock.now_us()
-            # Keys are read under the account locks: a twin request on the same accounts
-            # that got there first is already committed and seen here as the original.
-            # Ids are taken for every item (those of refused items go unused).
-            start = repo.begin_batch(
-                conn,
-                {leg[0] for r in requests for leg in r.legs},
-                list({r.key for r in requests if type(r.key) is str}),
-                len(requests),
-            )
-            book = BalanceBook(start.accounts)
-            existing = start.existing
-            ids: list[int | None] = [None] * len(requests)
-            replayed: set[int] = set()
-            errors: list[ItemError] = []
-            first_of: dict[str, int] = {}
-            fresh = iter(start.ids)
-            rows = _Rows(book)
-            for i, r in enumerate(requests):
-                try:
-                    key = check_key(r.key)
-                    stored = existing.get(key)
-                    if stored is not None:
-                        if not same_request(r, stored):
-                            raise IdempotencyConflict(
-                                f"Key {key!r} was used for a different request "
-                                f"(transaction {stored.id})."
-                            )
-                        ids[i] = stored.id
-                        replayed.add(i)
-                        continue
-                    first = first_of.get(key)
-                    if first is not None:
-                        if requests[first] != r:
-                            raise IdempotencyConflict(
-                                f"Key {key!r} appears twice in the batch with different requests."
-                            )
-                        ids[i] = ids[first]
-                        replayed.add(i)
-                        continue
-                    legs = r.legs
-                    check_leg_shape(legs)
-                    check_timeout(r.pending, r.timeout_seconds)
-                    book.check_balanced(legs)
-                    if r.pending:
-                        book.apply(hold=legs)
-                        kind = _PENDING
-                        expires_at = (
-                            None if r.timeout_seconds is None
-                            else now + r.timeout_seconds * 1_000_000
-                        )  # fmt: skip
-                    else:
-                        book.apply(post=legs)
-                        kind, expires_at = _POSTED, None
-                except CapillaryError as exc:
-                    errors.append(ItemError(i, str(r.key), exc))
+    def submit_in(
+        self, conn: Connection, requests: Sequence[TransactionRequest], *, atomic: bool = True
+    ) -> BatchResult:
+        """:meth:`submit` inside a unit of work the caller owns (and commits): for use cases
+        that must move their own rows and the ledger in one database transaction."""
+        if not requests:
+            return BatchResult((), frozenset(), ())
+        now = self.clock.now_us()
+        # Keys are read under the account locks: a twin request on the same accounts
+        # that got there first is already committed and seen here as the original.
+        # Ids are taken for every item (those of refused items go unused).
+        start = repo.begin_batch(
+            conn,
+            {leg[0] for r in requests for leg in r.legs},
+            list({r.key for r in requests if type(r.key) is str}),
+            len(requests),
+        )
+        book = BalanceBook(start.accounts)
+        existing = start.existing
+        ids: list[int | None] = [None] * len(requests)
+        replayed: set[int] = set()
+        errors: list[ItemError] = []
+        first_of: dict[str, int] = {}
+        fresh = iter(start.ids)
+        rows = _Rows(book)
+        for i, r in enumerate(requests):
+            try:
+                key = check_key(r.key)
+                stored = existing.get(key)
+                if stored is not None:
+                    if not same_request(r, stored):
+                        raise IdempotencyConflict(
+                            f"Key {key!r} was used for a different request "
+                            f"(transaction {stored.id})."
+                        )
+                    ids[i] = stored.id
+                    replayed.add(i)
                     continue
-                first_of[key] = i
-                ids[i] = tx_id = next(fresh)
-                rows.add(
-                    tx_id, _Write(key, kind, legs, r.ref, r.metadata, None, None, expires_at), now
-                )
-            if errors and atomic:
-                raise BatchRejected(errors)
-            rows.write(conn, book)
-            return BatchResult(tuple(ids), frozenset(replayed), tuple(errors), now)
-
-        return self.db.transaction(work)
+                first = first_of.get(key)
+                if first is not None:
+                    if requests[first] != r:
+                        raise IdempotencyConflict(
+                            f"Key {key!r} appears twice in the batch with different requests."
+                        )
+                    ids[i] = ids[first]
+                    replayed.add(i)
+                    continue
+                legs = r.legs
+                check_leg_shape(legs)
+                check_timeout(r.pending, r.timeout_seconds)
+                book.check_balanced(legs)
+                if r.pending:
+                    book.apply(hold=legs)
+                    kind = _PENDING
+                    expires_at = (
+                        None if r.timeout_seconds is None
+                        else now + r.timeout_seconds * 1_000_000
+                    )  # fmt: skip
+                else:
+                    book.apply(post=legs)
+                    kind, expires_at = _POSTED, None
+            except CapillaryError as exc:
+                errors.append(ItemError(i, str(r.key), exc))
+                continue
+            first_of[key] = i
+            ids[i] = tx_id = next(fresh)
+            rows.add(tx_id, _Write(key, kind, legs, r.ref, r.metadata, None, None, expires_at), now)
+        if errors and atomic:
+            raise BatchRejected(errors)
+        rows.write(conn, book)
+        return BatchResult(tuple(ids), frozenset(replayed), tuple(errors), now)
 
     def post_pending(
         self,
@@ -427,53 +460,75 @@ class LedgerService:
         ref: str | None,
         metadata: Mapping[str, Any] | None,
     ) -> Transaction:
+        return self._fetch_written(
+            self.db.transaction(
+                lambda conn: self.resolve_in(
+                    conn,
+                    key=key,
+                    pending_id=pending_id,
+                    kind=kind,
+                    amounts=amounts,
+                    ref=ref,
+                    metadata=metadata,
+                )
+            )
+        )
+
+    def resolve_in(
+        self,
+        conn: Connection,
+        *,
+        key: str,
+        pending_id: int,
+        kind: TransactionKind,
+        amounts: Sequence[int] | None = None,
+        ref: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Post (``POST_PENDING``) or void (``VOID_PENDING``) a hold inside the caller's unit
+        of work. Returns the resolving transaction's id, negated when it was a replay."""
         check_key(key)
         meta = canonical_metadata(metadata)
         amounts = None if amounts is None else tuple(amounts)
 
-        def work(conn: Connection) -> int:
-            now = self.clock.now_us()
-            pending = repo.transaction_by_id(conn, pending_id)
-            if pending is None or pending.kind is not TransactionKind.PENDING:
-                raise PendingNotFound(f"Transaction {pending_id} is not a hold.")
-            legs = (
-                partial_post_legs(pending, amounts) if kind is TransactionKind.POST_PENDING else ()
+        now = self.clock.now_us()
+        pending = repo.transaction_by_id(conn, pending_id)
+        if pending is None or pending.kind is not TransactionKind.PENDING:
+            raise PendingNotFound(f"Transaction {pending_id} is not a hold.")
+        legs = partial_post_legs(pending, amounts) if kind is TransactionKind.POST_PENDING else ()
+        # Lock first, then read what the decision rests on: whoever resolves this hold
+        # holds these locks, so what we read below cannot change under us.
+        book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in pending.legs}))
+        stored = repo.transactions_by_key(conn, [key]).get(key)
+        if stored is not None:
+            if (stored.kind, stored.pending_id, stored.legs, stored.ref, stored.metadata) != (
+                kind,
+                pending_id,
+                legs,
+                ref,
+                meta,
+            ):
+                raise IdempotencyConflict(
+                    f"Key {key!r} was used for a different request (transaction {stored.id})."
+                )
+            return -stored.id
+        resolution = repo.resolution_of(conn, pending_id)
+        if resolution is not None:
+            raise PendingAlreadyResolved(
+                f"Hold {pending_id} was already resolved ({resolution.kind.value}, "
+                f"transaction {resolution.id})."
             )
-            # Lock first, then read what the decision rests on: whoever resolves this hold
-            # holds these locks, so what we read below cannot change under us.
-            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in pending.legs}))
-            stored = repo.transactions_by_key(conn, [key]).get(key)
-            if stored is not None:
-                if (stored.kind, stored.pending_id, stored.legs, stored.ref, stored.metadata) != (
-                    kind,
-                    pending_id,
-                    legs,
-                    ref,
-                    meta,
-                ):
-                    raise IdempotencyConflict(
-                        f"Key {key!r} was used for a different request (transaction {stored.id})."
-                    )
-                return -stored.id
-            resolution = repo.resolution_of(conn, pending_id)
-            if resolution is not None:
-                raise PendingAlreadyResolved(
-                    f"Hold {pending_id} was already resolved ({resolution.kind.value}, "
-                    f"transaction {resolution.id})."
-                )
-            if pending.expires_at is not None and now >= pending.expires_at:
-                raise PendingExpired(
-                    f"Hold {pending_id} expired; its amounts are released at the next sweep."
-                )
-            if legs:
-                book.check_balanced(legs)
-            book.apply(post=legs, release=pending.legs)
-            write = _Write(key=key, kind=kind.value, legs=legs, ref=ref, metadata=meta,
-                           pending_id=pending_id)  # fmt: skip
-            (tx_id,) = _insert(conn, [write], now, book)
-            return tx_id
-
-        return self._fetch_written(self.db.transaction(work))
+        if pending.expires_at is not None and now >= pending.expires_at:
+            raise PendingExpired(
+                f"Hold {pending_id} expired; its amounts are released at the next sweep."
+            )
+        if legs:
+            book.check_balanced(legs)
+        book.apply(post=legs, release=pending.legs)
+        write = _Write(key=key, kind=kind.value, legs=legs, ref=ref, metadata=meta,
+                       pending_id=pending_id)  # fmt: skip
+        (tx_id,) = _insert(conn, [write], now, book)
+        return tx_id
 
     def _fetch_written(self, signed_id: int) -> Transaction:
         """A negative id marks a replay (see the ``work`` functions)."""

@@ -16,6 +16,7 @@ from capillary.adapters.database import Database
 from capillary.bootstrap import Platform
 from capillary.domain import errors
 from capillary.domain.trade import InvoiceStatus
+from capillary.services.certificates import CertificateService
 from capillary.services.imports import ImportReport, ImportService, Kind
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
@@ -31,7 +32,9 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
     ledger = LedgerService(db, clock=clock)
     parties = PartiesService(db, ledger, clock=clock)
     trade = TradeService(db, clock=clock)
-    yield Platform(ledger, parties, trade, ImportService(parties, trade))
+    yield Platform(
+        ledger, parties, trade, ImportService(parties, trade), CertificateService(db, ledger)
+    )
     db.dispose()
 
 

@@ -1,0 +1,281 @@
+"""Every query of credit and certificates. Rows that decide an operation are read with a
+row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes writers); a fragment
+moves only by a compare-and-set of its status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from capillary.adapters import certificate_tables as t
+from capillary.domain.certificates import (
+    Certificate,
+    CertificateStatus,
+    Fragment,
+    FragmentStatus,
+)
+from capillary.domain.credit import CreditLine, IssuanceLimit
+
+
+def _locked(conn: Connection, query: sa.Select[Any]) -> sa.Select[Any]:
+    return query.with_for_update() if conn.dialect.name == "postgresql" else query
+
+
+def _next_ids(conn: Connection, table: sa.Table, count: int) -> list[int]:
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            f"SELECT nextval('{table.name}_id_seq') FROM generate_series(1, %s)", (count,)
+        )
+        return [r[0] for r in rows]
+    (last,) = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).one()
+    return list(range(last + 1, last + 1 + count))
+
+
+# ---------------------------------------------------------------- credit
+
+
+def _line(r: Any) -> CreditLine:
+    return CreditLine(r.id, r.funder, r.obligor, r.currency, r.limit_amount, r.used, r.expires_on)
+
+
+def credit_line(
+    conn: Connection, funder: str, obligor: str, currency: str, *, lock: bool = False
+) -> CreditLine | None:
+    c = t.credit_lines
+    q = sa.select(c).where(c.c.funder == funder, c.c.obligor == obligor, c.c.currency == currency)
+    r = conn.execute(_locked(conn, q) if lock else q).first()
+    return None if r is None else _line(r)
+
+
+def upsert_credit_line(
+    conn: Connection, *, funder: str, obligor: str, currency: str, limit: int, expires_on: date,
+    now: int,
+) -> None:  # fmt: skip
+    c = t.credit_lines
+    found = credit_line(conn, funder, obligor, currency, lock=True)
+    if found is None:
+        conn.execute(c.insert().values(funder=funder, obligor=obligor, currency=currency,
+                                       limit_amount=limit, used=0, expires_on=expires_on,
+                                       created_at=now))  # fmt: skip
+    else:
+        conn.execute(c.update().where(c.c.id == found.id)
+                     .values(limit_amount=limit, expires_on=expires_on))  # fmt: skip
+
+
+def set_credit_used(conn: Connection, line_id: int, used: int) -> None:
+    c = t.credit_lines
+    conn.execute(c.update().where(c.c.id == line_id).values(used=used))
+
+
+def credit_lines(conn: Connection, org: str | None) -> list[CreditLine]:
+    c = t.credit_lines
+    q = sa.select(c).order_by(c.c.id)
+    if org is not None:
+        q = q.where(sa.or_(c.c.funder == org, c.c.obligor == org))
+    return [_line(r) for r in conn.execute(q)]
+
+
+def issuance_limit(
+    conn: Connection, obligor: str, currency: str, *, lock: bool = False
+) -> IssuanceLimit | None:
+    i = t.issuance_limits
+    q = sa.select(i).where(i.c.obligor == obligor, i.c.currency == currency)
+    r = conn.execute(_locked(conn, q) if lock else q).first()
+    return None if r is None else IssuanceLimit(r.obligor, r.currency, r.limit_amount, r.used)
+
+
+def upsert_issuance_limit(conn: Connection, obligor: str, currency: str, limit: int) -> None:
+    i = t.issuance_limits
+    if issuance_limit(conn, obligor, currency, lock=True) is None:
+        conn.execute(i.insert().values(obligor=obligor, currency=currency, limit_amount=limit,
+                                       used=0))  # fmt: skip
+    else:
+        conn.execute(i.update().where(i.c.obligor == obligor, i.c.currency == currency)
+                     .values(limit_amount=limit))  # fmt: skip
+
+
+def set_issuance_used(conn: Connection, obligor: str, currency: str, used: int) -> None:
+    i = t.issuance_limits
+    conn.execute(
+        i.update().where(i.c.obligor == obligor, i.c.currency == currency).values(used=used)
+    )
+
+
+# ---------------------------------------------------------------- certificates
+
+
+def _certificate(r: Any) -> Certificate:
+    return Certificate(r.id, r.number, r.obligor, r.first_holder, r.currency, r.face,
+                       r.issue_date, r.maturity, CertificateStatus(r.status))  # fmt: skip
+
+
+def next_certificate_id(conn: Connection) -> int:
+    return _next_ids(conn, t.certificates, 1)[0]
+
+
+def insert_certificate(
+    conn: Connection, c: Certificate, *, pending_tx: int | None, now: int
+) -> None:
+    conn.execute(t.certificates.insert().values(
+        id=c.id, number=c.number, obligor=c.obligor, first_holder=c.first_holder,
+        currency=c.currency, face=c.face, issue_date=c.issue_date, maturity=c.maturity,
+        status=c.status.value, pending_tx=pending_tx, created_at=now,
+    ))  # fmt: skip
+
+
+def set_pending_tx(conn: Connection, certificate_id: int, pending_tx: int) -> None:
+    c = t.certificates
+    conn.execute(c.update().where(c.c.id == certificate_id).values(pending_tx=pending_tx))
+
+
+def certificate(
+    conn: Connection, *, number: str | None = None, certificate_id: int | None = None,
+    lock: bool = False,
+) -> tuple[Certificate, int | None] | None:  # fmt: skip
+    """A certificate and the ledger hold behind it while pending."""
+    c = t.certificates
+    q = sa.select(c).where(c.c.number == number if number is not None else c.c.id == certificate_id)
+    r = conn.execute(_locked(conn, q) if lock else q).first()
+    return None if r is None else (_certificate(r), r.pending_tx)
+
+
+def set_certificate_status(
+    conn: Connection, certificate_id: int, status: CertificateStatus
+) -> None:
+    c = t.certificates
+    conn.execute(c.update().where(c.c.id == certificate_id).values(status=status.value))
+
+
+def list_certificates(conn: Connection, org: str | None, limit: int) -> list[Certificate]:
+    c = t.certificates
+    q = sa.select(c).order_by(c.c.id.desc()).limit(limit)
+    if org is not None:
+        held = sa.select(t.fragments.c.certificate_id).where(t.fragments.c.holder == org)
+        q = q.where(sa.or_(c.c.obligor == org, c.c.first_holder == org, c.c.id.in_(held)))
+    return [_certificate(r) for r in conn.execute(q)]
+
+
+def due_certificates(conn: Connection, on: date, limit: int) -> list[Certificate]:
+    """Active or overdue certificates whose maturity has come, oldest first."""
+    c = t.certificates
+    q = (sa.select(c).where(c.c.status.in_(["active", "overdue"]), c.c.maturity <= on)
+         .order_by(c.c.maturity, c.c.id).limit(limit))  # fmt: skip
+    return [_certificate(r) for r in conn.execute(q)]
+
+
+def insert_allocations(
+    conn: Connection, certificate_id: int, allocations: Sequence[tuple[int, int]]
+) -> None:
+    conn.execute(t.certificate_payables.insert(), [
+        {"certificate_id": certificate_id, "payable_id": p, "amount": a} for p, a in allocations
+    ])  # fmt: skip
+
+
+def allocations(conn: Connection, certificate_id: int) -> list[tuple[int, int]]:
+    cp = t.certificate_payables
+    rows = conn.execute(
+        sa.select(cp.c.payable_id, cp.c.amount).where(cp.c.certificate_id == certificate_id)
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+# ---------------------------------------------------------------- fragments
+
+
+def _fragment(r: Any) -> Fragment:
+    return Fragment(r.id, r.certificate_id, r.parent_id, r.holder, r.amount,
+                    FragmentStatus(r.status), r.tier, r.path, r.recourse_to)  # fmt: skip
+
+
+def next_fragment_ids(conn: Connection, count: int) -> list[int]:
+    return _next_ids(conn, t.fragments, count)
+
+
+def insert_fragments(conn: Connection, fragments: Sequence[Fragment], now: int) -> None:
+    if fragments:
+        conn.execute(t.fragments.insert(), [
+            {"id": f.id, "certificate_id": f.certificate_id, "parent_id": f.parent_id,
+             "holder": f.holder, "amount": f.amount, "status": f.status.value, "tier": f.tier,
+             "path": f.path, "recourse_to": f.recourse_to, "created_at": now}
+            for f in fragments
+        ])  # fmt: skip
+
+
+def fragment(conn: Connection, fragment_id: int) -> Fragment | None:
+    r = conn.execute(sa.select(t.fragments).where(t.fragments.c.id == fragment_id)).first()
+    return None if r is None else _fragment(r)
+
+
+def fragments_of(conn: Connection, certificate_ids: Iterable[int]) -> list[Fragment]:
+    f = t.fragments
+    ids = sorted(set(certificate_ids))
+    out: list[Fragment] = []
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        out += [_fragment(r) for r in conn.execute(
+            sa.select(f).where(f.c.certificate_id.in_(chunk)).order_by(f.c.id))]  # fmt: skip
+    return out
+
+
+def held_by(conn: Connection, holder: str) -> list[Fragment]:
+    f = t.fragments
+    q = sa.select(f).where(f.c.holder == holder, f.c.status == "active").order_by(f.c.id)
+    return [_fragment(r) for r in conn.execute(q)]
+
+
+def spend(conn: Connection, fragment_id: int) -> bool:
+    """Mark an active fragment spent; False if it was not active any more (someone else
+    moved it first: the compare-and-set that serializes transfers of one fragment)."""
+    f = t.fragments
+    done = conn.execute(
+        f.update().where(f.c.id == fragment_id, f.c.status == "active").values(status="spent")
+    )
+    return done.rowcount == 1
+
+
+def set_fragments_status(
+    conn: Connection, certificate_ids: Sequence[int], *, from_: Sequence[str], to: FragmentStatus
+) -> None:
+    f = t.fragments
+    for start in range(0, len(certificate_ids), 2000):
+        chunk = list(certificate_ids[start : start + 2000])
+        conn.execute(f.update().where(f.c.certificate_id.in_(chunk), f.c.status.in_(list(from_)))
+                     .values(status=to.value))  # fmt: skip
+
+
+def insert_financing(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(t.financings.insert().values(**row))
+
+
+def insert_recourse_claims(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(t.recourse_claims.insert(), list(rows))
+
+
+def recourse_claims(conn: Connection, org: str | None) -> list[dict[str, Any]]:
+    r = t.recourse_claims
+    q = sa.select(r).order_by(r.c.id)
+    if org is not None:
+        q = q.where(sa.or_(r.c.claimant == org, r.c.debtor == org))
+    return [dict(row._mapping) for row in conn.execute(q)]
+
+
+# ---------------------------------------------------------------- calendar
+
+
+def calendar_overrides(conn: Connection) -> dict[date, bool]:
+    c = t.calendar_overrides
+    return {r.day: bool(r.business_day) for r in conn.execute(sa.select(c))}
+
+
+def set_calendar_override(
+    conn: Connection, day: date, business_day: bool, reason: str, actor: str, now: int
+) -> None:
+    c = t.calendar_overrides
+    conn.execute(c.delete().where(c.c.day == day))
+    conn.execute(c.insert().values(day=day, business_day=business_day, reason=reason,
+                                   actor=actor, at=now))  # fmt: skip

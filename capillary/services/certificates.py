@@ -1,0 +1,780 @@
+"""Use cases of credit and certificates: the closed loop from payable to settlement.
+
+Ledger mapping. Each certificate is its own ledger unit (``CERT-<number>``, the currency's
+exponent): the obligor's ``issued`` account (a liability) is credited with the face, each
+holder's ``held`` account (an asset, never credited beyond its debits) holds its fragments,
+so the ledger itself proves conservation. Cash lives in each organization's ``cash`` account
+(a liability of the platform, never overdrawn), against the platform's ``clearing`` account
+(the platform's bank); fees go to the platform's ``fees`` account.
+
+Every operation is one database transaction: fragments, credit, payables and the ledger
+posting commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from capillary.adapters import certificate_repository as repo
+from capillary.adapters import trade_repository as trade_repo
+from capillary.adapters.clock import Clock, SystemClock
+from capillary.adapters.database import Database
+from capillary.domain.calendar import BusinessCalendar
+from capillary.domain.certificates import (
+    Certificate,
+    CertificateStatus,
+    Fragment,
+    FragmentStatus,
+    Rules,
+    check_pending,
+    children,
+    penalty_interest,
+    plan_issue,
+    plan_split,
+    root,
+)
+from capillary.domain.credit import CreditLine, draw, issue_within, release
+from capillary.domain.errors import (
+    BatchRejected,
+    CapillaryError,
+    CertificateNotFound,
+    CreditLineNotFound,
+    DebitsExceedCredits,
+    FragmentNotActive,
+    FragmentNotFound,
+    InsufficientCash,
+    IssuanceLimitExceeded,
+    NoTradeReference,
+    OrganizationNotFound,
+    PayableNotFound,
+    Refused,
+)
+from capillary.domain.ledger import (
+    BalanceConstraint,
+    Leg,
+    Side,
+    TransactionKind,
+    make_request,
+)
+from capillary.domain.parties import Role, require_role, require_trade
+from capillary.domain.pricing import DayCount, Quote, quote
+from capillary.domain.units import currency, instrument
+from capillary.services.ledger import LedgerService
+from capillary.services.outcomes import audit_row
+
+PLATFORM = "platform"  # the ledger's name for the platform's own accounts
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    certificate: Certificate
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Financed:
+    fragments: tuple[Fragment, ...]  # the funder's, then the seller's change
+    quote: Quote
+
+
+@dataclass
+class SettlementRun:
+    settled: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+    paid: int = 0
+    fragments: int = 0
+
+
+class CertificateService:
+    def __init__(
+        self,
+        db: Database,
+        ledger: LedgerService,
+        *,
+        clock: Clock | None = None,
+        rules: Rules | None = None,
+        penalty_rate: Decimal = Decimal("0.18"),
+    ) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.clock = clock or SystemClock()
+        self.rules = rules or Rules()
+        self.penalty_rate = penalty_rate
+
+    # ------------------------------------------------------------ accounts (in a unit of work)
+
+    def _cash(self, conn: Connection, org: str, cur: str) -> int:
+        return self.ledger.ensure_account_in(
+            conn,
+            org=org,
+            unit=cur,
+            type="liability",
+            code="cash",
+            constraint=BalanceConstraint.DEBITS_MUST_NOT_EXCEED_CREDITS,
+        ).id
+
+    def _clearing(self, conn: Connection, cur: str) -> int:
+        return self.ledger.ensure_account_in(
+            conn, org=PLATFORM, unit=cur, type="asset", code="clearing"
+        ).id
+
+    def _fees(self, conn: Connection, cur: str) -> int:
+        return self.ledger.ensure_account_in(
+            conn, org=PLATFORM, unit=cur, type="revenue", code="fees"
+        ).id
+
+    def _issued(self, conn: Connection, c: Certificate) -> int:
+        return self.ledger.ensure_account_in(
+            conn, org=c.obligor, unit=c.unit, type="liability", code="issued"
+        ).id
+
+    def _held(self, conn: Connection, org: str, c: Certificate) -> int:
+        return self.ledger.ensure_account_in(
+            conn,
+            org=org,
+            unit=c.unit,
+            type="asset",
+            code="held",
+            constraint=BalanceConstraint.CREDITS_MUST_NOT_EXCEED_DEBITS,
+        ).id
+
+    def _audit(
+        self, conn: Connection, entity: str, key: str, action: str, actor: str, detail: Any = None
+    ) -> None:
+        row = audit_row(entity, key, action, actor, self.clock.now_us(), detail)
+        trade_repo.insert_audit(conn, [row])
+
+    def _post(self, conn: Connection, key: str, legs: Sequence[Leg], ref: str) -> int:
+        """One ledger transaction inside the unit of work; a cash shortfall is named."""
+        try:
+            result = self.ledger.submit_in(conn, [make_request(key=key, legs=legs, ref=ref)])
+        except BatchRejected as rejected:
+            error = rejected.errors[0].error
+            if isinstance(error, DebitsExceedCredits):
+                raise InsufficientCash(error.message) from None
+            raise error from None
+        tx_id = result.ids[0]
+        assert tx_id is not None
+        return tx_id
+
+    def _orgs(self, conn: Connection, *codes: str) -> dict[str, Any]:
+        orgs = trade_repo.orgs_by_code(conn, codes)
+        for code in codes:
+            if code not in orgs:
+                raise OrganizationNotFound(f"No organization {code!r}.")
+        return orgs
+
+    # ------------------------------------------------------------ cash
+
+    def deposit(
+        self, *, org: str, cur: str, amount: int, key: str, actor: str, ref: str = ""
+    ) -> int:
+        """Money arrives in the platform's bank for ``org``: clearing → org's cash."""
+
+        def work(conn: Connection) -> int:
+            self._orgs(conn, org)
+            legs = [
+                Leg(self._clearing(conn, cur), Side.DEBIT, amount),
+                Leg(self._cash(conn, org, cur), Side.CREDIT, amount),
+            ]
+            tx = self._post(conn, key, legs, ref or f"deposit {org}")
+            self._audit(conn, "cash", f"{org}/{cur}", "deposit", actor, {"amount": amount})
+            return tx
+
+        return self.db.transaction(work)
+
+    def withdraw(
+        self, *, org: str, cur: str, amount: int, key: str, actor: str, ref: str = ""
+    ) -> int:
+        """Money leaves for ``org``'s bank account: org's cash → clearing."""
+
+        def work(conn: Connection) -> int:
+            self._orgs(conn, org)
+            legs = [
+                Leg(self._cash(conn, org, cur), Side.DEBIT, amount),
+                Leg(self._clearing(conn, cur), Side.CREDIT, amount),
+            ]
+            tx = self._post(conn, key, legs, ref or f"withdrawal {org}")
+            self._audit(conn, "cash", f"{org}/{cur}", "withdrawal", actor, {"amount": amount})
+            return tx
+
+        return self.db.transaction(work)
+
+    def cash(self, org: str, cur: str) -> int:
+        """What the platform owes ``org`` in ``cur`` (its cash balance)."""
+        try:
+            account = self.ledger.find_account(org=org, unit=cur, code="cash")
+        except CapillaryError:
+            return 0
+        return self.ledger.balance(account.id).net_credit
+
+    # ------------------------------------------------------------ credit
+
+    def grant_credit(
+        self, *, funder: str, obligor: str, cur: str, limit: int, expires_on: date, actor: str
+    ) -> CreditLine:
+        def work(conn: Connection) -> None:
+            orgs = self._orgs(conn, funder, obligor)
+            require_role(orgs[funder], Role.FUNDER, doing="grant credit")
+            require_role(orgs[obligor], Role.CORE, doing="be an obligor")
+            currency(cur)
+            repo.upsert_credit_line(
+                conn,
+                funder=funder,
+                obligor=obligor,
+                currency=cur,
+                limit=limit,
+                expires_on=expires_on,
+                now=self.clock.now_us(),
+            )
+            detail = {"limit": limit, "expires_on": expires_on}
+            self._audit(conn, "credit", f"{funder}>{obligor}/{cur}", "granted", actor, detail)
+
+        self.db.transaction(work)
+        return self.credit_line(funder, obligor, cur)
+
+    def credit_line(self, funder: str, obligor: str, cur: str) -> CreditLine:
+        found = self.db.transaction(
+            lambda c: repo.credit_line(c, funder, obligor, cur), readonly=True
+        )
+        if found is None:
+            raise CreditLineNotFound(f"{funder} has no credit line to {obligor} in {cur}.")
+        return found
+
+    def credit_lines(self, org: str | None = None) -> list[CreditLine]:
+        return self.db.transaction(lambda c: repo.credit_lines(c, org), readonly=True)
+
+    def set_issuance_limit(self, *, obligor: str, cur: str, limit: int, actor: str) -> None:
+        def work(conn: Connection) -> None:
+            orgs = self._orgs(conn, obligor)
+            require_role(orgs[obligor], Role.CORE, doing="issue certificates")
+            repo.upsert_issuance_limit(conn, obligor, cur, limit)
+            self._audit(
+                conn, "credit", f"{obligor}/{cur}", "issuance_limit", actor, {"limit": limit}
+            )
+
+        self.db.transaction(work)
+
+    def set_calendar_day(self, day: date, *, business_day: bool, reason: str, actor: str) -> None:
+        """An operator's override of the platform calendar (published schedules come late)."""
+        self.db.transaction(
+            lambda conn: repo.set_calendar_override(
+                conn, day, business_day, reason, actor, self.clock.now_us()
+            )
+        )
+
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(self.db.transaction(repo.calendar_overrides, readonly=True))
+
+    # ------------------------------------------------------------ issue, accept, cancel
+
+    def issue(
+        self,
+        *,
+        obligor: str,
+        holder: str,
+        payable_ids: Sequence[int],
+        face: int,
+        maturity: date,
+        issue_date: date,
+        actor: str,
+    ) -> Issued:
+        """Issue a certificate to ``holder`` against confirmed payables; it is pending until
+        the holder accepts it."""
+
+        def work(conn: Connection) -> Issued:
+            now = self.clock.now_us()
+            self._orgs(conn, obligor, holder)
+            payables = [trade_repo.payable(conn, pid, lock=True) for pid in sorted(payable_ids)]
+            if any(p is None for p in payables):
+                missing = [
+                    pid for pid, p in zip(sorted(payable_ids), payables, strict=True) if p is None
+                ]
+                raise PayableNotFound(f"No payable {missing[0]}.")
+            found = [p for p in payables if p is not None]
+            cur = found[0].currency if found else "CNY"
+            plan = plan_issue(
+                obligor=obligor,
+                holder=holder,
+                face=face,
+                currency=cur,
+                issue_date=issue_date,
+                maturity=maturity,
+                payables=found,
+                calendar=BusinessCalendar(repo.calendar_overrides(conn)),
+                rules=self.rules,
+            )
+            limit = repo.issuance_limit(conn, obligor, cur, lock=True)
+            if limit is None:
+                raise IssuanceLimitExceeded(f"{obligor} has no issuance limit in {cur}.")
+            repo.set_issuance_used(conn, obligor, cur, issue_within(limit, face))
+            cert_id = repo.next_certificate_id(conn)
+            number = f"CP{issue_date:%Y%m%d}{cert_id:06d}"
+            cert = Certificate(
+                cert_id,
+                number,
+                obligor,
+                holder,
+                cur,
+                face,
+                issue_date,
+                plan.maturity,
+                CertificateStatus.PENDING,
+            )
+            self.ledger.ensure_unit_in(
+                conn,
+                instrument(
+                    cert.unit, exponent=currency(cur).exponent, name=f"{obligor} certificate"
+                ),
+            )
+            legs = [
+                Leg(self._held(conn, holder, cert), Side.DEBIT, face),
+                Leg(self._issued(conn, cert), Side.CREDIT, face),
+            ]
+            hold = self.ledger.submit_in(
+                conn,
+                [
+                    make_request(
+                        key=f"cert:{number}:issue",
+                        legs=legs,
+                        pending=True,
+                        ref=f"certificate {number}",
+                    )
+                ],
+            )
+            repo.insert_certificate(conn, cert, pending_tx=hold.ids[0], now=now)
+            repo.insert_allocations(conn, cert_id, plan.allocations)
+            by_id = {p.id: p for p in found}
+            for payable_id, amount in plan.allocations:
+                trade_repo.set_open_amount(conn, payable_id, by_id[payable_id].open_amount - amount)
+            trade_repo.insert_audit(
+                conn,
+                [
+                    audit_row(
+                        "certificate",
+                        number,
+                        "issued",
+                        actor,
+                        now,
+                        {"face": face, "maturity": plan.maturity, "warnings": list(plan.warnings)},
+                    ),
+                    *(
+                        audit_row(
+                            "payable",
+                            str(pid),
+                            "reduced",
+                            actor,
+                            now,
+                            {"amount": amount, "why": f"certificate {number}"},
+                        )
+                        for pid, amount in plan.allocations
+                    ),
+                ],
+            )
+            return Issued(cert, plan.warnings)
+
+        return self.db.transaction(work)
+
+    def accept(self, number: str, *, by: str, actor: str) -> Certificate:
+        """The first holder signs: the certificate becomes active, its root fragment exists."""
+
+        def work(conn: Connection) -> None:
+            cert, pending_tx = self._certificate(conn, number, lock=True)
+            check_pending(cert)
+            if by != cert.first_holder:
+                raise Refused(f"Only {cert.first_holder} can accept certificate {number}.")
+            assert pending_tx is not None
+            self.ledger.resolve_in(
+                conn,
+                key=f"cert:{number}:accept",
+                pending_id=pending_tx,
+                kind=TransactionKind.POST_PENDING,
+            )
+            repo.insert_fragments(
+                conn, [root(cert, repo.next_fragment_ids(conn, 1)[0])], self.clock.now_us()
+            )
+            repo.set_certificate_status(conn, cert.id, CertificateStatus.ACTIVE)
+            trade_repo.insert_audit(
+                conn, [audit_row("certificate", number, "accepted", actor, self.clock.now_us())]
+            )
+
+        self.db.transaction(work)
+        return self.certificate(number)
+
+    def cancel(self, number: str, *, actor: str, reason: str) -> Certificate:
+        """The issuer withdraws a certificate not yet accepted: the hold is voided, the issuance
+        limit and the payables' open amounts are restored."""
+
+        def work(conn: Connection) -> None:
+            now = self.clock.now_us()
+            cert, pending_tx = self._certificate(conn, number, lock=True)
+            check_pending(cert)
+            assert pending_tx is not None
+            self.ledger.resolve_in(
+                conn,
+                key=f"cert:{number}:cancel",
+                pending_id=pending_tx,
+                kind=TransactionKind.VOID_PENDING,
+            )
+            limit = repo.issuance_limit(conn, cert.obligor, cert.currency, lock=True)
+            assert limit is not None
+            repo.set_issuance_used(
+                conn, cert.obligor, cert.currency, release(limit.used, cert.face)
+            )
+            for payable_id, amount in repo.allocations(conn, cert.id):
+                p = trade_repo.payable(conn, payable_id, lock=True)
+                assert p is not None
+                trade_repo.set_open_amount(conn, payable_id, p.open_amount + amount)
+            repo.set_certificate_status(conn, cert.id, CertificateStatus.CANCELLED)
+            trade_repo.insert_audit(
+                conn,
+                [audit_row("certificate", number, "cancelled", actor, now, {"reason": reason})],
+            )
+
+        self.db.transaction(work)
+        return self.certificate(number)
+
+    # ------------------------------------------------------------ transfer, finance
+
+    def _trade_reference(self, conn: Connection, buyer: str, supplier: str, reference: str) -> None:
+        """A transfer pays for trade: it names an invoice of the supplier to the buyer, or a
+        contract (``contract:…``)."""
+        ref = (reference or "").strip()
+        if ref.startswith("contract:") and len(ref) > len("contract:"):
+            return
+        code, _, number = ref.rpartition("-")
+        found = trade_repo.invoices_by_number(conn, [(supplier, code, number)])
+        invoice = found.get((supplier, code, number))
+        if invoice is None or invoice.buyer != buyer:
+            raise NoTradeReference(
+                f"A transfer from {buyer} to {supplier} must name an invoice {supplier} issued to "
+                f"{buyer}, or a contract as 'contract:<reference>'; got {reference!r}."
+            )
+
+    def transfer(
+        self,
+        *,
+        fragment_id: int,
+        sender: str,
+        recipient: str,
+        amount: int,
+        reference: str,
+        on: date,
+        actor: str,
+    ) -> list[Fragment]:
+        """Pay a supplier with (part of) a fragment: the recipient's fragment, and the
+        sender's change."""
+
+        def work(conn: Connection) -> list[Fragment]:
+            source, cert = self._fragment(conn, fragment_id)
+            relation = trade_repo.relationships(conn, [(sender, recipient)]).get(
+                (sender, recipient)
+            )
+            require_trade(relation, sender, recipient)
+            self._trade_reference(conn, sender, recipient, reference)
+            split = plan_split(
+                cert,
+                source,
+                sender=sender,
+                recipient=recipient,
+                amount=amount,
+                on=on,
+                rules=self.rules,
+            )
+            made = self._split(
+                conn,
+                split,
+                cert,
+                key=f"frag:{source.id}:move",
+                ref=reference,
+                extra_legs=(),
+                actor=actor,
+                action="transferred",
+            )
+            self._release_credit(conn, cert, sender, amount)
+            return made
+
+        return self.db.transaction(work)
+
+    def finance(
+        self,
+        *,
+        fragment_id: int,
+        seller: str,
+        funder: str,
+        amount: int,
+        rate: Decimal,
+        on: date,
+        actor: str,
+        day_count: DayCount = DayCount.ACT_360,
+        fee_rate: Decimal = Decimal(0),
+        recourse: bool = False,
+    ) -> Financed:
+        """Sell (part of) a fragment to a funder at ``rate``: the fragment moves to the funder
+        and the price moves to the seller (less the platform fee) in one ledger transaction."""
+
+        def work(conn: Connection) -> Financed:
+            source, cert = self._fragment(conn, fragment_id)
+            orgs = self._orgs(conn, seller, funder)
+            require_role(orgs[funder], Role.FUNDER, doing="finance certificates")
+            line = repo.credit_line(conn, funder, cert.obligor, cert.currency, lock=True)
+            if line is None:
+                raise CreditLineNotFound(f"{funder} has no credit line to {cert.obligor}.")
+            repo.set_credit_used(conn, line.id, draw(line, amount, on=on))
+            split = plan_split(
+                cert,
+                source,
+                sender=seller,
+                recipient=funder,
+                amount=amount,
+                on=on,
+                rules=self.rules,
+            )
+            q = quote(
+                amount, rate, on=on, maturity=cert.maturity, day_count=day_count, fee_rate=fee_rate
+            )
+            cash = [
+                Leg(self._cash(conn, funder, cert.currency), Side.DEBIT, q.price),
+                Leg(self._cash(conn, seller, cert.currency), Side.CREDIT, q.to_seller),
+            ]
+            if q.fee:
+                cash.append(Leg(self._fees(conn, cert.currency), Side.CREDIT, q.fee))
+            made = self._split(
+                conn,
+                split,
+                cert,
+                key=f"frag:{source.id}:move",
+                ref=f"financing at {rate} {day_count.value}",
+                extra_legs=cash,
+                actor=actor,
+                action="financed",
+                recourse_to=seller if recourse else None,
+            )
+            self._release_credit(conn, cert, seller, amount)
+            repo.insert_financing(
+                conn,
+                {
+                    "fragment_id": made[0].id,
+                    "seller": seller,
+                    "funder": funder,
+                    "face": amount,
+                    "rate": str(rate),
+                    "day_count": day_count.value,
+                    "days": q.days,
+                    "discount": q.discount,
+                    "fee": q.fee,
+                    "recourse": recourse,
+                    "financed_on": on,
+                    "ledger_tx": 0,
+                },
+            )
+            return Financed(tuple(made), q)
+
+        return self.db.transaction(work)
+
+    def _split(
+        self,
+        conn: Connection,
+        split: Any,
+        cert: Certificate,
+        *,
+        key: str,
+        ref: str,
+        extra_legs: Sequence[Leg],
+        actor: str,
+        action: str,
+        recourse_to: str | None = None,
+    ) -> list[Fragment]:
+        if not repo.spend(conn, split.source.id):
+            raise FragmentNotActive(f"Fragment {split.source.id} was moved by someone else first.")
+        made = children(split, first_id=0)
+        ids = repo.next_fragment_ids(conn, len(made))
+        made = [
+            replace(f, id=i, path=f"{split.source.path}/{i}")
+            for f, i in zip(made, ids, strict=True)
+        ]
+        if recourse_to is not None:
+            made[0] = replace(made[0], recourse_to=recourse_to)
+        repo.insert_fragments(conn, made, self.clock.now_us())
+        legs = [
+            Leg(self._held(conn, split.recipient, cert), Side.DEBIT, split.amount),
+            Leg(self._held(conn, split.source.holder, cert), Side.CREDIT, split.amount),
+            *extra_legs,
+        ]
+        self._post(conn, key, legs, ref)
+        trade_repo.insert_audit(
+            conn,
+            [
+                audit_row(
+                    "fragment",
+                    str(split.source.id),
+                    action,
+                    actor,
+                    self.clock.now_us(),
+                    {"to": split.recipient, "amount": split.amount, "made": [f.id for f in made]},
+                )
+            ],
+        )
+        return made
+
+    def _release_credit(
+        self, conn: Connection, cert: Certificate, holder: str, amount: int
+    ) -> None:
+        """A funder that passes a fragment on frees that much of its line to the obligor."""
+        line = repo.credit_line(conn, holder, cert.obligor, cert.currency, lock=True)
+        if line is not None and line.used:
+            repo.set_credit_used(conn, line.id, release(line.used, min(amount, line.used)))
+
+    # ------------------------------------------------------------ settlement
+
+    def settle(self, *, on: date, actor: str, limit: int = 10_000) -> SettlementRun:
+        """Settle every certificate due by ``on``: the obligor pays the total outstanding in
+        one posting and every holder is paid; if the obligor's cash is short nothing is paid,
+        the certificate and its fragments are overdue (penalty interest accrues) and recourse
+        claims are opened against those who sold fragments with recourse."""
+        run = SettlementRun()
+        due = self.db.transaction(lambda c: repo.due_certificates(c, on, limit), readonly=True)
+        for cert in due:
+            self._settle_in_own_transaction(cert, on, actor, run)
+        return run
+
+    def _settle_in_own_transaction(
+        self, cert: Certificate, on: date, actor: str, run: SettlementRun
+    ) -> None:
+        def work(conn: Connection) -> None:
+            self._settle_one(conn, cert, on, actor, run)
+
+        self.db.transaction(work)
+
+    def _settle_one(
+        self, conn: Connection, cert: Certificate, on: date, actor: str, run: SettlementRun
+    ) -> None:
+        now = self.clock.now_us()
+        current, _ = self._certificate(conn, cert.number, lock=True)
+        if current.status not in (CertificateStatus.ACTIVE, CertificateStatus.OVERDUE):
+            return
+        live = {FragmentStatus.ACTIVE, FragmentStatus.OVERDUE}
+        frags = [f for f in repo.fragments_of(conn, [cert.id]) if f.status in live]
+        late = max(0, (on - cert.maturity).days)
+        payouts: dict[str, int] = defaultdict(int)
+        for f in frags:
+            payouts[f.holder] += f.amount + penalty_interest(f.amount, self.penalty_rate, late)
+        total = sum(payouts.values())
+        obligor_cash = self._cash(conn, cert.obligor, cert.currency)
+        cash_legs = [Leg(obligor_cash, Side.DEBIT, total)] + [
+            Leg(self._cash(conn, h, cert.currency), Side.CREDIT, amt)
+            for h, amt in sorted(payouts.items())
+        ]
+        held: dict[str, int] = defaultdict(int)
+        for f in frags:
+            held[f.holder] += f.amount
+        cert_legs = [Leg(self._issued(conn, cert), Side.DEBIT, cert.face)] + [
+            Leg(self._held(conn, h, cert), Side.CREDIT, amt) for h, amt in sorted(held.items())
+        ]
+        try:
+            self._post(
+                conn,
+                f"cert:{cert.number}:settle:{on.isoformat()}",
+                cash_legs + cert_legs,
+                f"settlement of {cert.number}",
+            )
+        except InsufficientCash:
+            if current.status is CertificateStatus.ACTIVE:
+                repo.set_certificate_status(conn, cert.id, CertificateStatus.OVERDUE)
+                repo.set_fragments_status(
+                    conn, [cert.id], from_=["active"], to=FragmentStatus.OVERDUE
+                )
+                repo.insert_recourse_claims(
+                    conn,
+                    [
+                        {
+                            "fragment_id": f.id,
+                            "claimant": f.holder,
+                            "debtor": f.recourse_to,
+                            "amount": f.amount,
+                            "status": "open",
+                            "created_at": now,
+                        }
+                        for f in frags
+                        if f.recourse_to is not None
+                    ],
+                )
+                self._audit(conn, "certificate", cert.number, "overdue", actor, {"due": total})
+            run.overdue.append(cert.number)
+            return
+        repo.set_fragments_status(
+            conn, [cert.id], from_=["active", "overdue"], to=FragmentStatus.SETTLED
+        )
+        repo.set_certificate_status(conn, cert.id, CertificateStatus.SETTLED)
+        for holder, amount in held.items():
+            self._release_credit(conn, cert, holder, amount)
+        limit = repo.issuance_limit(conn, cert.obligor, cert.currency, lock=True)
+        if limit is not None:
+            repo.set_issuance_used(
+                conn, cert.obligor, cert.currency, release(limit.used, min(cert.face, limit.used))
+            )
+        detail = {"paid": total, "holders": dict(payouts)}
+        self._audit(conn, "certificate", cert.number, "settled", actor, detail)
+        run.settled.append(cert.number)
+        run.paid += total
+        run.fragments += len(frags)
+
+    # ------------------------------------------------------------ reading
+
+    def _certificate(
+        self, conn: Connection, number: str, *, lock: bool = False
+    ) -> tuple[Certificate, int | None]:
+        found = repo.certificate(conn, number=number, lock=lock)
+        if found is None:
+            raise CertificateNotFound(f"No certificate {number!r}.")
+        return found
+
+    def _fragment(self, conn: Connection, fragment_id: int) -> tuple[Fragment, Certificate]:
+        source = repo.fragment(conn, fragment_id)
+        if source is None:
+            raise FragmentNotFound(f"No fragment {fragment_id}.")
+        found = repo.certificate(conn, certificate_id=source.certificate_id)
+        assert found is not None
+        return source, found[0]
+
+    def certificate(self, number: str) -> Certificate:
+        return self.db.transaction(lambda c: self._certificate(c, number)[0], readonly=True)
+
+    def certificates(self, *, org: str | None = None, limit: int = 100) -> list[Certificate]:
+        return self.db.transaction(lambda c: repo.list_certificates(c, org, limit), readonly=True)
+
+    def fragments(self, number: str) -> list[Fragment]:
+        def work(conn: Connection) -> list[Fragment]:
+            cert, _ = self._certificate(conn, number)
+            return repo.fragments_of(conn, [cert.id])
+
+        return self.db.transaction(work, readonly=True)
+
+    def lineage(self, fragment_id: int) -> list[Fragment]:
+        """The fragments from the root down to ``fragment_id``."""
+
+        def work(conn: Connection) -> list[Fragment]:
+            f, _ = self._fragment(conn, fragment_id)
+            by_id = {x.id: x for x in repo.fragments_of(conn, [f.certificate_id])}
+            return [by_id[int(i)] for i in f.path.split("/")]
+
+        return self.db.transaction(work, readonly=True)
+
+    def holdings(self, org: str) -> list[Fragment]:
+        return self.db.transaction(lambda c: repo.held_by(c, org), readonly=True)
+
+    def recourse_claims(self, org: str | None = None) -> list[dict[str, Any]]:
+        return self.db.transaction(lambda c: repo.recourse_claims(c, org), readonly=True)
+
+    def penalty_due(self, number: str, *, on: date) -> int:
+        cert = self.certificate(number)
+        live = [f for f in self.fragments(number) if f.status is FragmentStatus.OVERDUE]
+        late = max(0, (on - cert.maturity).days)
+        return sum(penalty_interest(f.amount, self.penalty_rate, late) for f in live)

@@ -1,0 +1,389 @@
+"""The closed loop, as issue 4 tells it: the core issues 1,000,000.00 CNY to tier-1; tier-1
+pays tier-2 300,000.00; tier-2 pays tier-3 50,000.00; tier-3 finances it at 4.5% for 90 days;
+the funder sells it on; maturity settles everyone. Every balance checked to the fen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from capillary.adapters.clock import ManualClock
+from capillary.adapters.database import Database
+from capillary.domain import errors
+from capillary.domain.certificates import CertificateStatus, FragmentStatus
+from capillary.domain.parties import Role
+from capillary.domain.trade import Delivery, DeliveryLine
+from capillary.services.certificates import CertificateService
+from capillary.services.ledger import LedgerService
+from capillary.services.parties import PartiesService, new_organization
+from capillary.services.trade import TradeService
+from tests.support.documents import an_invoice, an_order
+
+Y = 100  # fen per yuan
+OPS = "ops"
+USCC = {
+    "core": "91440300MA5F8Q2K1L",
+    "tier1": "91441900MA4UR6XB4L",
+    "tier2": "91440604MA4X3D7T8Y",
+    "tier3": "91310000MA1FL4TB2Q",
+    "bank": "91110000100003962Y",
+    "bank2": "91440300X8812345YA",
+}
+ROLES = {"core": Role.CORE, "bank": Role.FUNDER, "bank2": Role.FUNDER}
+
+
+class Loop:
+    def __init__(self, db: Database, clock: ManualClock) -> None:
+        self.ledger = LedgerService(db, clock=clock)
+        self.parties = PartiesService(db, self.ledger, clock=clock)
+        self.trade = TradeService(db, clock=clock)
+        self.certs = CertificateService(db, self.ledger, clock=clock)
+        for code, uscc in USCC.items():
+            self.parties.register(
+                new_organization(
+                    code=code,
+                    name=code.title(),
+                    scheme="uscc",
+                    identifier=uscc,
+                    roles=frozenset({ROLES.get(code, Role.SUPPLIER)}),
+                ),
+                actor=OPS,
+            )
+        for buyer, supplier in (("core", "tier1"), ("tier1", "tier2"), ("tier2", "tier3")):
+            self.parties.relate(buyer=buyer, supplier=supplier, actor=OPS)
+
+    def payable(self, buyer: str, supplier: str, amount_yuan: int, number: str) -> int:
+        """An order, its accepted delivery, its invoice, confirmed: a payable."""
+        order = an_order(
+            (str(amount_yuan), "1.00", "0"), number=f"PO-{number}", buyer=buyer, supplier=supplier
+        )
+        self.trade.create_order(order, actor=OPS)
+        self.trade.record_delivery(
+            Delivery(
+                f"DN-{number}",
+                order.number,
+                buyer,
+                supplier,
+                date(2026, 10, 20),
+                (DeliveryLine(1, Decimal(amount_yuan), Decimal(amount_yuan), Decimal(0)),),
+            ),
+            actor=OPS,
+        )
+        invoice = an_invoice(
+            (1, str(amount_yuan), "1.00", "0"),
+            number=number,
+            order_number=order.number,
+            seller=supplier,
+            buyer=buyer,
+        )
+        self.trade.receive_invoice(invoice, actor=OPS)
+        return self.trade.confirm_invoice(
+            supplier, None, number, due_date=date(2027, 3, 1), actor=buyer
+        ).id
+
+    def cash(self, org: str) -> int:
+        return self.certs.cash(org, "CNY")
+
+
+@pytest.fixture
+def loop(store_url: str, clock: ManualClock) -> Iterator[Loop]:
+    db = Database(store_url)
+    yield Loop(db, clock)
+    db.dispose()
+
+
+def test_the_closed_loop_to_the_fen(loop: Loop) -> None:
+    certs = loop.certs
+    core_payable = loop.payable("core", "tier1", 1_200_000, "26442000000000000001")
+    loop.payable(
+        "tier1", "tier2", 300_000, "26442000000000000002"
+    )  # the trade behind tier-1's payment
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=5_000_000 * Y, actor=OPS)
+    for funder in ("bank", "bank2"):
+        certs.grant_credit(
+            funder=funder,
+            obligor="core",
+            cur="CNY",
+            limit=2_000_000 * Y,
+            expires_on=date(2027, 12, 31),
+            actor=OPS,
+        )
+        certs.deposit(org=funder, cur="CNY", amount=100_000 * Y, key=f"dep-{funder}", actor=OPS)
+
+    # The core issues 1,000,000.00 to tier-1; the maturity rolls to a business day.
+    issued = certs.issue(
+        obligor="core",
+        holder="tier1",
+        payable_ids=[core_payable],
+        face=1_000_000 * Y,
+        maturity=date(2027, 1, 31),
+        issue_date=date(2026, 11, 2),
+        actor="core:treasury",
+    )
+    number = issued.certificate.number
+    maturity = issued.certificate.maturity
+    assert maturity == certs.calendar().roll_forward(date(2027, 1, 31))
+    assert loop.trade.payable(core_payable).open_amount == 200_000 * Y
+    with pytest.raises(errors.Refused):
+        certs.accept(number, by="tier2", actor="tier2")
+    assert certs.accept(number, by="tier1", actor="tier1:cfo").status is CertificateStatus.ACTIVE
+    (root_fragment,) = certs.fragments(number)
+
+    # tier-1 pays tier-2 300,000.00, naming tier-2's invoice.
+    to_tier2, _tier1_change = certs.transfer(
+        fragment_id=root_fragment.id,
+        sender="tier1",
+        recipient="tier2",
+        amount=300_000 * Y,
+        reference="26442000000000000002",
+        on=date(2026, 11, 10),
+        actor="tier1",
+    )
+    # tier-2 pays tier-3 50,000.00 under a contract.
+    to_tier3, _tier2_change = certs.transfer(
+        fragment_id=to_tier2.id,
+        sender="tier2",
+        recipient="tier3",
+        amount=50_000 * Y,
+        reference="contract:FA-2026-88",
+        on=date(2026, 11, 12),
+        actor="tier2",
+    )
+    # tier-3 finances at 4.5% for 90 days: 5,000,000 × 0.045 × 90 / 360 = 56,250 fen discount.
+    financed = certs.finance(
+        fragment_id=to_tier3.id,
+        seller="tier3",
+        funder="bank",
+        amount=50_000 * Y,
+        rate=Decimal("0.045"),
+        on=maturity - timedelta(days=90),
+        actor="tier3",
+    )
+    assert (financed.quote.days, financed.quote.discount, financed.quote.price) == (
+        90,
+        56_250,
+        4_943_750,
+    )
+    assert loop.cash("tier3") == 4_943_750
+    # The bank sells it on at 4.0% with 60 days left: 5,000,000 × 0.04 × 60 / 360 = 33,333.33… fen.
+    (at_bank,) = financed.fragments
+    sold_on = certs.finance(
+        fragment_id=at_bank.id,
+        seller="bank",
+        funder="bank2",
+        amount=50_000 * Y,
+        rate=Decimal("0.04"),
+        on=maturity - timedelta(days=60),
+        actor="bank",
+    )
+    assert sold_on.quote.price == 4_966_667
+    (at_bank2,) = sold_on.fragments
+    assert [f.holder for f in certs.lineage(at_bank2.id)] == [
+        "tier1",
+        "tier2",
+        "tier3",
+        "bank",
+        "bank2",
+    ]
+    assert at_bank2.tier == 5
+    assert certs.credit_line("bank", "core", "CNY").used == 0
+    assert certs.credit_line("bank2", "core", "CNY").used == 50_000 * Y
+
+    # Conservation, mid-life: active fragments sum to the face, and so do ledger holdings.
+    active = [f for f in certs.fragments(number) if f.status is FragmentStatus.ACTIVE]
+    assert sorted((f.holder, f.amount) for f in active) == [
+        ("bank2", 50_000 * Y),
+        ("tier1", 700_000 * Y),
+        ("tier2", 250_000 * Y),
+    ]
+    unit = issued.certificate.unit
+    for holder, amount in (("bank2", 50_000 * Y), ("tier1", 700_000 * Y), ("tier2", 250_000 * Y)):
+        held = loop.ledger.find_account(org=holder, unit=unit, code="held")
+        assert loop.ledger.balance(held.id).net_debit == amount
+
+    # Maturity: the core has not funded yet -- nothing is paid, all goes overdue.
+    run = certs.settle(on=maturity, actor=OPS)
+    assert run.overdue == [number]
+    assert certs.certificate(number).status is CertificateStatus.OVERDUE
+    assert loop.cash("tier1") == 0
+    # The core pays in what it owes, and the next run settles everyone, penalty interest for
+    # the days late included (18% a year, ACT/360).
+    certs.deposit(org="core", cur="CNY", amount=1_010_000 * Y, key="dep-core", actor=OPS)
+    run = certs.settle(on=maturity + timedelta(days=2), actor=OPS)
+    assert run.settled == [number]
+    # Penalty: 18% a year × 2 days / 360 = 0.1% of each holder's amount.
+    penalty = {
+        h: a // 1000
+        for h, a in (("tier1", 700_000 * Y), ("tier2", 250_000 * Y), ("bank2", 50_000 * Y))
+    }
+    assert loop.cash("tier1") == 700_000 * Y + penalty["tier1"]
+    assert loop.cash("tier2") == 250_000 * Y + penalty["tier2"]
+    assert loop.cash("tier3") == 4_943_750
+    assert loop.cash("bank") == 100_000 * Y - 4_943_750 + 4_966_667
+    assert loop.cash("bank2") == 100_000 * Y - 4_966_667 + 50_000 * Y + penalty["bank2"]
+    assert loop.cash("core") == 1_010_000 * Y - 1_000_000 * Y - sum(penalty.values())
+    assert certs.certificate(number).status is CertificateStatus.SETTLED
+    assert {f.status for f in certs.fragments(number)} == {
+        FragmentStatus.SPENT,
+        FragmentStatus.SETTLED,
+    }
+    assert certs.credit_line("bank2", "core", "CNY").used == 0
+    # Cash is conserved: every cash account together equals the clearing account.
+    clearing = loop.ledger.find_account(org="platform", unit="CNY", code="clearing")
+    owed = sum(b.net_credit for a, b in loop.ledger.accounts() if a.code == "cash")
+    assert loop.ledger.balance(clearing.id).net_debit == owed == 1_210_000 * Y
+    # The certificate unit is retired: every holding and the issued liability back to zero.
+    for account, balance in loop.ledger.accounts():
+        if account.unit == unit:
+            assert balance.net_debit == 0
+    assert loop.ledger.check_balances() == []
+    loop.ledger.seal()
+    assert loop.ledger.verify().ok
+
+
+def test_a_pending_certificate_is_cancelled_and_gives_back_what_it_took(loop: Loop) -> None:
+    certs = loop.certs
+    payable = loop.payable("core", "tier1", 150_000, "26442000000000000009")
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=100_000 * Y, actor=OPS)
+    issued = certs.issue(
+        obligor="core",
+        holder="tier1",
+        payable_ids=[payable],
+        face=100_000 * Y,
+        maturity=date(2027, 3, 1),
+        issue_date=date(2026, 11, 2),
+        actor="core",
+    )
+    with pytest.raises(errors.IssuanceLimitExceeded):
+        certs.issue(
+            obligor="core",
+            holder="tier1",
+            payable_ids=[payable],
+            face=1,
+            maturity=date(2027, 3, 1),
+            issue_date=date(2026, 11, 2),
+            actor="core",
+        )
+    cancelled = certs.cancel(issued.certificate.number, actor="core", reason="wrong amount")
+    assert cancelled.status is CertificateStatus.CANCELLED
+    assert loop.trade.payable(payable).open_amount == 150_000 * Y
+    with pytest.raises(errors.CertificateNotPending):
+        certs.accept(issued.certificate.number, by="tier1", actor="tier1")
+    again = certs.issue(
+        obligor="core",
+        holder="tier1",
+        payable_ids=[payable],
+        face=100_000 * Y,
+        maturity=date(2027, 3, 1),
+        issue_date=date(2026, 11, 3),
+        actor="core",
+    )
+    assert again.certificate.status is CertificateStatus.PENDING
+
+
+def test_refusals_are_named(loop: Loop) -> None:
+    certs = loop.certs
+    payable = loop.payable("core", "tier1", 500_000, "26442000000000000010")
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=10_000_000 * Y, actor=OPS)
+    with pytest.raises(errors.OverPayable):
+        certs.issue(
+            obligor="core",
+            holder="tier1",
+            payable_ids=[payable],
+            face=500_001 * Y,
+            maturity=date(2027, 3, 1),
+            issue_date=date(2026, 11, 2),
+            actor="core",
+        )
+    with pytest.raises(errors.MaturityTooLate):
+        certs.issue(
+            obligor="core",
+            holder="tier1",
+            payable_ids=[payable],
+            face=1_000 * Y,
+            maturity=date(2027, 12, 1),
+            issue_date=date(2026, 11, 2),
+            actor="core",
+        )
+    number = certs.issue(
+        obligor="core",
+        holder="tier1",
+        payable_ids=[payable],
+        face=400_000 * Y,
+        maturity=date(2027, 3, 1),
+        issue_date=date(2026, 11, 2),
+        actor="core",
+    ).certificate.number
+    certs.accept(number, by="tier1", actor="tier1")
+    (r,) = certs.fragments(number)
+    move = dict(
+        fragment_id=r.id,
+        sender="tier1",
+        recipient="tier2",
+        amount=10_000 * Y,
+        reference="contract:x",
+        on=date(2026, 11, 10),
+        actor="tier1",
+    )
+    with pytest.raises(errors.NoRelationship):
+        certs.transfer(**{**move, "recipient": "tier3"})  # type: ignore[arg-type]
+    with pytest.raises(errors.NoTradeReference):
+        certs.transfer(**{**move, "reference": "26442000000000009999"})  # type: ignore[arg-type]
+    with pytest.raises(errors.NotHolder):
+        certs.transfer(**{**move, "sender": "tier2", "recipient": "tier3"})  # type: ignore[arg-type]
+    with pytest.raises(errors.BelowMinimumFragment):
+        certs.transfer(**{**move, "amount": 50 * Y})  # type: ignore[arg-type]
+    with pytest.raises(errors.MaturityReached):
+        certs.transfer(**{**move, "on": date(2027, 3, 1)})  # type: ignore[arg-type]
+    certs.transfer(**move)  # type: ignore[arg-type]
+    with pytest.raises(errors.FragmentNotActive):  # the root was spent by that transfer
+        certs.transfer(**move)  # type: ignore[arg-type]
+    (change,) = [
+        f
+        for f in certs.fragments(number)
+        if f.holder == "tier1" and f.status is FragmentStatus.ACTIVE
+    ]
+    with pytest.raises(errors.CreditLineNotFound):
+        certs.finance(
+            fragment_id=change.id,
+            seller="tier1",
+            funder="bank",
+            amount=10_000 * Y,
+            rate=Decimal("0.05"),
+            on=date(2026, 12, 1),
+            actor="tier1",
+        )
+    certs.grant_credit(
+        funder="bank",
+        obligor="core",
+        cur="CNY",
+        limit=20_000 * Y,
+        expires_on=date(2027, 12, 31),
+        actor=OPS,
+    )
+    with pytest.raises(errors.CreditLineExceeded):
+        certs.finance(
+            fragment_id=change.id,
+            seller="tier1",
+            funder="bank",
+            amount=30_000 * Y,
+            rate=Decimal("0.05"),
+            on=date(2026, 12, 1),
+            actor="tier1",
+        )
+    with pytest.raises(errors.InsufficientCash):  # the bank has no cash on the platform yet
+        certs.finance(
+            fragment_id=change.id,
+            seller="tier1",
+            funder="bank",
+            amount=10_000 * Y,
+            rate=Decimal("0.05"),
+            on=date(2026, 12, 1),
+            actor="tier1",
+        )
+    # Nothing moved on any refusal.
+    assert certs.credit_line("bank", "core", "CNY").used == 0
+    assert loop.ledger.check_balances() == []
