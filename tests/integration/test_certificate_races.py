@@ -1,0 +1,73 @@
+"""Many processes try to move the same fragment at once: exactly one succeeds."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from capillary.adapters.clock import ManualClock
+from capillary.adapters.database import Database
+from capillary.domain import errors
+from capillary.domain.certificates import FragmentStatus
+from capillary.services.certificates import CertificateService
+from capillary.services.ledger import LedgerService
+from tests.support.loop import OPS, Loop, Y
+
+WORKERS = 8
+pytestmark = pytest.mark.slow
+
+
+def _move(url: str, fragment_id: int, worker: int) -> str:
+    db = Database(url, max_attempts=200)
+    certs = CertificateService(db, LedgerService(db))
+    try:
+        if worker % 2:
+            certs.finance(fragment_id=fragment_id, seller="tier1", funder="bank",
+                          amount=(100_000 + worker) * Y, rate=Decimal("0.05"),
+                          on=date(2026, 12, 1), actor=f"w{worker}")  # fmt: skip
+        else:
+            certs.transfer(fragment_id=fragment_id, sender="tier1", recipient="tier2",
+                           amount=(100_000 + worker) * Y, reference="contract:race",
+                           on=date(2026, 12, 1), actor=f"w{worker}")  # fmt: skip
+    except errors.FragmentNotActive:
+        return "fragment_not_active"
+    except errors.CapillaryError as exc:
+        return exc.code
+    finally:
+        db.dispose()
+    return "moved"
+
+
+def test_one_fragment_raced_by_many_moves_once(store_url: str) -> None:
+    db = Database(store_url)
+    loop = Loop(db, ManualClock())
+    certs = loop.certs
+    payable = loop.payable("core", "tier1", 1_000_000, "26442000000000000001")
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=5_000_000 * Y, actor=OPS)
+    certs.grant_credit(funder="bank", obligor="core", cur="CNY", limit=5_000_000 * Y,
+                       expires_on=date(2027, 12, 31), actor=OPS)  # fmt: skip
+    certs.deposit(org="bank", cur="CNY", amount=5_000_000 * Y, key="dep", actor=OPS)
+    number = certs.issue(obligor="core", holder="tier1", payable_ids=[payable],
+                         face=1_000_000 * Y, maturity=date(2027, 3, 1),
+                         issue_date=date(2026, 11, 2), actor=OPS).certificate.number  # fmt: skip
+    certs.accept(number, by="tier1", actor="tier1")
+    (root,) = certs.fragments(number)
+
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(WORKERS) as pool:
+        results = pool.starmap(_move, [(store_url, root.id, w) for w in range(WORKERS)])
+    assert Counter(results) == {"moved": 1, "fragment_not_active": WORKERS - 1}
+
+    fragments = certs.fragments(number)
+    active = [f for f in fragments if f.status is FragmentStatus.ACTIVE]
+    assert sum(f.amount for f in active) == 1_000_000 * Y
+    assert len(active) == 2
+    assert loop.ledger.check_balances() == []
+    line = certs.credit_line("bank", "core", "CNY")
+    bank_holds = sum(f.amount for f in active if f.holder == "bank")
+    assert line.used == bank_holds
+    db.dispose()
