@@ -51,6 +51,7 @@ from capillary.domain.errors import (
     FragmentNotFound,
     InsufficientCash,
     IssuanceLimitExceeded,
+    MaturityReached,
     NoTradeReference,
     OrganizationNotFound,
     PayableNotFound,
@@ -64,7 +65,7 @@ from capillary.domain.ledger import (
     make_request,
 )
 from capillary.domain.parties import Role, require_role, require_trade
-from capillary.domain.pricing import DayCount, Quote, quote
+from capillary.domain.pricing import DayCount, Quote, discount, quote
 from capillary.domain.units import currency, instrument
 from capillary.services.ledger import LedgerService
 from capillary.services.outcomes import audit_row
@@ -660,31 +661,13 @@ class CertificateService:
         current, _ = self._certificate(conn, cert.number, lock=True)
         if current.status not in (CertificateStatus.ACTIVE, CertificateStatus.OVERDUE):
             return
-        live = {FragmentStatus.ACTIVE, FragmentStatus.OVERDUE}
-        frags = [f for f in repo.fragments_of(conn, [cert.id]) if f.status in live]
+        frags = self._live_fragments(conn, cert)
         late = max(0, (on - cert.maturity).days)
         payouts: dict[str, int] = defaultdict(int)
         for f in frags:
             payouts[f.holder] += f.amount + penalty_interest(f.amount, self.penalty_rate, late)
-        total = sum(payouts.values())
-        obligor_cash = self._cash(conn, cert.obligor, cert.currency)
-        cash_legs = [Leg(obligor_cash, Side.DEBIT, total)] + [
-            Leg(self._cash(conn, h, cert.currency), Side.CREDIT, amt)
-            for h, amt in sorted(payouts.items())
-        ]
-        held: dict[str, int] = defaultdict(int)
-        for f in frags:
-            held[f.holder] += f.amount
-        cert_legs = [Leg(self._issued(conn, cert), Side.DEBIT, cert.face)] + [
-            Leg(self._held(conn, h, cert), Side.CREDIT, amt) for h, amt in sorted(held.items())
-        ]
         try:
-            self._post(
-                conn,
-                f"cert:{cert.number}:settle:{on.isoformat()}",
-                cash_legs + cert_legs,
-                f"settlement of {cert.number}",
-            )
+            total = self._pay_out(conn, cert, frags, payouts, key=f"settle:{on.isoformat()}")
         except InsufficientCash:
             if current.status is CertificateStatus.ACTIVE:
                 repo.set_certificate_status(conn, cert.id, CertificateStatus.OVERDUE)
@@ -694,21 +677,76 @@ class CertificateService:
                 repo.insert_recourse_claims(
                     conn,
                     [
-                        {
-                            "fragment_id": f.id,
-                            "claimant": f.holder,
-                            "debtor": f.recourse_to,
-                            "amount": f.amount,
-                            "status": "open",
-                            "created_at": now,
-                        }
+                        {"fragment_id": f.id, "claimant": f.holder, "debtor": f.recourse_to,
+                         "amount": f.amount, "status": "open", "created_at": now}
                         for f in frags
                         if f.recourse_to is not None
                     ],
-                )
-                self._audit(conn, "certificate", cert.number, "overdue", actor, {"due": total})
+                )  # fmt: skip
+                self._audit(conn, "certificate", cert.number, "overdue", actor,
+                            {"due": sum(payouts.values())})  # fmt: skip
             run.overdue.append(cert.number)
             return
+        self._audit(conn, "certificate", cert.number, "settled", actor,
+                    {"paid": total, "holders": dict(payouts)})  # fmt: skip
+        run.settled.append(cert.number)
+        run.paid += total
+        run.fragments += len(frags)
+
+    def pay_early(
+        self, number: str, *, rate: Decimal, on: date, actor: str,
+        day_count: DayCount = DayCount.ACT_360,
+    ) -> int:  # fmt: skip
+        """Dynamic discounting: the obligor pays every holder now, from its own cash, each
+        fragment at its amount less the discount at ``rate`` to maturity. Returns the total."""
+
+        def work(conn: Connection) -> int:
+            cert, _ = self._certificate(conn, number, lock=True)
+            if cert.status is not CertificateStatus.ACTIVE:
+                raise FragmentNotActive(f"Certificate {number} is {cert.status.value}.")
+            if on >= cert.maturity:
+                raise MaturityReached(f"Certificate {number} is due; settle it instead.")
+            frags = self._live_fragments(conn, cert)
+            days = (cert.maturity - on).days
+            payouts: dict[str, int] = defaultdict(int)
+            for f in frags:
+                payouts[f.holder] += f.amount - discount(f.amount, rate, days, day_count)
+            total = self._pay_out(conn, cert, frags, payouts, key=f"early:{on.isoformat()}")
+            self._audit(conn, "certificate", number, "paid_early", actor,
+                        {"rate": str(rate), "days": days, "paid": total})  # fmt: skip
+            return total
+
+        return self.db.transaction(work)
+
+    def _live_fragments(self, conn: Connection, cert: Certificate) -> list[Fragment]:
+        live = {FragmentStatus.ACTIVE, FragmentStatus.OVERDUE}
+        return [f for f in repo.fragments_of(conn, [cert.id]) if f.status in live]
+
+    def _pay_out(
+        self, conn: Connection, cert: Certificate, frags: Sequence[Fragment],
+        payouts: dict[str, int], *, key: str,
+    ) -> int:  # fmt: skip
+        """The obligor pays ``payouts`` in one posting that also retires the certificate's
+        unit (every holding back to the obligor's issued account); the fragments and the
+        certificate are settled, the funders' credit and the obligor's issuance limit freed.
+        All or nothing: a cash shortfall raises :class:`InsufficientCash` before any write."""
+        total = sum(payouts.values())
+        cash_legs = [Leg(self._cash(conn, cert.obligor, cert.currency), Side.DEBIT, total)]
+        cash_legs += [
+            Leg(self._cash(conn, holder, cert.currency), Side.CREDIT, amount)
+            for holder, amount in sorted(payouts.items())
+            if amount
+        ]
+        held: dict[str, int] = defaultdict(int)
+        for f in frags:
+            held[f.holder] += f.amount
+        unit_legs = [Leg(self._issued(conn, cert), Side.DEBIT, cert.face)]
+        unit_legs += [
+            Leg(self._held(conn, holder, cert), Side.CREDIT, amount)
+            for holder, amount in sorted(held.items())
+        ]
+        self._post(conn, f"cert:{cert.number}:{key}", cash_legs + unit_legs,
+                   f"payment of certificate {cert.number}")  # fmt: skip
         repo.set_fragments_status(
             conn, [cert.id], from_=["active", "overdue"], to=FragmentStatus.SETTLED
         )
@@ -717,14 +755,9 @@ class CertificateService:
             self._release_credit(conn, cert, holder, amount)
         limit = repo.issuance_limit(conn, cert.obligor, cert.currency, lock=True)
         if limit is not None:
-            repo.set_issuance_used(
-                conn, cert.obligor, cert.currency, release(limit.used, min(cert.face, limit.used))
-            )
-        detail = {"paid": total, "holders": dict(payouts)}
-        self._audit(conn, "certificate", cert.number, "settled", actor, detail)
-        run.settled.append(cert.number)
-        run.paid += total
-        run.fragments += len(frags)
+            used = release(limit.used, min(cert.face, limit.used))
+            repo.set_issuance_used(conn, cert.obligor, cert.currency, used)
+        return total
 
     # ------------------------------------------------------------ reading
 

@@ -316,3 +316,29 @@ def test_refusals_are_named(loop: Loop) -> None:
     # Nothing moved on any refusal.
     assert certs.credit_line("bank", "core", "CNY").used == 0
     assert loop.ledger.check_balances() == []
+
+
+def test_the_obligor_pays_early_at_a_discount(loop: Loop) -> None:
+    certs = loop.certs
+    payable = loop.payable("core", "tier1", 200_000, "26442000000000000011")
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=1_000_000 * Y, actor=OPS)
+    number = certs.issue(
+        obligor="core", holder="tier1", payable_ids=[payable], face=200_000 * Y,
+        maturity=date(2027, 3, 1), issue_date=date(2026, 11, 2), actor="core",
+    ).certificate.number  # fmt: skip
+    certs.accept(number, by="tier1", actor="tier1")
+    (r,) = certs.fragments(number)
+    certs.transfer(fragment_id=r.id, sender="tier1", recipient="tier2", amount=80_000 * Y,
+                   reference="contract:early", on=date(2026, 11, 10), actor="tier1")  # fmt: skip
+    certs.deposit(org="core", cur="CNY", amount=200_000 * Y, key="dep-core", actor=OPS)
+    on = date(2027, 1, 30)  # 30 days before maturity
+    paid = certs.pay_early(number, rate=Decimal("0.03"), on=on, actor="core:treasury")
+    # 120,000.00 × 3% × 30/360 = 300.00 off; 80,000.00 × 3% × 30/360 = 200.00 off.
+    assert loop.cash("tier1") == 120_000 * Y - 300 * Y
+    assert loop.cash("tier2") == 80_000 * Y - 200 * Y
+    assert paid == 199_500 * Y
+    assert loop.cash("core") == 500 * Y
+    assert certs.certificate(number).status is CertificateStatus.SETTLED
+    with pytest.raises(errors.FragmentNotActive):
+        certs.pay_early(number, rate=Decimal("0.03"), on=on, actor="core:treasury")
+    assert loop.ledger.check_balances() == []
