@@ -780,6 +780,10 @@ class CertificateService:
     def certificate(self, number: str) -> Certificate:
         return self.db.transaction(lambda c: self._certificate(c, number)[0], readonly=True)
 
+    def certificate_of(self, fragment_id: int) -> Certificate:
+        """The certificate a fragment belongs to."""
+        return self.db.transaction(lambda c: self._fragment(c, fragment_id)[1], readonly=True)
+
     def certificates(self, *, org: str | None = None, limit: int = 100) -> list[Certificate]:
         return self.db.transaction(lambda c: repo.list_certificates(c, org, limit), readonly=True)
 

@@ -29,8 +29,23 @@ def run(
     return done
 
 
-def test_the_demo_walks_through_the_ledger_and_verifies(tmp_path: Path) -> None:
-    done = run("demo", cwd=tmp_path)
+def test_the_demo_runs_the_closed_loop_and_verifies(tmp_path: Path) -> None:
+    out = " ".join(run("demo", cwd=tmp_path).stdout.split())  # as read, not as wrapped
+    for step in (
+        "1. Participants",
+        "which is not a business day, so due 2027-02-01",
+        "discount 562.50, cash today 49,437.50",
+        "tier 5",
+        "3 fragments settled",
+        "verify intact",
+        "cash owed to organizations 3,000,000.00 = clearing 3,000,000.00",
+    ):
+        assert step in out, step
+    assert (tmp_path / "capillary-demo.db").exists()
+
+
+def test_the_ledger_demo_walks_through_the_ledger_and_verifies(tmp_path: Path) -> None:
+    done = run("ledger", "demo", cwd=tmp_path)
     out = done.stdout
     steps = (
         "1. Accounts opened",
@@ -42,7 +57,7 @@ def test_the_demo_walks_through_the_ledger_and_verifies(tmp_path: Path) -> None:
     )
     for step in steps:
         assert step in out
-    assert (tmp_path / "capillary-demo.db").exists()
+    assert (tmp_path / "capillary-ledger-demo.db").exists()
 
 
 def test_a_ledger_session_from_the_command_line(tmp_path: Path) -> None:

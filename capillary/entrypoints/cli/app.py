@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from capillary.domain.errors import CapillaryError
-from capillary.entrypoints.cli import context, db, demo, ledger, org, trade
+from capillary.entrypoints.cli import cert, context, db, ledger, ledger_demo, loop_demo, org, trade
 from capillary.entrypoints.cli.render import console
 
 app = typer.Typer(
@@ -20,7 +20,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(org.app, name="org")
 app.add_typer(trade.app, name="trade")
-app.command("demo")(demo.run)
+app.add_typer(cert.app, name="cert")
+app.add_typer(cert.credit_app, name="credit")
+app.add_typer(cert.cash_app, name="cash")
+app.command("demo")(loop_demo.run)
+ledger.app.command("demo")(ledger_demo.run)
 
 
 @app.callback()

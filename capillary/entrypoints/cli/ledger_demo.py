@@ -1,4 +1,4 @@
-"""``capillary demo``: a walk through the ledger on a fresh SQLite file."""
+"""``capillary ledger demo``: a walk through the ledger alone, on a fresh SQLite file."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ CNY = 100  # fen per yuan
 def run(
     file: Annotated[
         Path, typer.Option(help="SQLite file to create afresh for the walk-through.")
-    ] = Path("capillary-demo.db"),
+    ] = Path("capillary-ledger-demo.db"),
 ) -> None:
     """Walk through the ledger: deposit, pay, replay, refuse, hold, reverse, batch, verify."""
     for suffix in ("", "-wal", "-shm"):

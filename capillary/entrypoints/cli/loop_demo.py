@@ -1,0 +1,277 @@
+"""``capillary demo``: the closed loop, from a confirmed payable to settlement, on a fresh
+SQLite file, every step printed with the balances it changed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from capillary.bootstrap import Platform, open_platform
+from capillary.domain.certificates import FragmentStatus
+from capillary.domain.parties import Role
+from capillary.domain.trade import (
+    Delivery,
+    DeliveryLine,
+    Invoice,
+    InvoiceLine,
+    OrderLine,
+    PurchaseOrder,
+)
+from capillary.domain.units import format_minor
+from capillary.entrypoints.cli.render import console
+from capillary.services.parties import new_organization
+
+Y = 100
+OPS = "ops:demo"
+CAST = [
+    ("huaxin-auto", "Shenzhen Huaxin Automotive", "91440300MA5F8Q2K1L", Role.CORE),
+    ("precision-parts", "Dongguan Precision Brake Parts", "91441900MA4UR6XB4L", Role.SUPPLIER),
+    ("dongguan-castings", "Foshan Nanhai Castings", "91440604MA4X3D7T8Y", Role.SUPPLIER),
+    ("foshan-alloys", "Shanghai Pudong Alloys", "91310000MA1FL4TB2Q", Role.SUPPLIER),
+    ("merchants-bank", "China Merchants Factoring", "91110000100003962Y", Role.FUNDER),
+    ("cicc-factoring", "CICC Supply Chain Factoring", "91440300X8812345YA", Role.FUNDER),
+]
+CORE, TIER1, TIER2, TIER3, BANK, BANK2 = (c[0] for c in CAST)
+
+
+def run(
+    file: Annotated[Path, typer.Option(help="SQLite file to create afresh.")] = Path(
+        "capillary-demo.db"
+    ),
+) -> None:
+    """The closed loop: a payable becomes a certificate that pays three tiers of suppliers,
+    is financed, sold on, and settled at maturity; then the ledger proves it."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{file}{suffix}").unlink(missing_ok=True)
+    p = open_platform(f"sqlite:///{file}")
+    console.rule("[bold]Capillary: the closed loop")
+    console.print(f"A fresh platform in {file} (SQLite). Amounts in CNY.\n")
+    _participants(p)
+    payable = _trade(p)
+    certs = p.certificates
+    certs.set_issuance_limit(obligor=CORE, cur="CNY", limit=5_000_000 * Y, actor=OPS)
+    for funder in (BANK, BANK2):
+        certs.grant_credit(
+            funder=funder,
+            obligor=CORE,
+            cur="CNY",
+            limit=2_000_000 * Y,
+            expires_on=date(2027, 12, 31),
+            actor=OPS,
+        )
+        certs.deposit(org=funder, cur="CNY", amount=1_000_000 * Y, key=f"wire-{funder}", actor=OPS)
+    _cash(
+        p,
+        "3. Credit: the operator caps huaxin-auto's issuance at 5,000,000.00; two factors "
+        "grant it 2,000,000.00 lines and wire 1,000,000.00 each onto the platform",
+    )
+
+    issued = certs.issue(
+        obligor=CORE,
+        holder=TIER1,
+        payable_ids=[payable],
+        face=1_000_000 * Y,
+        maturity=date(2027, 1, 31),
+        issue_date=date(2026, 11, 2),
+        actor="huaxin-auto:treasury",
+    )
+    number = issued.certificate.number
+    maturity = issued.certificate.maturity
+    certs.accept(number, by=TIER1, actor="precision-parts:cfo")
+    _tree(
+        p,
+        number,
+        f"4. huaxin-auto issues certificate {number}: 1,000,000.00 due 2027-01-31, "
+        f"which is not a business day, so due {maturity}; precision-parts accepts",
+    )
+
+    (root,) = certs.fragments(number)
+    to2, _ = certs.transfer(
+        fragment_id=root.id,
+        sender=TIER1,
+        recipient=TIER2,
+        amount=300_000 * Y,
+        reference="26442000000000000102",
+        on=date(2026, 11, 2),
+        actor="precision-parts:ap",
+    )
+    _tree(
+        p,
+        number,
+        "5. precision-parts pays dongguan-castings 300,000.00 with it (naming "
+        "the invoice it pays); it keeps 700,000.00 as change",
+    )
+    to3, _ = certs.transfer(
+        fragment_id=to2.id,
+        sender=TIER2,
+        recipient=TIER3,
+        amount=50_000 * Y,
+        reference="contract:NH-ALLOY-2026-11",
+        on=date(2026, 11, 3),
+        actor="dongguan-castings:ap",
+    )
+    _tree(p, number, "6. dongguan-castings pays foshan-alloys 50,000.00 under their contract")
+
+    financed = certs.finance(
+        fragment_id=to3.id,
+        seller=TIER3,
+        funder=BANK,
+        amount=50_000 * Y,
+        rate=Decimal("0.045"),
+        on=maturity - timedelta(days=90),
+        actor="foshan-alloys:cfo",
+    )
+    q = financed.quote
+    _cash(
+        p,
+        f"7. foshan-alloys sells its 50,000.00 to merchants-bank at 4.5% for {q.days} days "
+        f"(ACT/360): discount {_m(q.discount)}, cash today {_m(q.price)} -- the fragment and "
+        "the cash move in one ledger transaction",
+        [TIER3, BANK],
+    )
+    (at_bank,) = financed.fragments
+    sold = certs.finance(
+        fragment_id=at_bank.id,
+        seller=BANK,
+        funder=BANK2,
+        amount=50_000 * Y,
+        rate=Decimal("0.04"),
+        on=maturity - timedelta(days=60),
+        actor="merchants-bank:desk",
+    )
+    _cash(
+        p,
+        f"8. merchants-bank sells it on to cicc-factoring at 4.0% with {sold.quote.days} "
+        f"days left, for {_m(sold.quote.price)}",
+        [BANK, BANK2],
+    )
+    path = certs.lineage(sold.fragments[0].id)
+    console.print("   lineage: " + " → ".join(f"{f.holder} (tier {f.tier})" for f in path) + "\n")
+
+    certs.deposit(org=CORE, cur="CNY", amount=1_000_000 * Y, key="wire-huaxin", actor=OPS)
+    run_ = certs.settle(on=maturity, actor=OPS)
+    _cash(
+        p,
+        f"9. Maturity, {maturity}: huaxin-auto (which wired in 1,000,000.00) pays once; "
+        f"{run_.fragments} fragments settled, every final holder paid",
+        [CORE, TIER1, TIER2, TIER3, BANK, BANK2],
+    )
+
+    ledger = p.ledger
+    sealed = ledger.seal()
+    report = ledger.verify()
+    mismatches = ledger.check_balances()
+    clearing = ledger.find_account(org="platform", unit="CNY", code="clearing")
+    owed = sum(b.net_credit for a, b in ledger.accounts() if a.unit == "CNY" and a.code == "cash")
+    console.print(
+        f"10. The ledger: {sealed} entries sealed; verify "
+        f"{'[green]intact[/green]' if report.ok else '[red]TAMPERED[/red]'} "
+        f"(head seq {report.head_seq}, {report.head_hash.hex()[:16]}…); balances equal their "
+        f"postings: {mismatches or '[green]yes[/green]'}; cash owed to "
+        f"organizations {_m(owed)} = clearing {_m(ledger.balance(clearing.id).net_debit)}; "
+        f"certificate {number} fully retired."
+    )
+    if not report.ok or mismatches:
+        raise typer.Exit(code=1)
+
+
+def _m(amount: int) -> str:
+    return format_minor(amount, 2)
+
+
+def _cash(p: Platform, title: str, orgs: list[str] | None = None) -> None:
+    console.print(title)
+    table = Table(show_edge=False)
+    table.add_column("organization")
+    table.add_column("cash (CNY)", justify="right")
+    for org in orgs or [BANK, BANK2]:
+        table.add_row(org, _m(p.certificates.cash(org, "CNY")))
+    console.print(table)
+    console.print()
+
+
+def _tree(p: Platform, number: str, title: str) -> None:
+    console.print(title)
+    table = Table(show_edge=False)
+    for column in ("fragment", "holder", "amount", "tier", "status"):
+        table.add_column(column, justify="right" if column == "amount" else "left")
+    for f in p.certificates.fragments(number):
+        if f.status is FragmentStatus.ACTIVE:
+            table.add_row(str(f.id), f.holder, _m(f.amount), str(f.tier), f.status.value)
+    console.print(table)
+    console.print()
+
+
+def _participants(p: Platform) -> None:
+    for code, name, uscc, role in CAST:
+        p.parties.register(
+            new_organization(
+                code=code, name=name, scheme="uscc", identifier=uscc, roles=frozenset({role})
+            ),
+            actor=OPS,
+        )
+    for buyer, supplier in ((CORE, TIER1), (TIER1, TIER2), (TIER2, TIER3)):
+        p.parties.relate(buyer=buyer, supplier=supplier, actor=OPS)
+    console.print(
+        "1. Participants: a core automaker, three tiers of suppliers beneath it, two factors; "
+        "each identified by its Unified Social Credit Code; who buys from whom recorded.\n"
+    )
+
+
+def _trade(p: Platform) -> int:
+    """The trade behind the claims: core ← tier-1 brake calipers, tier-1 ← tier-2 housings."""
+    trade = p.trade
+    for buyer, supplier, number, qty, price, inv in (
+        (CORE, TIER1, "PO-2026-0001", 5_000, "200.00", "26442000000000000101"),
+        (TIER1, TIER2, "PO-PP-0107", 6_000, "50.00", "26442000000000000102"),
+    ):
+        line = OrderLine(
+            1, "BC-220", "brake caliper", Decimal(qty), "pcs", Decimal(price), Decimal(0)
+        )
+        trade.create_order(
+            PurchaseOrder(number, buyer, supplier, "CNY", date(2026, 9, 1), None, (line,)),
+            actor=OPS,
+        )
+        trade.record_delivery(
+            Delivery(
+                f"DN-{number}",
+                number,
+                buyer,
+                supplier,
+                date(2026, 10, 12),
+                (DeliveryLine(1, Decimal(qty), Decimal(qty), Decimal(0)),),
+            ),
+            actor=OPS,
+        )
+        amount = qty * int(Decimal(price) * Y)
+        trade.receive_invoice(
+            Invoice(
+                supplier,
+                buyer,
+                None,
+                inv,
+                number,
+                "CNY",
+                date(2026, 10, 20),
+                amount,
+                0,
+                amount,
+                (InvoiceLine(1, 1, Decimal(qty), Decimal(price), amount, Decimal(0), 0),),
+            ),
+            actor=OPS,
+        )
+    payable = trade.confirm_invoice(
+        TIER1, None, "26442000000000000101", due_date=date(2027, 2, 28), actor="huaxin-auto:ap"
+    )
+    console.print(
+        "2. The trade, digitized: huaxin-auto ordered 5,000 brake calipers from precision-parts "
+        "(1,000,000.00); the delivery was accepted, the invoice matched it, and huaxin-auto "
+        f"confirmed payable {payable.id} for {_m(payable.amount)}. precision-parts did the same "
+        "with dongguan-castings for its housings (300,000.00).\n"
+    )
+    return payable.id
