@@ -144,10 +144,13 @@ def certificate(
 
 
 def set_certificate_status(
-    conn: Connection, certificate_id: int, status: CertificateStatus
+    conn: Connection, certificate_id: int | Sequence[int], status: CertificateStatus
 ) -> None:
     c = t.certificates
-    conn.execute(c.update().where(c.c.id == certificate_id).values(status=status.value))
+    ids = [certificate_id] if isinstance(certificate_id, int) else list(certificate_id)
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        conn.execute(c.update().where(c.c.id.in_(chunk)).values(status=status.value))
 
 
 def list_certificates(conn: Connection, org: str | None, limit: int) -> list[Certificate]:
@@ -159,12 +162,16 @@ def list_certificates(conn: Connection, org: str | None, limit: int) -> list[Cer
     return [_certificate(r) for r in conn.execute(q)]
 
 
-def due_certificates(conn: Connection, on: date, limit: int) -> list[Certificate]:
-    """Active or overdue certificates whose maturity has come, oldest first."""
+def due_certificates(
+    conn: Connection, on: date, limit: int, *, after_id: int = 0, lock: bool = False
+) -> list[Certificate]:
+    """Active or overdue certificates whose maturity has come, in id order after
+    ``after_id`` (a page of a settlement run)."""
     c = t.certificates
-    q = (sa.select(c).where(c.c.status.in_(["active", "overdue"]), c.c.maturity <= on)
-         .order_by(c.c.maturity, c.c.id).limit(limit))  # fmt: skip
-    return [_certificate(r) for r in conn.execute(q)]
+    q = (sa.select(c).where(c.c.status.in_(["active", "overdue"]), c.c.maturity <= on,
+                            c.c.id > after_id)
+         .order_by(c.c.id).limit(limit))  # fmt: skip
+    return [_certificate(r) for r in conn.execute(_locked(conn, q) if lock else q)]
 
 
 def insert_allocations(

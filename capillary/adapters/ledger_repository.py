@@ -671,3 +671,20 @@ def count_unsealed(conn: Connection) -> int:
         "(SELECT coalesce(max(transaction_id), 0) FROM journal_seals)"
     ).one()
     return int(n)
+
+
+def account_ids(
+    conn: Connection, units: Sequence[str], *, codes: Sequence[str]
+) -> dict[tuple[str, str, str], int]:
+    """Ids of the accounts in ``units`` with one of ``codes``, by (org, unit, code): bulk
+    lookups for use cases that touch many accounts at once (settlement)."""
+    found: dict[tuple[str, str, str], int] = {}
+    for chunk in _chunks(sorted(set(units))):
+        where, params = _in_clause(conn, "unit", chunk)
+        code_list = ", ".join(f"'{c}'" for c in codes)
+        for r in conn.exec_driver_sql(
+            f"SELECT id, org, unit, code FROM accounts WHERE {where} AND code IN ({code_list})",
+            params,
+        ):
+            found[(r[1], r[2], r[3])] = r[0]
+    return found

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import certificate_repository as repo
+from capillary.adapters import ledger_repository as ledger_repo
 from capillary.adapters import trade_repository as trade_repo
 from capillary.adapters.clock import Clock, SystemClock
 from capillary.adapters.database import Database
@@ -635,63 +636,153 @@ class CertificateService:
 
     # ------------------------------------------------------------ settlement
 
-    def settle(self, *, on: date, actor: str, limit: int = 10_000) -> SettlementRun:
-        """Settle every certificate due by ``on``: the obligor pays the total outstanding in
-        one posting and every holder is paid; if the obligor's cash is short nothing is paid,
-        the certificate and its fragments are overdue (penalty interest accrues) and recourse
-        claims are opened against those who sold fragments with recourse."""
+    def settle(self, *, on: date, actor: str, chunk: int = 500) -> SettlementRun:
+        """Settle every certificate due by ``on``: for each, the obligor pays the total
+        outstanding in one posting and every holder is paid; if the obligor's cash is short
+        nothing of that certificate is paid, it and its fragments are overdue (penalty interest
+        accrues: a later run pays it with the face) and recourse claims are opened against
+        those who sold fragments with recourse. Certificates go ``chunk`` to a database
+        transaction, each its own ledger posting, all or nothing for each."""
         run = SettlementRun()
-        due = self.db.transaction(lambda c: repo.due_certificates(c, on, limit), readonly=True)
-        for cert in due:
-            self._settle_in_own_transaction(cert, on, actor, run)
-        return run
+        after = 0
+        while True:
+            due = self._due_page(on, chunk, after)
+            if not due:
+                return run
+            ids = [c.id for c in due]
+            self._settle_chunk_in_transaction(ids, on, actor, run)
+            after = ids[-1]
 
-    def _settle_in_own_transaction(
-        self, cert: Certificate, on: date, actor: str, run: SettlementRun
+    def _due_page(self, on: date, chunk: int, after: int) -> list[Certificate]:
+        def read(conn: Connection) -> list[Certificate]:
+            return repo.due_certificates(conn, on, chunk, after_id=after)
+
+        return self.db.transaction(read, readonly=True)
+
+    def _settle_chunk_in_transaction(
+        self, ids: list[int], on: date, actor: str, run: SettlementRun
     ) -> None:
         def work(conn: Connection) -> None:
-            self._settle_one(conn, cert, on, actor, run)
+            self._settle_chunk(conn, ids, on, actor, run)
 
         self.db.transaction(work)
 
-    def _settle_one(
-        self, conn: Connection, cert: Certificate, on: date, actor: str, run: SettlementRun
+    def _settle_chunk(
+        self, conn: Connection, ids: list[int], on: date, actor: str, run: SettlementRun
     ) -> None:
         now = self.clock.now_us()
-        current, _ = self._certificate(conn, cert.number, lock=True)
-        if current.status not in (CertificateStatus.ACTIVE, CertificateStatus.OVERDUE):
+        # Under the row locks, only what is still due (a concurrent run may have been first).
+        certs = [
+            c
+            for c in repo.due_certificates(conn, on, len(ids), after_id=ids[0] - 1, lock=True)
+            if c.id <= ids[-1]
+        ]
+        if not certs:
             return
-        frags = self._live_fragments(conn, cert)
-        late = max(0, (on - cert.maturity).days)
-        payouts: dict[str, int] = defaultdict(int)
-        for f in frags:
-            payouts[f.holder] += f.amount + penalty_interest(f.amount, self.penalty_rate, late)
-        try:
-            total = self._pay_out(conn, cert, frags, payouts, key=f"settle:{on.isoformat()}")
-        except InsufficientCash:
-            if current.status is CertificateStatus.ACTIVE:
-                repo.set_certificate_status(conn, cert.id, CertificateStatus.OVERDUE)
-                repo.set_fragments_status(
-                    conn, [cert.id], from_=["active"], to=FragmentStatus.OVERDUE
+        by_cert: dict[int, list[Fragment]] = defaultdict(list)
+        live = {FragmentStatus.ACTIVE, FragmentStatus.OVERDUE}
+        for f in repo.fragments_of(conn, [c.id for c in certs]):
+            if f.status in live:
+                by_cert[f.certificate_id].append(f)
+        accounts = _Accounts(self, conn, [c.unit for c in certs], certs[0].currency)
+        requests = []
+        plans = []
+        for cert in certs:
+            frags = by_cert[cert.id]
+            late = max(0, (on - cert.maturity).days)
+            payouts: dict[str, int] = defaultdict(int)
+            for f in frags:
+                payouts[f.holder] += f.amount + penalty_interest(f.amount, self.penalty_rate, late)
+            legs = accounts.payout_legs(cert, frags, payouts)
+            requests.append(
+                make_request(
+                    key=f"cert:{cert.number}:settle:{on.isoformat()}",
+                    legs=legs,
+                    ref=f"settlement of {cert.number}",
                 )
-                repo.insert_recourse_claims(
-                    conn,
-                    [
-                        {"fragment_id": f.id, "claimant": f.holder, "debtor": f.recourse_to,
-                         "amount": f.amount, "status": "open", "created_at": now}
-                        for f in frags
-                        if f.recourse_to is not None
-                    ],
-                )  # fmt: skip
-                self._audit(conn, "certificate", cert.number, "overdue", actor,
-                            {"due": sum(payouts.values())})  # fmt: skip
-            run.overdue.append(cert.number)
+            )
+            plans.append((cert, frags, payouts))
+        result = self.ledger.submit_in(conn, requests, atomic=False)
+        refused = {}
+        for item in result.errors:
+            if not isinstance(item.error, DebitsExceedCredits):
+                raise item.error
+            refused[item.index] = item.error
+        paid = [(c, f, p) for i, (c, f, p) in enumerate(plans) if i not in refused]
+        short = [(c, f, p) for i, (c, f, p) in enumerate(plans) if i in refused]
+        self._mark_settled(conn, paid)
+        newly_overdue = [(c, f, p) for c, f, p in short if c.status is CertificateStatus.ACTIVE]
+        if newly_overdue:
+            overdue_ids = [c.id for c, _, _ in newly_overdue]
+            repo.set_certificate_status(conn, overdue_ids, CertificateStatus.OVERDUE)
+            repo.set_fragments_status(
+                conn, overdue_ids, from_=["active"], to=FragmentStatus.OVERDUE
+            )
+            repo.insert_recourse_claims(
+                conn,
+                [
+                    {
+                        "fragment_id": f.id,
+                        "claimant": f.holder,
+                        "debtor": f.recourse_to,
+                        "amount": f.amount,
+                        "status": "open",
+                        "created_at": now,
+                    }
+                    for _, frags, _ in newly_overdue
+                    for f in frags
+                    if f.recourse_to is not None
+                ],
+            )
+        trade_repo.insert_audit(
+            conn,
+            [
+                audit_row(
+                    "certificate",
+                    c.number,
+                    "settled",
+                    actor,
+                    now,
+                    {"paid": sum(p.values()), "holders": dict(p)},
+                )
+                for c, _, p in paid
+            ]
+            + [
+                audit_row("certificate", c.number, "overdue", actor, now, {"due": sum(p.values())})
+                for c, _, p in newly_overdue
+            ],
+        )
+        run.settled += [c.number for c, _, _ in paid]
+        run.overdue += [c.number for c, _, _ in short]
+        run.paid += sum(sum(p.values()) for _, _, p in paid)
+        run.fragments += sum(len(f) for _, f, _ in paid)
+
+    def _mark_settled(
+        self, conn: Connection, paid: Sequence[tuple[Certificate, list[Fragment], dict[str, int]]]
+    ) -> None:
+        """After the postings: fragments and certificates settled, the funders' credit and the
+        obligors' issuance limits freed."""
+        if not paid:
             return
-        self._audit(conn, "certificate", cert.number, "settled", actor,
-                    {"paid": total, "holders": dict(payouts)})  # fmt: skip
-        run.settled.append(cert.number)
-        run.paid += total
-        run.fragments += len(frags)
+        ids = [c.id for c, _, _ in paid]
+        repo.set_fragments_status(conn, ids, from_=["active", "overdue"], to=FragmentStatus.SETTLED)
+        repo.set_certificate_status(conn, ids, CertificateStatus.SETTLED)
+        credit: dict[tuple[str, str, str], int] = defaultdict(int)
+        issued: dict[tuple[str, str], int] = defaultdict(int)
+        for cert, frags, _ in paid:
+            issued[(cert.obligor, cert.currency)] += cert.face
+            for f in frags:
+                credit[(f.holder, cert.obligor, cert.currency)] += f.amount
+        for (holder, obligor, cur), amount in credit.items():
+            line = repo.credit_line(conn, holder, obligor, cur, lock=True)
+            if line is not None and line.used:
+                repo.set_credit_used(conn, line.id, release(line.used, min(amount, line.used)))
+        for (obligor, cur), amount in issued.items():
+            limit = repo.issuance_limit(conn, obligor, cur, lock=True)
+            if limit is not None:
+                repo.set_issuance_used(
+                    conn, obligor, cur, release(limit.used, min(amount, limit.used))
+                )
 
     def pay_early(
         self, number: str, *, rate: Decimal, on: date, actor: str,
@@ -723,41 +814,21 @@ class CertificateService:
         return [f for f in repo.fragments_of(conn, [cert.id]) if f.status in live]
 
     def _pay_out(
-        self, conn: Connection, cert: Certificate, frags: Sequence[Fragment],
-        payouts: dict[str, int], *, key: str,
-    ) -> int:  # fmt: skip
+        self,
+        conn: Connection,
+        cert: Certificate,
+        frags: Sequence[Fragment],
+        payouts: dict[str, int],
+        *,
+        key: str,
+    ) -> int:
         """The obligor pays ``payouts`` in one posting that also retires the certificate's
-        unit (every holding back to the obligor's issued account); the fragments and the
-        certificate are settled, the funders' credit and the obligor's issuance limit freed.
-        All or nothing: a cash shortfall raises :class:`InsufficientCash` before any write."""
-        total = sum(payouts.values())
-        cash_legs = [Leg(self._cash(conn, cert.obligor, cert.currency), Side.DEBIT, total)]
-        cash_legs += [
-            Leg(self._cash(conn, holder, cert.currency), Side.CREDIT, amount)
-            for holder, amount in sorted(payouts.items())
-            if amount
-        ]
-        held: dict[str, int] = defaultdict(int)
-        for f in frags:
-            held[f.holder] += f.amount
-        unit_legs = [Leg(self._issued(conn, cert), Side.DEBIT, cert.face)]
-        unit_legs += [
-            Leg(self._held(conn, holder, cert), Side.CREDIT, amount)
-            for holder, amount in sorted(held.items())
-        ]
-        self._post(conn, f"cert:{cert.number}:{key}", cash_legs + unit_legs,
-                   f"payment of certificate {cert.number}")  # fmt: skip
-        repo.set_fragments_status(
-            conn, [cert.id], from_=["active", "overdue"], to=FragmentStatus.SETTLED
-        )
-        repo.set_certificate_status(conn, cert.id, CertificateStatus.SETTLED)
-        for holder, amount in held.items():
-            self._release_credit(conn, cert, holder, amount)
-        limit = repo.issuance_limit(conn, cert.obligor, cert.currency, lock=True)
-        if limit is not None:
-            used = release(limit.used, min(cert.face, limit.used))
-            repo.set_issuance_used(conn, cert.obligor, cert.currency, used)
-        return total
+        unit; then :meth:`_mark_settled`. All or nothing: a cash shortfall raises
+        :class:`InsufficientCash` before any write."""
+        legs = _Accounts(self, conn, [cert.unit], cert.currency).payout_legs(cert, frags, payouts)
+        self._post(conn, f"cert:{cert.number}:{key}", legs, f"payment of certificate {cert.number}")
+        self._mark_settled(conn, [(cert, list(frags), payouts)])
+        return sum(payouts.values())
 
     # ------------------------------------------------------------ reading
 
@@ -815,3 +886,52 @@ class CertificateService:
         live = [f for f in self.fragments(number) if f.status is FragmentStatus.OVERDUE]
         late = max(0, (on - cert.maturity).days)
         return sum(penalty_interest(f.amount, self.penalty_rate, late) for f in live)
+
+
+class _Accounts:
+    """The accounts a settlement touches, looked up in bulk within one unit of work (the
+    certificate units' held and issued accounts, and the cash accounts), opening any that is
+    missing."""
+
+    def __init__(
+        self, service: CertificateService, conn: Connection, units: Sequence[str], cur: str
+    ) -> None:
+        self.service = service
+        self.conn = conn
+        self.ids = ledger_repo.account_ids(conn, [*units, cur], codes=("held", "issued", "cash"))
+
+    def _id(self, org: str, code: str, cert: Certificate) -> int:
+        unit = cert.currency if code == "cash" else cert.unit
+        found = self.ids.get((org, unit, code))
+        if found is None:
+            s, c = self.service, self.conn
+            if code == "cash":
+                found = s._cash(c, org, unit)
+            elif code == "held":
+                found = s._held(c, org, cert)
+            else:
+                found = s._issued(c, cert)
+            self.ids[(org, unit, code)] = found
+        return found
+
+    def payout_legs(
+        self, cert: Certificate, frags: Sequence[Fragment], payouts: dict[str, int]
+    ) -> list[Leg]:
+        """Cash from the obligor to each holder, and every holding back to the issued
+        account: the posting that pays and retires a certificate."""
+        total = sum(payouts.values())
+        legs = [Leg(self._id(cert.obligor, "cash", cert), Side.DEBIT, total)]
+        legs += [
+            Leg(self._id(holder, "cash", cert), Side.CREDIT, amount)
+            for holder, amount in sorted(payouts.items())
+            if amount
+        ]
+        held: dict[str, int] = defaultdict(int)
+        for f in frags:
+            held[f.holder] += f.amount
+        legs.append(Leg(self._id(cert.obligor, "issued", cert), Side.DEBIT, cert.face))
+        legs += [
+            Leg(self._id(holder, "held", cert), Side.CREDIT, amount)
+            for holder, amount in sorted(held.items())
+        ]
+        return legs
