@@ -16,6 +16,17 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
     [
         ["ledger.py", "--quick", "--store", "sqlite"],
         ["trade.py", "--invoices", "200", "--store", "sqlite"],
+        [
+            "certificates.py",
+            "--store",
+            "sqlite",
+            "--ops",
+            "20",
+            "--certificates",
+            "20",
+            "--split",
+            "10",
+        ],
     ],
 )
 def test_a_benchmark_runs_and_prints_its_figures(args: list[str]) -> None:
