@@ -102,8 +102,17 @@ def test_a_certificate_from_the_command_line(tmp_path: Path) -> None:
     assert "merchants-bank" in shown
     assert "dongguan-castings" in shown
     assert "100,000.00" in cli("credit", "list")
+    assert "is now a holiday" in cli(
+        "cert",
+        "calendar",
+        "2027-06-14",
+        "--holiday",
+        "--reason",
+        "Dragon Boat Festival, as published",
+    )
     short = cli("cert", "settle", "--on", "2027-02-01")
     assert f"overdue: {number}" in short
     cli("cash", "deposit", "huaxin-auto", "300,000", "--key", "wire-core")
     assert "Settled 1 certificate(s), 3 fragment(s)" in cli("cert", "settle", "--on", "2027-02-01")
     assert "Journal verified" in cli("ledger", "verify")
+    assert "claim" in cli("cert", "claims")

@@ -291,3 +291,36 @@ def withdraw(
         actor=actor(),
     )
     console.print(f"{org} cash: {_money(certs.cash(org, cur), cur)}.")
+
+
+@app.command()
+def claims(
+    org: Annotated[str | None, typer.Option(help="Only this organization's.")] = None,
+) -> None:
+    """Recourse claims opened when certificates went overdue."""
+    table = Table(show_edge=False)
+    for column in ("claim", "fragment", "claimant", "debtor", "amount", "status"):
+        table.add_column(column)
+    for c in platform().certificates.recourse_claims(org):
+        table.add_row(
+            str(c["id"]),
+            str(c["fragment_id"]),
+            c["claimant"],
+            c["debtor"],
+            format_minor(c["amount"], 2),
+            c["status"],
+        )
+    console.print(table)
+
+
+@app.command()
+def calendar(
+    day: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
+    business: Annotated[bool, typer.Option("--business/--holiday")],
+    reason: Annotated[str, typer.Option()],
+) -> None:
+    """Override the platform calendar for one day (the official schedule comes late)."""
+    platform().certificates.set_calendar_day(
+        _day(day, "DAY"), business_day=business, reason=reason, actor=actor()
+    )
+    console.print(f"{day} is now a {'business day' if business else 'holiday'} on the platform.")
