@@ -490,7 +490,7 @@ class CertificateService:
                 on=on,
                 rules=self.rules,
             )
-            made = self._split(
+            made, _ = self._split(
                 conn,
                 split,
                 cert,
@@ -548,7 +548,7 @@ class CertificateService:
             ]
             if q.fee:
                 cash.append(Leg(self._fees(conn, cert.currency), Side.CREDIT, q.fee))
-            made = self._split(
+            made, posting = self._split(
                 conn,
                 split,
                 cert,
@@ -574,7 +574,7 @@ class CertificateService:
                     "fee": q.fee,
                     "recourse": recourse,
                     "financed_on": on,
-                    "ledger_tx": 0,
+                    "ledger_tx": posting,
                 },
             )
             return Financed(tuple(made), q)
@@ -593,7 +593,9 @@ class CertificateService:
         actor: str,
         action: str,
         recourse_to: str | None = None,
-    ) -> list[Fragment]:
+    ) -> tuple[list[Fragment], int]:
+        """Spend the source, write its children and post the move (with ``extra_legs``, the
+        cash of a financing): the new fragments and the ledger transaction's id."""
         if not repo.spend(conn, split.source.id):
             raise FragmentNotActive(f"Fragment {split.source.id} was moved by someone else first.")
         made = children(split, first_id=0)
@@ -610,7 +612,7 @@ class CertificateService:
             Leg(self._held(conn, split.source.holder, cert), Side.CREDIT, split.amount),
             *extra_legs,
         ]
-        self._post(conn, key, legs, ref)
+        posting = self._post(conn, key, legs, ref)
         trade_repo.insert_audit(
             conn,
             [
@@ -624,7 +626,7 @@ class CertificateService:
                 )
             ],
         )
-        return made
+        return made, posting
 
     def _release_credit(
         self, conn: Connection, cert: Certificate, holder: str, amount: int

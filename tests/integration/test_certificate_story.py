@@ -97,6 +97,13 @@ def test_the_closed_loop_to_the_fen(loop: Loop) -> None:
         4_943_750,
     )
     assert loop.cash("tier3") == 4_943_750
+    # The financing records the one ledger transaction that moved fragment and cash.
+    with loop.certs.db.engine.connect() as conn:
+        (tx_id,) = conn.exec_driver_sql("SELECT ledger_tx FROM financings").one()
+    moved = loop.ledger.transaction(tx_id)
+    assert moved.ref is not None
+    assert "financing" in moved.ref
+    assert len(moved.legs) == 4  # fragment seller -> funder, cash funder -> seller
     # The bank sells it on at 4.0% with 60 days left: 5,000,000 × 0.04 × 60 / 360 = 33,333.33… fen.
     (at_bank,) = financed.fragments
     sold_on = certs.finance(
