@@ -19,6 +19,8 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/trade.py
+	$(BIN)/python bench/certificates.py
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
