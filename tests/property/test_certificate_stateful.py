@@ -7,13 +7,10 @@ face it holds; every balance equals its postings."""
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -31,8 +28,8 @@ from capillary.adapters.clock import ManualClock
 from capillary.adapters.database import Database
 from capillary.domain import errors
 from capillary.domain.certificates import CertificateStatus, FragmentStatus, check_conservation
-from tests.conftest import reset_postgres
 from tests.support.loop import OPS, Loop, Y
+from tests.support.stores import store_factory
 
 SUPPLIES = {"tier1": "tier2", "tier2": "tier3"}  # who each holder can pay
 FUNDERS = ("bank", "bank2")
@@ -228,24 +225,7 @@ class CertificateMachine(RuleBasedStateMachine):
 def test_random_certificate_lives_keep_the_loops_invariants(
     store: str, request: pytest.FixtureRequest
 ) -> None:
-    if store == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-        folder = Path(tempfile.mkdtemp(prefix="capillary-certs-"))
-        request.addfinalizer(lambda: shutil.rmtree(folder, ignore_errors=True))
-        count = iter(range(10**6))
-
-        def fresh() -> str:
-            path = folder / f"run{next(count)}.db"
-            shutil.copy(template, path)
-            return f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_template_url")
-
-        def fresh() -> str:
-            reset_postgres(url)
-            return url
-
-    _fresh_store[:] = [fresh]
+    _fresh_store[:] = [store_factory(store, request)]
     run_state_machine_as_test(
         CertificateMachine,
         settings=settings(

@@ -8,11 +8,8 @@ no constraint is broken, and the hash chain verifies.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -33,7 +30,7 @@ from capillary.adapters.database import Database
 from capillary.domain import errors
 from capillary.domain.ledger import Balance, BalanceConstraint, Leg, Side, make_request
 from capillary.services.ledger import LedgerService
-from tests.conftest import reset_postgres
+from tests.support.stores import store_factory
 
 NONE = BalanceConstraint.NONE
 NO_OVERDRAFT = BalanceConstraint.DEBITS_MUST_NOT_EXCEED_CREDITS
@@ -322,24 +319,7 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_random_ledger_histories_keep_every_invariant(
     store: str, request: pytest.FixtureRequest
 ) -> None:
-    if store == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-        folder = Path(tempfile.mkdtemp(prefix="capillary-stateful-"))
-        request.addfinalizer(lambda: shutil.rmtree(folder, ignore_errors=True))
-        count = iter(range(10**6))
-
-        def fresh() -> str:
-            path = folder / f"run{next(count)}.db"
-            shutil.copy(template, path)
-            return f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_template_url")
-
-        def fresh() -> str:
-            reset_postgres(url)
-            return url
-
-    _fresh_store[:] = [fresh]
+    _fresh_store[:] = [store_factory(store, request)]
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(

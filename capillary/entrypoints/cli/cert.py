@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
@@ -263,15 +264,7 @@ def deposit(
     cur: Annotated[str, typer.Option("--currency")] = "CNY",
 ) -> None:
     """Money arrives in the platform's bank for ORG."""
-    certs = platform().certificates
-    certs.deposit(
-        org=org,
-        cur=cur,
-        amount=parse_amount(amount, currency(cur).exponent),
-        key=key,
-        actor=actor(),
-    )
-    console.print(f"{org} cash: {_money(certs.cash(org, cur), cur)}.")
+    _move_cash(platform().certificates.deposit, org, amount, key, cur)
 
 
 @cash_app.command()
@@ -282,15 +275,18 @@ def withdraw(
     cur: Annotated[str, typer.Option("--currency")] = "CNY",
 ) -> None:
     """Money leaves for ORG's bank account."""
-    certs = platform().certificates
-    certs.withdraw(
+    _move_cash(platform().certificates.withdraw, org, amount, key, cur)
+
+
+def _move_cash(move: Callable[..., int], org: str, amount: str, key: str, cur: str) -> None:
+    move(
         org=org,
         cur=cur,
         amount=parse_amount(amount, currency(cur).exponent),
         key=key,
         actor=actor(),
     )
-    console.print(f"{org} cash: {_money(certs.cash(org, cur), cur)}.")
+    console.print(f"{org} cash: {_money(platform().certificates.cash(org, cur), cur)}.")
 
 
 @app.command()
