@@ -21,8 +21,8 @@ is a transfer to a funder, paid for (see :mod:`capillary.domain.pricing`).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -36,11 +36,14 @@ from capillary.domain.errors import (
     MaturityReached,
     MaturityTooLate,
     NotHolder,
+    NoTradeReference,
     OverPayable,
     TransferToSelf,
     ValidationError,
 )
 from capillary.domain.payables import Payable, PayableStatus
+from capillary.domain.pricing import DayCount, discount
+from capillary.domain.trade import Invoice
 
 
 class CertificateStatus(enum.StrEnum):
@@ -188,6 +191,33 @@ class Split:
     change: int
 
 
+CONTRACT_PREFIX = "contract:"
+
+
+def parse_trade_reference(reference: str) -> tuple[str, str] | None:
+    """What a transfer's reference names: ``None`` for a contract (``contract:<ref>``), else
+    the (code, number) of an invoice (``number``, or ``code-number`` for an older one)."""
+    ref = (reference or "").strip()
+    if ref.startswith(CONTRACT_PREFIX) and len(ref) > len(CONTRACT_PREFIX):
+        return None
+    code, _, number = ref.rpartition("-")
+    return code, number
+
+
+def check_trade_reference(
+    reference: str, invoice: Invoice | None, *, buyer: str, supplier: str
+) -> None:
+    """A transfer pays for trade: it names an invoice the recipient (supplier) issued to the
+    sender (buyer), or a contract. ``invoice`` is the one the reference names, if found."""
+    if parse_trade_reference(reference) is None:
+        return
+    if invoice is None or (invoice.seller, invoice.buyer) != (supplier, buyer):
+        raise NoTradeReference(
+            f"A transfer from {buyer} to {supplier} must name an invoice {supplier} issued to "
+            f"{buyer}, or a contract as '{CONTRACT_PREFIX}<reference>'; got {reference!r}."
+        )
+
+
 def plan_split(
     certificate: Certificate,
     source: Fragment,
@@ -275,25 +305,31 @@ def check_conservation(certificate: Certificate, fragments: Iterable[Fragment]) 
 # ---------------------------------------------------------------- settlement
 
 
-@dataclass(frozen=True, slots=True)
-class Settlement:
-    """What maturity pays: per holder, the sum of its active fragments."""
-
-    certificate: Certificate
-    fragments: tuple[Fragment, ...]
-    payouts: Mapping[str, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.payouts.values())
-
-
-def plan_settlement(certificate: Certificate, fragments: Iterable[Fragment]) -> Settlement:
-    active = tuple(f for f in fragments if f.status is FragmentStatus.ACTIVE)
+def maturity_payouts(
+    fragments: Iterable[Fragment], *, maturity: date, on: date, penalty_rate: Decimal
+) -> dict[str, int]:
+    """What paying a certificate on ``on`` owes each holder: the sum of its live (active or
+    overdue) fragments, plus penalty interest on each for the days past ``maturity``."""
+    late = days_overdue(maturity, on)
     payouts: dict[str, int] = {}
-    for f in active:
-        payouts[f.holder] = payouts.get(f.holder, 0) + f.amount
-    return Settlement(certificate, active, payouts)
+    for f in fragments:
+        if f.status in (FragmentStatus.ACTIVE, FragmentStatus.OVERDUE):
+            owed = f.amount + penalty_interest(f.amount, penalty_rate, late)
+            payouts[f.holder] = payouts.get(f.holder, 0) + owed
+    return payouts
+
+
+def early_payouts(
+    fragments: Iterable[Fragment], *, rate: Decimal, days: int, day_count: DayCount
+) -> dict[str, int]:
+    """Dynamic discounting: each live fragment paid ``days`` early at its amount less the
+    discount at ``rate``."""
+    payouts: dict[str, int] = {}
+    for f in fragments:
+        if f.status in (FragmentStatus.ACTIVE, FragmentStatus.OVERDUE):
+            paid = f.amount - discount(f.amount, rate, days, day_count)
+            payouts[f.holder] = payouts.get(f.holder, 0) + paid
+    return payouts
 
 
 def penalty_interest(amount: int, annual_rate: Decimal, days: int, *, base: int = 360) -> int:

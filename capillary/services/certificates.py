@@ -35,7 +35,11 @@ from capillary.domain.certificates import (
     FragmentStatus,
     Rules,
     check_pending,
+    check_trade_reference,
     children,
+    early_payouts,
+    maturity_payouts,
+    parse_trade_reference,
     penalty_interest,
     plan_issue,
     plan_split,
@@ -53,7 +57,6 @@ from capillary.domain.errors import (
     InsufficientCash,
     IssuanceLimitExceeded,
     MaturityReached,
-    NoTradeReference,
     OrganizationNotFound,
     PayableNotFound,
     Refused,
@@ -66,7 +69,7 @@ from capillary.domain.ledger import (
     make_request,
 )
 from capillary.domain.parties import Role, require_role, require_trade
-from capillary.domain.pricing import DayCount, Quote, discount, quote
+from capillary.domain.pricing import DayCount, Quote, quote
 from capillary.domain.units import currency, instrument
 from capillary.services.ledger import LedgerService
 from capillary.services.outcomes import audit_row
@@ -446,19 +449,12 @@ class CertificateService:
     # ------------------------------------------------------------ transfer, finance
 
     def _trade_reference(self, conn: Connection, buyer: str, supplier: str, reference: str) -> None:
-        """A transfer pays for trade: it names an invoice of the supplier to the buyer, or a
-        contract (``contract:…``)."""
-        ref = (reference or "").strip()
-        if ref.startswith("contract:") and len(ref) > len("contract:"):
-            return
-        code, _, number = ref.rpartition("-")
-        found = trade_repo.invoices_by_number(conn, [(supplier, code, number)])
-        invoice = found.get((supplier, code, number))
-        if invoice is None or invoice.buyer != buyer:
-            raise NoTradeReference(
-                f"A transfer from {buyer} to {supplier} must name an invoice {supplier} issued to "
-                f"{buyer}, or a contract as 'contract:<reference>'; got {reference!r}."
-            )
+        named = parse_trade_reference(reference)
+        invoice = None
+        if named is not None:
+            key = (supplier, *named)
+            invoice = trade_repo.invoices_by_number(conn, [key]).get(key)
+        check_trade_reference(reference, invoice, buyer=buyer, supplier=supplier)
 
     def transfer(
         self,
@@ -691,10 +687,9 @@ class CertificateService:
         plans = []
         for cert in certs:
             frags = by_cert[cert.id]
-            late = max(0, (on - cert.maturity).days)
-            payouts: dict[str, int] = defaultdict(int)
-            for f in frags:
-                payouts[f.holder] += f.amount + penalty_interest(f.amount, self.penalty_rate, late)
+            payouts = maturity_payouts(
+                frags, maturity=cert.maturity, on=on, penalty_rate=self.penalty_rate
+            )
             legs = accounts.payout_legs(cert, frags, payouts)
             requests.append(
                 make_request(
@@ -801,9 +796,7 @@ class CertificateService:
                 raise MaturityReached(f"Certificate {number} is due; settle it instead.")
             frags = self._live_fragments(conn, cert)
             days = (cert.maturity - on).days
-            payouts: dict[str, int] = defaultdict(int)
-            for f in frags:
-                payouts[f.holder] += f.amount - discount(f.amount, rate, days, day_count)
+            payouts = early_payouts(frags, rate=rate, days=days, day_count=day_count)
             total = self._pay_out(conn, cert, frags, payouts, key=f"early:{on.isoformat()}")
             self._audit(conn, "certificate", number, "paid_early", actor,
                         {"rate": str(rate), "days": days, "paid": total})  # fmt: skip

@@ -15,14 +15,16 @@ from capillary.domain.certificates import (
     Rules,
     check_conservation,
     children,
+    early_payouts,
+    maturity_payouts,
     penalty_interest,
     plan_issue,
-    plan_settlement,
     plan_split,
     root,
 )
 from capillary.domain.credit import CreditLine, IssuanceLimit, draw, issue_within, release
 from capillary.domain.payables import Payable, PayableStatus
+from capillary.domain.pricing import DayCount
 
 RULES = Rules(min_fragment=100_00)
 CAL = BusinessCalendar()
@@ -127,9 +129,17 @@ def test_settlement_pays_each_holder_the_sum_of_its_active_fragments() -> None:
     r = root(c, 1)
     a, b = children(plan_split(c, r, sender="tier1", recipient="tier2", amount=300_000 * YUAN,
                                on=date(2026, 11, 10), rules=RULES), first_id=2)  # fmt: skip
-    plan = plan_settlement(c, [replace(r, status=FragmentStatus.SPENT), a, b])
-    assert plan.payouts == {"tier2": 300_000 * YUAN, "tier1": 700_000 * YUAN}
-    assert plan.total == c.face
+    fragments = [replace(r, status=FragmentStatus.SPENT), a, b]
+    on_time = maturity_payouts(fragments, maturity=c.maturity, on=c.maturity,
+                               penalty_rate=D("0.18"))  # fmt: skip
+    assert on_time == {"tier2": 300_000 * YUAN, "tier1": 700_000 * YUAN}
+    # Ten days late at 18% a year on 360: 0.5% more for each holder.
+    late = maturity_payouts(fragments, maturity=c.maturity, on=date(2027, 2, 8),
+                            penalty_rate=D("0.18"))  # fmt: skip
+    assert late == {"tier2": 301_500 * YUAN, "tier1": 703_500 * YUAN}
+    # Paid 36 days early at 5% on 360: 0.5% less for each.
+    early = early_payouts(fragments, rate=D("0.05"), days=36, day_count=DayCount.ACT_360)
+    assert early == {"tier2": 298_500 * YUAN, "tier1": 696_500 * YUAN}
 
 
 def test_penalty_interest_by_hand() -> None:
@@ -150,3 +160,21 @@ def test_credit_is_drawn_within_its_limit_and_life() -> None:
     assert issue_within(limit, 1_000) == 10_000
     with pytest.raises(errors.IssuanceLimitExceeded):
         issue_within(limit, 1_001)
+
+
+def test_a_transfer_names_the_trade_it_pays_for() -> None:
+    from capillary.domain.certificates import check_trade_reference, parse_trade_reference
+    from capillary.domain.trade import Invoice
+
+    assert parse_trade_reference("contract:FA-88") is None
+    assert parse_trade_reference("26442000000000000001") == ("", "26442000000000000001")
+    assert parse_trade_reference("044031900111-00582211") == ("044031900111", "00582211")
+    invoice = Invoice("tier2", "tier1", None, "26442000000000000001", "PO-1", "CNY",
+                      date(2026, 10, 1), 1, 0, 1, ())  # fmt: skip
+    check_trade_reference("contract:FA-88", None, buyer="tier1", supplier="tier2")
+    check_trade_reference("26442000000000000001", invoice, buyer="tier1", supplier="tier2")
+    for bad in ("", "contract:", "26442000000000000001"):
+        with pytest.raises(errors.NoTradeReference):
+            check_trade_reference(bad, None, buyer="tier1", supplier="tier2")
+    with pytest.raises(errors.NoTradeReference):  # someone else's invoice
+        check_trade_reference("26442000000000000001", invoice, buyer="tier1", supplier="tier3")
