@@ -286,3 +286,45 @@ def set_calendar_override(
     conn.execute(c.delete().where(c.c.day == day))
     conn.execute(c.insert().values(day=day, business_day=business_day, reason=reason,
                                    actor=actor, at=now))  # fmt: skip
+
+
+def fragments_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Fragment]:
+    f = t.fragments
+    wanted = sorted(set(ids))
+    out: dict[int, Fragment] = {}
+    for start in range(0, len(wanted), 2000):
+        chunk = wanted[start : start + 2000]
+        out.update(
+            {r.id: _fragment(r) for r in conn.execute(sa.select(f).where(f.c.id.in_(chunk)))}
+        )
+    return out
+
+
+def certificates_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Certificate]:
+    c = t.certificates
+    wanted = sorted(set(ids))
+    out: dict[int, Certificate] = {}
+    for start in range(0, len(wanted), 2000):
+        chunk = wanted[start : start + 2000]
+        out.update(
+            {r.id: _certificate(r) for r in conn.execute(sa.select(c).where(c.c.id.in_(chunk)))}
+        )
+    return out
+
+
+def spend_many(conn: Connection, fragment_ids: Sequence[int]) -> bool:
+    """Mark active fragments spent, all or none: False if any was not active any more
+    (someone else moved it first)."""
+    f = t.fragments
+    done = 0
+    for start in range(0, len(fragment_ids), 2000):
+        chunk = list(fragment_ids[start : start + 2000])
+        done += conn.execute(
+            f.update().where(f.c.id.in_(chunk), f.c.status == "active").values(status="spent")
+        ).rowcount
+    return done == len(fragment_ids)
+
+
+def insert_financings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(t.financings.insert(), list(rows))

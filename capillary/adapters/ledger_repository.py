@@ -688,3 +688,31 @@ def account_ids(
         ):
             found[(r[1], r[2], r[3])] = r[0]
     return found
+
+
+def insert_accounts(
+    conn: Connection, rows: Sequence[tuple[str, str, str, str, BalanceConstraint]], now: int
+) -> None:
+    """Open many accounts at once: (org, unit, type, code, constraint) each, in one statement."""
+    if not rows:
+        return
+    if _pg(conn):
+        conn.exec_driver_sql(
+            "INSERT INTO accounts (org, unit, type, code, balance_constraint, metadata, "
+            "created_at) SELECT o, u, t, c, k, NULL, %s FROM unnest(%s::text[], %s::text[], "
+            "%s::text[], %s::text[], %s::text[]) AS r(o, u, t, c, k)",
+            (
+                now,
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                [r[3] for r in rows],
+                [r[4].value for r in rows],
+            ),
+        )
+        return
+    conn.exec_driver_sql(
+        "INSERT INTO accounts (org, unit, type, code, balance_constraint, metadata, created_at) "
+        "VALUES (?, ?, ?, ?, ?, NULL, ?)",
+        [(o, u, t, c, k.value, now) for o, u, t, c, k in rows],
+    )

@@ -14,7 +14,7 @@ posting commit together or not at all.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -70,7 +70,7 @@ from capillary.domain.ledger import (
 )
 from capillary.domain.parties import Role, require_role, require_trade
 from capillary.domain.pricing import DayCount, Quote, quote
-from capillary.domain.units import currency, instrument
+from capillary.domain.units import ISO_4217, currency, instrument
 from capillary.services.ledger import LedgerService
 from capillary.services.outcomes import audit_row
 
@@ -87,6 +87,30 @@ class Issued:
 class Financed:
     fragments: tuple[Fragment, ...]  # the funder's, then the seller's change
     quote: Quote
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Passing (part of) a fragment on. A transfer names the trade it pays for
+    (``reference``); a financing sells to a funder at ``rate``."""
+
+    fragment_id: int
+    sender: str
+    recipient: str
+    amount: int
+    on: date
+    reference: str | None = None
+    rate: Decimal | None = None
+    day_count: DayCount = DayCount.ACT_360
+    fee_rate: Decimal = Decimal(0)
+    recourse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    fragments: tuple[Fragment, ...]  # the recipient's, then the sender's change
+    quote: Quote | None  # a financing's price
+    posting: int  # the ledger transaction that moved it
 
 
 @dataclass
@@ -155,6 +179,18 @@ class CertificateService:
     ) -> None:
         row = audit_row(entity, key, action, actor, self.clock.now_us(), detail)
         trade_repo.insert_audit(conn, [row])
+
+    def _post_all(self, conn: Connection, requests: Sequence[Any]) -> list[int]:
+        """Ledger transactions inside the unit of work, all or none; a cash shortfall is
+        named."""
+        try:
+            result = self.ledger.submit_in(conn, requests)
+        except BatchRejected as rejected:
+            error = rejected.errors[0].error
+            if isinstance(error, DebitsExceedCredits):
+                raise InsufficientCash(error.message) from None
+            raise error from None
+        return [tx for tx in result.ids if tx is not None]
 
     def _post(self, conn: Connection, key: str, legs: Sequence[Leg], ref: str) -> int:
         """One ledger transaction inside the unit of work; a cash shortfall is named."""
@@ -469,37 +505,9 @@ class CertificateService:
     ) -> list[Fragment]:
         """Pay a supplier with (part of) a fragment: the recipient's fragment, and the
         sender's change."""
-
-        def work(conn: Connection) -> list[Fragment]:
-            source, cert = self._fragment(conn, fragment_id)
-            relation = trade_repo.relationships(conn, [(sender, recipient)]).get(
-                (sender, recipient)
-            )
-            require_trade(relation, sender, recipient)
-            self._trade_reference(conn, sender, recipient, reference)
-            split = plan_split(
-                cert,
-                source,
-                sender=sender,
-                recipient=recipient,
-                amount=amount,
-                on=on,
-                rules=self.rules,
-            )
-            made, _ = self._split(
-                conn,
-                split,
-                cert,
-                key=f"frag:{source.id}:move",
-                ref=reference,
-                extra_legs=(),
-                actor=actor,
-                action="transferred",
-            )
-            self._release_credit(conn, cert, sender, amount)
-            return made
-
-        return self.db.transaction(work)
+        move = Move(fragment_id, sender, recipient, amount, on, reference=reference)
+        (moved,) = self.move([move], actor=actor)
+        return list(moved.fragments)
 
     def finance(
         self,
@@ -517,120 +525,187 @@ class CertificateService:
     ) -> Financed:
         """Sell (part of) a fragment to a funder at ``rate``: the fragment moves to the funder
         and the price moves to the seller (less the platform fee) in one ledger transaction."""
+        move = Move(
+            fragment_id,
+            seller,
+            funder,
+            amount,
+            on,
+            rate=rate,
+            day_count=day_count,
+            fee_rate=fee_rate,
+            recourse=recourse,
+        )
+        (moved,) = self.move([move], actor=actor)
+        assert moved.quote is not None
+        return Financed(moved.fragments, moved.quote)
 
-        def work(conn: Connection) -> Financed:
-            source, cert = self._fragment(conn, fragment_id)
-            orgs = self._orgs(conn, seller, funder)
-            require_role(orgs[funder], Role.FUNDER, doing="finance certificates")
-            line = repo.credit_line(conn, funder, cert.obligor, cert.currency, lock=True)
-            if line is None:
-                raise CreditLineNotFound(f"{funder} has no credit line to {cert.obligor}.")
-            repo.set_credit_used(conn, line.id, draw(line, amount, on=on))
-            split = plan_split(
-                cert,
-                source,
-                sender=seller,
-                recipient=funder,
-                amount=amount,
-                on=on,
-                rules=self.rules,
-            )
-            q = quote(
-                amount, rate, on=on, maturity=cert.maturity, day_count=day_count, fee_rate=fee_rate
-            )
-            cash = [
-                Leg(self._cash(conn, funder, cert.currency), Side.DEBIT, q.price),
-                Leg(self._cash(conn, seller, cert.currency), Side.CREDIT, q.to_seller),
-            ]
-            if q.fee:
-                cash.append(Leg(self._fees(conn, cert.currency), Side.CREDIT, q.fee))
-            made, posting = self._split(
-                conn,
-                split,
-                cert,
-                key=f"frag:{source.id}:move",
-                ref=f"financing at {rate} {day_count.value}",
-                extra_legs=cash,
-                actor=actor,
-                action="financed",
-                recourse_to=seller if recourse else None,
-            )
-            self._release_credit(conn, cert, seller, amount)
-            repo.insert_financing(
-                conn,
-                {
-                    "fragment_id": made[0].id,
-                    "seller": seller,
-                    "funder": funder,
-                    "face": amount,
-                    "rate": str(rate),
-                    "day_count": day_count.value,
-                    "days": q.days,
-                    "discount": q.discount,
-                    "fee": q.fee,
-                    "recourse": recourse,
-                    "financed_on": on,
-                    "ledger_tx": posting,
-                },
-            )
-            return Financed(tuple(made), q)
+    def move(self, moves: Sequence[Move], *, actor: str) -> list[Moved]:
+        """Transfers and financings in one unit of work, all or none (the first refusal is
+        raised); each is its own ledger transaction. A single transfer or financing is a
+        batch of one."""
+        if not moves:
+            return []
+
+        def work(conn: Connection) -> list[Moved]:
+            return self._move(conn, moves, actor)
 
         return self.db.transaction(work)
 
-    def _split(
-        self,
-        conn: Connection,
-        split: Any,
-        cert: Certificate,
-        *,
-        key: str,
-        ref: str,
-        extra_legs: Sequence[Leg],
-        actor: str,
-        action: str,
-        recourse_to: str | None = None,
-    ) -> tuple[list[Fragment], int]:
-        """Spend the source, write its children and post the move (with ``extra_legs``, the
-        cash of a financing): the new fragments and the ledger transaction's id."""
-        if not repo.spend(conn, split.source.id):
-            raise FragmentNotActive(f"Fragment {split.source.id} was moved by someone else first.")
-        made = children(split, first_id=0)
-        ids = repo.next_fragment_ids(conn, len(made))
-        made = [
-            replace(f, id=i, path=f"{split.source.path}/{i}")
-            for f, i in zip(made, ids, strict=True)
-        ]
-        if recourse_to is not None:
-            made[0] = replace(made[0], recourse_to=recourse_to)
-        repo.insert_fragments(conn, made, self.clock.now_us())
-        legs = [
-            Leg(self._held(conn, split.recipient, cert), Side.DEBIT, split.amount),
-            Leg(self._held(conn, split.source.holder, cert), Side.CREDIT, split.amount),
-            *extra_legs,
-        ]
-        posting = self._post(conn, key, legs, ref)
-        trade_repo.insert_audit(
+    def _move(self, conn: Connection, moves: Sequence[Move], actor: str) -> list[Moved]:
+        now = self.clock.now_us()
+        ids = [m.fragment_id for m in moves]
+        if len(set(ids)) != len(ids):
+            raise FragmentNotActive("A fragment can move only once in a batch.")
+        sources = repo.fragments_by_ids(conn, ids)
+        missing = [i for i in ids if i not in sources]
+        if missing:
+            raise FragmentNotFound(f"No fragment {missing[0]}.")
+        certs = repo.certificates_by_ids(conn, {f.certificate_id for f in sources.values()})
+        orgs = self._orgs(conn, *sorted({o for m in moves for o in (m.sender, m.recipient)}))
+        relations = trade_repo.relationships(
+            conn, {(m.sender, m.recipient) for m in moves if m.rate is None}
+        )
+        # Every credit line a move draws or frees, locked (in key order), used tracked here.
+        keys = set()
+        for m in moves:
+            cert = certs[sources[m.fragment_id].certificate_id]
+            keys |= {
+                (m.sender, cert.obligor, cert.currency),
+                (m.recipient, cert.obligor, cert.currency),
+            }
+        lines = {}
+        for key in sorted(keys):
+            line = repo.credit_line(conn, *key, lock=True)
+            if line is not None:
+                lines[key] = line
+        used = {key: line.used for key, line in lines.items()}
+        plans = []
+        for m in moves:
+            source = sources[m.fragment_id]
+            cert = certs[source.certificate_id]
+            q = None
+            if m.rate is None:
+                require_trade(relations.get((m.sender, m.recipient)), m.sender, m.recipient)
+                self._trade_reference(conn, m.sender, m.recipient, m.reference or "")
+            else:
+                require_role(orgs[m.recipient], Role.FUNDER, doing="finance certificates")
+                key = (m.recipient, cert.obligor, cert.currency)
+                if key not in lines:
+                    raise CreditLineNotFound(f"{m.recipient} has no credit line to {cert.obligor}.")
+                used[key] = draw(replace(lines[key], used=used[key]), m.amount, on=m.on)
+            split = plan_split(
+                cert,
+                source,
+                sender=m.sender,
+                recipient=m.recipient,
+                amount=m.amount,
+                on=m.on,
+                rules=self.rules,
+            )
+            if m.rate is not None:
+                q = quote(
+                    m.amount,
+                    m.rate,
+                    on=m.on,
+                    maturity=cert.maturity,
+                    day_count=m.day_count,
+                    fee_rate=m.fee_rate,
+                )
+            # A funder that passes a fragment on frees that much of its line to the obligor.
+            freed = (m.sender, cert.obligor, cert.currency)
+            if used.get(freed):
+                used[freed] = release(used[freed], min(m.amount, used[freed]))
+            plans.append((m, source, cert, split, q))
+        if not repo.spend_many(conn, ids):
+            raise FragmentNotActive("A fragment was moved by someone else first.")
+        fresh = iter(repo.next_fragment_ids(conn, sum(2 if p[3].change else 1 for p in plans)))
+        accounts = _Accounts(
+            self,
             conn,
+            [c.unit for c in certs.values()],
+            sorted({c.currency for c in certs.values()}),
+        )
+        held_ = BalanceConstraint.CREDITS_MUST_NOT_EXCEED_DEBITS
+        cash_ = BalanceConstraint.DEBITS_MUST_NOT_EXCEED_CREDITS
+        accounts.open_missing(
             [
+                (org, cert.unit, "asset", "held", held_)
+                for m, _, cert, _, _ in plans
+                for org in (m.sender, m.recipient)
+            ]
+            + [
+                (org, cert.currency, "liability", "cash", cash_)
+                for m, _, cert, _, q in plans
+                if q is not None
+                for org in (m.sender, m.recipient)
+            ]
+        )
+        made_all: list[Fragment] = []
+        requests = []
+        for m, source, cert, split, q in plans:
+            made = []
+            for f in children(split, first_id=0):
+                fid = next(fresh)
+                made.append(replace(f, id=fid, path=f"{source.path}/{fid}"))
+            if q is not None and m.recourse:
+                made[0] = replace(made[0], recourse_to=m.sender)
+            made_all += made
+            legs = [
+                Leg(accounts.held(m.recipient, cert), Side.DEBIT, m.amount),
+                Leg(accounts.held(m.sender, cert), Side.CREDIT, m.amount),
+            ]
+            if q is not None:
+                legs += [
+                    Leg(accounts.cash(m.recipient, cert.currency), Side.DEBIT, q.price),
+                    Leg(accounts.cash(m.sender, cert.currency), Side.CREDIT, q.to_seller),
+                ]
+                if q.fee:
+                    legs.append(Leg(accounts.fees(cert.currency), Side.CREDIT, q.fee))
+            ref = m.reference if q is None else f"financing at {m.rate} {m.day_count.value}"
+            requests.append(make_request(key=f"frag:{source.id}:move", legs=legs, ref=ref))
+        repo.insert_fragments(conn, made_all, now)
+        postings = self._post_all(conn, requests)
+        for key, value in used.items():
+            if value != lines[key].used:
+                repo.set_credit_used(conn, lines[key].id, value)
+        results = []
+        made_iter = iter(made_all)
+        financings = []
+        audit = []
+        for (m, source, _cert, split, q), posting in zip(plans, postings, strict=True):
+            made = [next(made_iter) for _ in range(2 if split.change else 1)]
+            results.append(Moved(tuple(made), q, posting))
+            if q is not None:
+                financings.append(
+                    {
+                        "fragment_id": made[0].id,
+                        "seller": m.sender,
+                        "funder": m.recipient,
+                        "face": m.amount,
+                        "rate": str(m.rate),
+                        "day_count": m.day_count.value,
+                        "days": q.days,
+                        "discount": q.discount,
+                        "fee": q.fee,
+                        "recourse": m.recourse,
+                        "financed_on": m.on,
+                        "ledger_tx": posting,
+                    }
+                )
+            audit.append(
                 audit_row(
                     "fragment",
-                    str(split.source.id),
-                    action,
+                    str(source.id),
+                    "financed" if q is not None else "transferred",
                     actor,
-                    self.clock.now_us(),
-                    {"to": split.recipient, "amount": split.amount, "made": [f.id for f in made]},
+                    now,
+                    {"to": m.recipient, "amount": m.amount, "made": [f.id for f in made]},
                 )
-            ],
-        )
-        return made, posting
-
-    def _release_credit(
-        self, conn: Connection, cert: Certificate, holder: str, amount: int
-    ) -> None:
-        """A funder that passes a fragment on frees that much of its line to the obligor."""
-        line = repo.credit_line(conn, holder, cert.obligor, cert.currency, lock=True)
-        if line is not None and line.used:
-            repo.set_credit_used(conn, line.id, release(line.used, min(amount, line.used)))
+            )
+        repo.insert_financings(conn, financings)
+        trade_repo.insert_audit(conn, audit)
+        return results
 
     # ------------------------------------------------------------ settlement
 
@@ -682,7 +757,9 @@ class CertificateService:
         for f in repo.fragments_of(conn, [c.id for c in certs]):
             if f.status in live:
                 by_cert[f.certificate_id].append(f)
-        accounts = _Accounts(self, conn, [c.unit for c in certs], certs[0].currency)
+        accounts = _Accounts(
+            self, conn, [c.unit for c in certs], sorted({c.currency for c in certs})
+        )
         requests = []
         plans = []
         for cert in certs:
@@ -782,9 +859,14 @@ class CertificateService:
                 )
 
     def pay_early(
-        self, number: str, *, rate: Decimal, on: date, actor: str,
+        self,
+        number: str,
+        *,
+        rate: Decimal,
+        on: date,
+        actor: str,
         day_count: DayCount = DayCount.ACT_360,
-    ) -> int:  # fmt: skip
+    ) -> int:
         """Dynamic discounting: the obligor pays every holder now, from its own cash, each
         fragment at its amount less the discount at ``rate`` to maturity. Returns the total."""
 
@@ -798,8 +880,14 @@ class CertificateService:
             days = (cert.maturity - on).days
             payouts = early_payouts(frags, rate=rate, days=days, day_count=day_count)
             total = self._pay_out(conn, cert, frags, payouts, key=f"early:{on.isoformat()}")
-            self._audit(conn, "certificate", number, "paid_early", actor,
-                        {"rate": str(rate), "days": days, "paid": total})  # fmt: skip
+            self._audit(
+                conn,
+                "certificate",
+                number,
+                "paid_early",
+                actor,
+                {"rate": str(rate), "days": days, "paid": total},
+            )
             return total
 
         return self.db.transaction(work)
@@ -820,7 +908,7 @@ class CertificateService:
         """The obligor pays ``payouts`` in one posting that also retires the certificate's
         unit; then :meth:`_mark_settled`. All or nothing: a cash shortfall raises
         :class:`InsufficientCash` before any write."""
-        legs = _Accounts(self, conn, [cert.unit], cert.currency).payout_legs(cert, frags, payouts)
+        legs = _Accounts(self, conn, [cert.unit], [cert.currency]).payout_legs(cert, frags, payouts)
         self._post(conn, f"cert:{cert.number}:{key}", legs, f"payment of certificate {cert.number}")
         self._mark_settled(conn, [(cert, list(frags), payouts)])
         return sum(payouts.values())
@@ -884,30 +972,57 @@ class CertificateService:
 
 
 class _Accounts:
-    """The accounts a settlement touches, looked up in bulk within one unit of work (the
-    certificate units' held and issued accounts, and the cash accounts), opening any that is
-    missing."""
+    """The accounts a use case touches, looked up in bulk within one unit of work (the
+    certificate units' held and issued accounts, the cash and fee accounts of the
+    currencies), opening any that is missing."""
 
     def __init__(
-        self, service: CertificateService, conn: Connection, units: Sequence[str], cur: str
+        self,
+        service: CertificateService,
+        conn: Connection,
+        units: Sequence[str],
+        currencies: Sequence[str],
     ) -> None:
         self.service = service
         self.conn = conn
-        self.ids = ledger_repo.account_ids(conn, [*units, cur], codes=("held", "issued", "cash"))
+        self.ids = ledger_repo.account_ids(
+            conn, [*units, *currencies], codes=("held", "issued", "cash", "fees")
+        )
 
-    def _id(self, org: str, code: str, cert: Certificate) -> int:
-        unit = cert.currency if code == "cash" else cert.unit
+    def open_missing(self, needs: Sequence[tuple[str, str, str, str, BalanceConstraint]]) -> None:
+        """Open, in one statement, every account of ``needs`` (org, unit, type, code,
+        constraint) that does not exist yet."""
+        missing = {n[:2] + n[3:4]: n for n in needs if (n[0], n[1], n[3]) not in self.ids}
+        if not missing:
+            return
+        for unit in sorted({n[1] for n in missing.values()}):
+            if unit in ISO_4217:  # a currency is registered on first use; certificates at issue
+                self.service.ledger.ensure_unit_in(self.conn, currency(unit))
+        ledger_repo.insert_accounts(self.conn, list(missing.values()), self.service.clock.now_us())
+        units = sorted({n[1] for n in missing.values()})
+        self.ids.update(
+            ledger_repo.account_ids(self.conn, units, codes=("held", "issued", "cash", "fees"))
+        )
+
+    def _get(self, org: str, unit: str, code: str, open_: Callable[[], int]) -> int:
         found = self.ids.get((org, unit, code))
         if found is None:
-            s, c = self.service, self.conn
-            if code == "cash":
-                found = s._cash(c, org, unit)
-            elif code == "held":
-                found = s._held(c, org, cert)
-            else:
-                found = s._issued(c, cert)
-            self.ids[(org, unit, code)] = found
+            found = self.ids[(org, unit, code)] = open_()
         return found
+
+    def held(self, org: str, cert: Certificate) -> int:
+        return self._get(org, cert.unit, "held", lambda: self.service._held(self.conn, org, cert))
+
+    def issued(self, cert: Certificate) -> int:
+        return self._get(
+            cert.obligor, cert.unit, "issued", lambda: self.service._issued(self.conn, cert)
+        )
+
+    def cash(self, org: str, cur: str) -> int:
+        return self._get(org, cur, "cash", lambda: self.service._cash(self.conn, org, cur))
+
+    def fees(self, cur: str) -> int:
+        return self._get(PLATFORM, cur, "fees", lambda: self.service._fees(self.conn, cur))
 
     def payout_legs(
         self, cert: Certificate, frags: Sequence[Fragment], payouts: dict[str, int]
@@ -915,18 +1030,18 @@ class _Accounts:
         """Cash from the obligor to each holder, and every holding back to the issued
         account: the posting that pays and retires a certificate."""
         total = sum(payouts.values())
-        legs = [Leg(self._id(cert.obligor, "cash", cert), Side.DEBIT, total)]
+        legs = [Leg(self.cash(cert.obligor, cert.currency), Side.DEBIT, total)]
         legs += [
-            Leg(self._id(holder, "cash", cert), Side.CREDIT, amount)
+            Leg(self.cash(holder, cert.currency), Side.CREDIT, amount)
             for holder, amount in sorted(payouts.items())
             if amount
         ]
         held: dict[str, int] = defaultdict(int)
         for f in frags:
             held[f.holder] += f.amount
-        legs.append(Leg(self._id(cert.obligor, "issued", cert), Side.DEBIT, cert.face))
+        legs.append(Leg(self.issued(cert), Side.DEBIT, cert.face))
         legs += [
-            Leg(self._id(holder, "held", cert), Side.CREDIT, amount)
+            Leg(self.held(holder, cert), Side.CREDIT, amount)
             for holder, amount in sorted(held.items())
         ]
         return legs

@@ -349,3 +349,51 @@ def test_the_obligor_pays_early_at_a_discount(loop: Loop) -> None:
     with pytest.raises(errors.FragmentNotActive):
         certs.pay_early(number, rate=Decimal("0.03"), on=on, actor="core:treasury")
     assert loop.ledger.check_balances() == []
+
+
+def test_moves_go_in_batches_all_or_nothing(loop: Loop) -> None:
+    from capillary.services.certificates import Move
+
+    certs = loop.certs
+    payable = loop.payable("core", "tier1", 600_000, "26442000000000000012")
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=10_000_000 * Y, actor=OPS)
+    certs.grant_credit(
+        funder="bank",
+        obligor="core",
+        cur="CNY",
+        limit=10_000_000 * Y,
+        expires_on=date(2027, 12, 31),
+        actor=OPS,
+    )
+    certs.deposit(org="bank", cur="CNY", amount=1_000_000 * Y, key="dep-bank", actor=OPS)
+    roots = []
+    for _ in range(3):
+        number = certs.issue(
+            obligor="core",
+            holder="tier1",
+            payable_ids=[payable],
+            face=200_000 * Y,
+            maturity=date(2027, 3, 1),
+            issue_date=date(2026, 11, 2),
+            actor="core",
+        ).certificate.number
+        certs.accept(number, by="tier1", actor="tier1")
+        roots.append(certs.fragments(number)[0].id)
+    on = date(2026, 12, 1)
+    pay = [Move(r, "tier1", "tier2", 10_000 * Y, on, reference="contract:batch") for r in roots]
+    # One bad move (below the minimum fragment) refuses the whole batch.
+    bad = [*pay[:2], Move(roots[2], "tier1", "tier2", 1, on, reference="contract:batch")]
+    with pytest.raises(errors.BelowMinimumFragment):
+        certs.move(bad, actor="tier1")
+    assert all(len(certs.fragments(n.number)) == 1 for n in certs.certificates(org="core"))
+    moved = certs.move(pay, actor="tier1")
+    assert [m.fragments[0].holder for m in moved] == ["tier2"] * 3
+    assert len({m.posting for m in moved}) == 3  # one ledger transaction each
+    change = [m.fragments[1].id for m in moved]
+    financed = certs.move(
+        [Move(f, "tier1", "bank", 100_000 * Y, on, rate=Decimal("0.05")) for f in change],
+        actor="tier1",
+    )
+    assert all(m.quote is not None for m in financed)
+    assert certs.credit_line("bank", "core", "CNY").used == 300_000 * Y
+    assert loop.ledger.check_balances() == []
