@@ -4,7 +4,9 @@
     python bench/certificates.py --store sqlite --certificates 100 --split 10   # small
 
 Operations: issue (and accept), transfer and finance, one per call as a client makes them
-(each its own database transaction, committed with full durability). Settlement: N
+(each its own database transaction, committed with full durability), and the same in
+batches of 100 (one unit of work and one ledger submission per batch, each operation still
+its own ledger posting). Settlement: N
 certificates each split K ways among ten holders -- the fragments and ledger holdings are
 seeded in bulk (a million one-by-one transfers would take the better part of an hour), then
 ``settle`` pays them all through the service, as the settlement run does.
@@ -35,6 +37,7 @@ from capillary.adapters.clock import ManualClock
 from capillary.adapters.database import Database
 from capillary.domain.certificates import FragmentStatus
 from capillary.domain.ledger import Leg, Side, make_request
+from capillary.services.certificates import IssueRequest, Move
 from tests.support.loop import OPS, Loop, Y
 
 console = Console()
@@ -102,6 +105,42 @@ def operations(loop: Loop, n: int) -> dict[str, float]:
             actor="tier1",
         )
     figures["finance/s"] = n / (time.perf_counter() - start)
+    figures.update(batched(loop, payable, n))
+    return figures
+
+
+def batched(loop: Loop, payable: int, n: int, size: int = 100) -> dict[str, float]:
+    """The same operations, ``size`` to a call (one unit of work, one ledger submission)."""
+    certs = loop.certs
+    on = date(2026, 12, 1)
+    request = IssueRequest("core", "tier1", (payable,), 100_000 * Y, MATURITY, date(2026, 11, 2))
+    start = time.perf_counter()
+    numbers = []
+    for _ in range(0, n, size):
+        numbers += [i.certificate.number for i in certs.issue_many([request] * size, actor=OPS)]
+    figures = {f"issue/s, batches of {size}": len(numbers) / (time.perf_counter() - start)}
+    for number in numbers:
+        certs.accept(number, by="tier1", actor="tier1")
+    roots = [certs.fragments(number)[0].id for number in numbers]
+    start = time.perf_counter()
+    change = []
+    for i in range(0, len(roots), size):
+        moves = [
+            Move(r, "tier1", "tier2", 10_000 * Y, on, reference="contract:bench")
+            for r in roots[i : i + size]
+        ]
+        change += [m.fragments[1].id for m in certs.move(moves, actor="tier1")]
+    figures[f"transfer/s, batches of {size}"] = len(roots) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for i in range(0, len(change), size):
+        certs.move(
+            [
+                Move(f, "tier1", "bank", 10_000 * Y, on, rate=Decimal("0.045"))
+                for f in change[i : i + size]
+            ],
+            actor="tier1",
+        )
+    figures[f"finance/s, batches of {size}"] = len(change) / (time.perf_counter() - start)
     return figures
 
 

@@ -52,18 +52,33 @@ def credit_line(
 
 
 def upsert_credit_line(
-    conn: Connection, *, funder: str, obligor: str, currency: str, limit: int, expires_on: date,
+    conn: Connection,
+    *,
+    funder: str,
+    obligor: str,
+    currency: str,
+    limit: int,
+    expires_on: date,
     now: int,
-) -> None:  # fmt: skip
+) -> None:
     c = t.credit_lines
     found = credit_line(conn, funder, obligor, currency, lock=True)
     if found is None:
-        conn.execute(c.insert().values(funder=funder, obligor=obligor, currency=currency,
-                                       limit_amount=limit, used=0, expires_on=expires_on,
-                                       created_at=now))  # fmt: skip
+        conn.execute(
+            c.insert().values(
+                funder=funder,
+                obligor=obligor,
+                currency=currency,
+                limit_amount=limit,
+                used=0,
+                expires_on=expires_on,
+                created_at=now,
+            )
+        )
     else:
-        conn.execute(c.update().where(c.c.id == found.id)
-                     .values(limit_amount=limit, expires_on=expires_on))  # fmt: skip
+        conn.execute(
+            c.update().where(c.c.id == found.id).values(limit_amount=limit, expires_on=expires_on)
+        )
 
 
 def set_credit_used(conn: Connection, line_id: int, used: int) -> None:
@@ -91,11 +106,15 @@ def issuance_limit(
 def upsert_issuance_limit(conn: Connection, obligor: str, currency: str, limit: int) -> None:
     i = t.issuance_limits
     if issuance_limit(conn, obligor, currency, lock=True) is None:
-        conn.execute(i.insert().values(obligor=obligor, currency=currency, limit_amount=limit,
-                                       used=0))  # fmt: skip
+        conn.execute(
+            i.insert().values(obligor=obligor, currency=currency, limit_amount=limit, used=0)
+        )
     else:
-        conn.execute(i.update().where(i.c.obligor == obligor, i.c.currency == currency)
-                     .values(limit_amount=limit))  # fmt: skip
+        conn.execute(
+            i.update()
+            .where(i.c.obligor == obligor, i.c.currency == currency)
+            .values(limit_amount=limit)
+        )
 
 
 def set_issuance_used(conn: Connection, obligor: str, currency: str, used: int) -> None:
@@ -109,8 +128,17 @@ def set_issuance_used(conn: Connection, obligor: str, currency: str, used: int) 
 
 
 def _certificate(r: Any) -> Certificate:
-    return Certificate(r.id, r.number, r.obligor, r.first_holder, r.currency, r.face,
-                       r.issue_date, r.maturity, CertificateStatus(r.status))  # fmt: skip
+    return Certificate(
+        r.id,
+        r.number,
+        r.obligor,
+        r.first_holder,
+        r.currency,
+        r.face,
+        r.issue_date,
+        r.maturity,
+        CertificateStatus(r.status),
+    )
 
 
 def next_certificate_id(conn: Connection) -> int:
@@ -120,11 +148,21 @@ def next_certificate_id(conn: Connection) -> int:
 def insert_certificate(
     conn: Connection, c: Certificate, *, pending_tx: int | None, now: int
 ) -> None:
-    conn.execute(t.certificates.insert().values(
-        id=c.id, number=c.number, obligor=c.obligor, first_holder=c.first_holder,
-        currency=c.currency, face=c.face, issue_date=c.issue_date, maturity=c.maturity,
-        status=c.status.value, pending_tx=pending_tx, created_at=now,
-    ))  # fmt: skip
+    conn.execute(
+        t.certificates.insert().values(
+            id=c.id,
+            number=c.number,
+            obligor=c.obligor,
+            first_holder=c.first_holder,
+            currency=c.currency,
+            face=c.face,
+            issue_date=c.issue_date,
+            maturity=c.maturity,
+            status=c.status.value,
+            pending_tx=pending_tx,
+            created_at=now,
+        )
+    )
 
 
 def set_pending_tx(conn: Connection, certificate_id: int, pending_tx: int) -> None:
@@ -133,9 +171,12 @@ def set_pending_tx(conn: Connection, certificate_id: int, pending_tx: int) -> No
 
 
 def certificate(
-    conn: Connection, *, number: str | None = None, certificate_id: int | None = None,
+    conn: Connection,
+    *,
+    number: str | None = None,
+    certificate_id: int | None = None,
     lock: bool = False,
-) -> tuple[Certificate, int | None] | None:  # fmt: skip
+) -> tuple[Certificate, int | None] | None:
     """A certificate and the ledger hold behind it while pending."""
     c = t.certificates
     q = sa.select(c).where(c.c.number == number if number is not None else c.c.id == certificate_id)
@@ -168,18 +209,22 @@ def due_certificates(
     """Active or overdue certificates whose maturity has come, in id order after
     ``after_id`` (a page of a settlement run)."""
     c = t.certificates
-    q = (sa.select(c).where(c.c.status.in_(["active", "overdue"]), c.c.maturity <= on,
-                            c.c.id > after_id)
-         .order_by(c.c.id).limit(limit))  # fmt: skip
+    q = (
+        sa.select(c)
+        .where(c.c.status.in_(["active", "overdue"]), c.c.maturity <= on, c.c.id > after_id)
+        .order_by(c.c.id)
+        .limit(limit)
+    )
     return [_certificate(r) for r in conn.execute(_locked(conn, q) if lock else q)]
 
 
 def insert_allocations(
     conn: Connection, certificate_id: int, allocations: Sequence[tuple[int, int]]
 ) -> None:
-    conn.execute(t.certificate_payables.insert(), [
-        {"certificate_id": certificate_id, "payable_id": p, "amount": a} for p, a in allocations
-    ])  # fmt: skip
+    conn.execute(
+        t.certificate_payables.insert(),
+        [{"certificate_id": certificate_id, "payable_id": p, "amount": a} for p, a in allocations],
+    )
 
 
 def allocations(conn: Connection, certificate_id: int) -> list[tuple[int, int]]:
@@ -194,8 +239,17 @@ def allocations(conn: Connection, certificate_id: int) -> list[tuple[int, int]]:
 
 
 def _fragment(r: Any) -> Fragment:
-    return Fragment(r.id, r.certificate_id, r.parent_id, r.holder, r.amount,
-                    FragmentStatus(r.status), r.tier, r.path, r.recourse_to)  # fmt: skip
+    return Fragment(
+        r.id,
+        r.certificate_id,
+        r.parent_id,
+        r.holder,
+        r.amount,
+        FragmentStatus(r.status),
+        r.tier,
+        r.path,
+        r.recourse_to,
+    )
 
 
 def next_fragment_ids(conn: Connection, count: int) -> list[int]:
@@ -204,12 +258,24 @@ def next_fragment_ids(conn: Connection, count: int) -> list[int]:
 
 def insert_fragments(conn: Connection, fragments: Sequence[Fragment], now: int) -> None:
     if fragments:
-        conn.execute(t.fragments.insert(), [
-            {"id": f.id, "certificate_id": f.certificate_id, "parent_id": f.parent_id,
-             "holder": f.holder, "amount": f.amount, "status": f.status.value, "tier": f.tier,
-             "path": f.path, "recourse_to": f.recourse_to, "created_at": now}
-            for f in fragments
-        ])  # fmt: skip
+        conn.execute(
+            t.fragments.insert(),
+            [
+                {
+                    "id": f.id,
+                    "certificate_id": f.certificate_id,
+                    "parent_id": f.parent_id,
+                    "holder": f.holder,
+                    "amount": f.amount,
+                    "status": f.status.value,
+                    "tier": f.tier,
+                    "path": f.path,
+                    "recourse_to": f.recourse_to,
+                    "created_at": now,
+                }
+                for f in fragments
+            ],
+        )
 
 
 def fragment(conn: Connection, fragment_id: int) -> Fragment | None:
@@ -223,8 +289,12 @@ def fragments_of(conn: Connection, certificate_ids: Iterable[int]) -> list[Fragm
     out: list[Fragment] = []
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        out += [_fragment(r) for r in conn.execute(
-            sa.select(f).where(f.c.certificate_id.in_(chunk)).order_by(f.c.id))]  # fmt: skip
+        out += [
+            _fragment(r)
+            for r in conn.execute(
+                sa.select(f).where(f.c.certificate_id.in_(chunk)).order_by(f.c.id)
+            )
+        ]
     return out
 
 
@@ -250,8 +320,11 @@ def set_fragments_status(
     f = t.fragments
     for start in range(0, len(certificate_ids), 2000):
         chunk = list(certificate_ids[start : start + 2000])
-        conn.execute(f.update().where(f.c.certificate_id.in_(chunk), f.c.status.in_(list(from_)))
-                     .values(status=to.value))  # fmt: skip
+        conn.execute(
+            f.update()
+            .where(f.c.certificate_id.in_(chunk), f.c.status.in_(list(from_)))
+            .values(status=to.value)
+        )
 
 
 def insert_financing(conn: Connection, row: dict[str, Any]) -> None:
@@ -284,8 +357,9 @@ def set_calendar_override(
 ) -> None:
     c = t.calendar_overrides
     conn.execute(c.delete().where(c.c.day == day))
-    conn.execute(c.insert().values(day=day, business_day=business_day, reason=reason,
-                                   actor=actor, at=now))  # fmt: skip
+    conn.execute(
+        c.insert().values(day=day, business_day=business_day, reason=reason, actor=actor, at=now)
+    )
 
 
 def fragments_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Fragment]:
@@ -328,3 +402,42 @@ def spend_many(conn: Connection, fragment_ids: Sequence[int]) -> bool:
 def insert_financings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         conn.execute(t.financings.insert(), list(rows))
+
+
+def next_certificate_ids(conn: Connection, count: int) -> list[int]:
+    return _next_ids(conn, t.certificates, count)
+
+
+def insert_certificates(
+    conn: Connection, rows: Sequence[tuple[Certificate, int]], now: int
+) -> None:
+    """Certificates, each with the ledger hold behind it while pending."""
+    if rows:
+        conn.execute(
+            t.certificates.insert(),
+            [
+                {
+                    "id": c.id,
+                    "number": c.number,
+                    "obligor": c.obligor,
+                    "first_holder": c.first_holder,
+                    "currency": c.currency,
+                    "face": c.face,
+                    "issue_date": c.issue_date,
+                    "maturity": c.maturity,
+                    "status": c.status.value,
+                    "pending_tx": hold,
+                    "created_at": now,
+                }
+                for c, hold in rows
+            ],
+        )
+
+
+def insert_allocations_many(conn: Connection, rows: Sequence[tuple[int, int, int]]) -> None:
+    """(certificate id, payable id, amount) rows."""
+    if rows:
+        conn.execute(
+            t.certificate_payables.insert(),
+            [{"certificate_id": c, "payable_id": p, "amount": a} for c, p, a in rows],
+        )

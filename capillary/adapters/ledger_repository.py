@@ -716,3 +716,14 @@ def insert_accounts(
         "VALUES (?, ?, ?, ?, ?, NULL, ?)",
         [(o, u, t, c, k.value, now) for o, u, t, c, k in rows],
     )
+
+
+def insert_units(conn: Connection, units: Sequence[Unit]) -> None:
+    """Register many units in one statement."""
+    if not units:
+        return
+    p = "%s" if _pg(conn) else "?"
+    conn.exec_driver_sql(
+        f"INSERT INTO units (code, kind, exponent, name) VALUES ({p}, {p}, {p}, {p})",
+        [(u.code, u.kind.value, u.exponent, u.name) for u in units],
+    )

@@ -84,6 +84,16 @@ class Issued:
 
 
 @dataclass(frozen=True, slots=True)
+class IssueRequest:
+    obligor: str
+    holder: str
+    payable_ids: tuple[int, ...]
+    face: int
+    maturity: date
+    issue_date: date
+
+
+@dataclass(frozen=True, slots=True)
 class Financed:
     fragments: tuple[Fragment, ...]  # the funder's, then the seller's change
     quote: Quote
@@ -329,99 +339,159 @@ class CertificateService:
     ) -> Issued:
         """Issue a certificate to ``holder`` against confirmed payables; it is pending until
         the holder accepts it."""
+        request = IssueRequest(obligor, holder, tuple(payable_ids), face, maturity, issue_date)
+        (issued,) = self.issue_many([request], actor=actor)
+        return issued
 
-        def work(conn: Connection) -> Issued:
-            now = self.clock.now_us()
-            self._orgs(conn, obligor, holder)
-            payables = [trade_repo.payable(conn, pid, lock=True) for pid in sorted(payable_ids)]
-            if any(p is None for p in payables):
-                missing = [
-                    pid for pid, p in zip(sorted(payable_ids), payables, strict=True) if p is None
-                ]
-                raise PayableNotFound(f"No payable {missing[0]}.")
-            found = [p for p in payables if p is not None]
-            cur = found[0].currency if found else "CNY"
+    def issue_many(self, requests: Sequence[IssueRequest], *, actor: str) -> list[Issued]:
+        """Issue certificates in one unit of work, all or none (the first refusal is raised);
+        each is placed as its own ledger hold."""
+        if not requests:
+            return []
+
+        def work(conn: Connection) -> list[Issued]:
+            return self._issue(conn, requests, actor)
+
+        return self.db.transaction(work)
+
+    def _issue(
+        self, conn: Connection, requests: Sequence[IssueRequest], actor: str
+    ) -> list[Issued]:
+        now = self.clock.now_us()
+        self._orgs(conn, *sorted({o for r in requests for o in (r.obligor, r.holder)}))
+        payables = {}
+        for pid in sorted({pid for r in requests for pid in r.payable_ids}):
+            found = trade_repo.payable(conn, pid, lock=True)
+            if found is None:
+                raise PayableNotFound(f"No payable {pid}.")
+            payables[pid] = found
+        calendar = BusinessCalendar(repo.calendar_overrides(conn))
+        limits: dict[tuple[str, str], Any] = {}
+        plans = []
+        for r in requests:
+            backing = [payables[pid] for pid in r.payable_ids]
+            cur = backing[0].currency if backing else "CNY"
             plan = plan_issue(
-                obligor=obligor,
-                holder=holder,
-                face=face,
+                obligor=r.obligor,
+                holder=r.holder,
+                face=r.face,
                 currency=cur,
-                issue_date=issue_date,
-                maturity=maturity,
-                payables=found,
-                calendar=BusinessCalendar(repo.calendar_overrides(conn)),
+                issue_date=r.issue_date,
+                maturity=r.maturity,
+                payables=backing,
+                calendar=calendar,
                 rules=self.rules,
             )
-            limit = repo.issuance_limit(conn, obligor, cur, lock=True)
-            if limit is None:
-                raise IssuanceLimitExceeded(f"{obligor} has no issuance limit in {cur}.")
-            repo.set_issuance_used(conn, obligor, cur, issue_within(limit, face))
-            cert_id = repo.next_certificate_id(conn)
-            number = f"CP{issue_date:%Y%m%d}{cert_id:06d}"
-            cert = Certificate(
-                cert_id,
-                number,
-                obligor,
-                holder,
+            key = (r.obligor, cur)
+            if key not in limits:
+                limits[key] = repo.issuance_limit(conn, r.obligor, cur, lock=True)
+                if limits[key] is None:
+                    raise IssuanceLimitExceeded(f"{r.obligor} has no issuance limit in {cur}.")
+            limits[key] = replace(limits[key], used=issue_within(limits[key], r.face))
+            for pid, amount in plan.allocations:  # later certificates see what earlier took
+                payables[pid] = replace(
+                    payables[pid], open_amount=payables[pid].open_amount - amount
+                )
+            plans.append((r, cur, plan))
+        ids = repo.next_certificate_ids(conn, len(plans))
+        certs = [
+            Certificate(
+                cid,
+                f"CP{r.issue_date:%Y%m%d}{cid:06d}",
+                r.obligor,
+                r.holder,
                 cur,
-                face,
-                issue_date,
+                r.face,
+                r.issue_date,
                 plan.maturity,
                 CertificateStatus.PENDING,
             )
-            self.ledger.ensure_unit_in(
-                conn,
+            for cid, (r, cur, plan) in zip(ids, plans, strict=True)
+        ]
+        ledger_repo.insert_units(
+            conn,
+            [
                 instrument(
-                    cert.unit, exponent=currency(cur).exponent, name=f"{obligor} certificate"
-                ),
-            )
-            legs = [
-                Leg(self._held(conn, holder, cert), Side.DEBIT, face),
-                Leg(self._issued(conn, cert), Side.CREDIT, face),
+                    c.unit, exponent=currency(c.currency).exponent, name=f"{c.obligor} certificate"
+                )
+                for c in certs
+            ],
+        )
+        accounts = _Accounts(self, conn, [], sorted({c.currency for c in certs}))
+        accounts.open_missing(
+            [
+                (
+                    c.first_holder,
+                    c.unit,
+                    "asset",
+                    "held",
+                    BalanceConstraint.CREDITS_MUST_NOT_EXCEED_DEBITS,
+                )
+                for c in certs
             ]
-            hold = self.ledger.submit_in(
-                conn,
-                [
-                    make_request(
-                        key=f"cert:{number}:issue",
-                        legs=legs,
-                        pending=True,
-                        ref=f"certificate {number}",
-                    )
-                ],
-            )
-            repo.insert_certificate(conn, cert, pending_tx=hold.ids[0], now=now)
-            repo.insert_allocations(conn, cert_id, plan.allocations)
-            by_id = {p.id: p for p in found}
-            for payable_id, amount in plan.allocations:
-                trade_repo.set_open_amount(conn, payable_id, by_id[payable_id].open_amount - amount)
-            trade_repo.insert_audit(
-                conn,
-                [
-                    audit_row(
-                        "certificate",
-                        number,
-                        "issued",
-                        actor,
-                        now,
-                        {"face": face, "maturity": plan.maturity, "warnings": list(plan.warnings)},
-                    ),
-                    *(
-                        audit_row(
-                            "payable",
-                            str(pid),
-                            "reduced",
-                            actor,
-                            now,
-                            {"amount": amount, "why": f"certificate {number}"},
-                        )
-                        for pid, amount in plan.allocations
-                    ),
-                ],
-            )
-            return Issued(cert, plan.warnings)
-
-        return self.db.transaction(work)
+            + [(c.obligor, c.unit, "liability", "issued", BalanceConstraint.NONE) for c in certs]
+        )
+        holds = self.ledger.submit_in(
+            conn,
+            [
+                make_request(
+                    key=f"cert:{c.number}:issue",
+                    pending=True,
+                    ref=f"certificate {c.number}",
+                    legs=[
+                        Leg(accounts.held(c.first_holder, c), Side.DEBIT, c.face),
+                        Leg(accounts.issued(c), Side.CREDIT, c.face),
+                    ],
+                )
+                for c in certs
+            ],
+        )
+        repo.insert_certificates(conn, list(zip(certs, holds.ids, strict=True)), now)  # type: ignore[arg-type]
+        repo.insert_allocations_many(
+            conn,
+            [
+                (c.id, pid, amount)
+                for c, (_, _, plan) in zip(certs, plans, strict=True)
+                for pid, amount in plan.allocations
+            ],
+        )
+        for (obligor, cur), limit in limits.items():
+            repo.set_issuance_used(conn, obligor, cur, limit.used)
+        touched = {pid for _, _, plan in plans for pid, _ in plan.allocations}
+        for pid in sorted(touched):
+            trade_repo.set_open_amount(conn, pid, payables[pid].open_amount)
+        trade_repo.insert_audit(
+            conn,
+            [
+                audit_row(
+                    "payable",
+                    str(pid),
+                    "reduced",
+                    actor,
+                    now,
+                    {"amount": amount, "why": f"certificate {c.number}"},
+                )
+                for c, (_, _, plan) in zip(certs, plans, strict=True)
+                for pid, amount in plan.allocations
+            ]
+            + [
+                audit_row(
+                    "certificate",
+                    c.number,
+                    "issued",
+                    actor,
+                    now,
+                    {
+                        "face": c.face,
+                        "maturity": c.maturity,
+                        "warnings": list(plan.warnings),
+                        "payables": [list(a) for a in plan.allocations],
+                    },
+                )
+                for c, (_, _, plan) in zip(certs, plans, strict=True)
+            ],
+        )
+        return [Issued(c, plan.warnings) for c, (_, _, plan) in zip(certs, plans, strict=True)]
 
     def accept(self, number: str, *, by: str, actor: str) -> Certificate:
         """The first holder signs: the certificate becomes active, its root fragment exists."""

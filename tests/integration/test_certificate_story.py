@@ -397,3 +397,30 @@ def test_moves_go_in_batches_all_or_nothing(loop: Loop) -> None:
     assert all(m.quote is not None for m in financed)
     assert certs.credit_line("bank", "core", "CNY").used == 300_000 * Y
     assert loop.ledger.check_balances() == []
+
+
+def test_issues_in_a_batch_share_payables_and_the_limit(loop: Loop) -> None:
+    from capillary.services.certificates import IssueRequest
+
+    certs = loop.certs
+    payable = loop.payable("core", "tier1", 300_000, "26442000000000000013")
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=250_000 * Y, actor=OPS)
+
+    def request(face_yuan: int) -> IssueRequest:
+        return IssueRequest(
+            "core", "tier1", (payable,), face_yuan * Y, date(2027, 3, 1), date(2026, 11, 2)
+        )
+
+    with pytest.raises(errors.IssuanceLimitExceeded):  # 100k + 100k + 100k > 250k
+        certs.issue_many([request(100_000)] * 3, actor="core")
+    assert loop.trade.payable(payable).open_amount == 300_000 * Y  # nothing taken
+    issued = certs.issue_many([request(100_000), request(150_000)], actor="core")
+    assert [i.certificate.face for i in issued] == [100_000 * Y, 150_000 * Y]
+    assert loop.trade.payable(payable).open_amount == 50_000 * Y
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=1_000_000 * Y, actor=OPS)
+    with pytest.raises(errors.OverPayable):  # 30k + 30k > the 50k still open
+        certs.issue_many([request(30_000), request(30_000)], actor="core")
+    assert [a["action"] for a in loop.trade.audit("payable", str(payable))][-2:] == [
+        "reduced",
+        "reduced",
+    ]
