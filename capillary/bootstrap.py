@@ -8,6 +8,7 @@ from capillary.adapters import migrate
 from capillary.adapters.clock import Clock
 from capillary.adapters.database import Database
 from capillary.config import Settings
+from capillary.domain.certificates import Rules
 from capillary.services.certificates import CertificateService
 from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
@@ -49,7 +50,15 @@ def open_platform(
     ledger = LedgerService(db, clock=clock)
     parties = PartiesService(db, ledger, clock=clock)
     trade = TradeService(db, clock=clock)
-    certificates = CertificateService(db, ledger, clock=clock)
+    settings = Settings()
+    rules = Rules(
+        min_fragment=settings.min_fragment,
+        max_tenor_days=settings.max_tenor_days,
+        soft_tenor_days=settings.soft_tenor_days,
+    )
+    certificates = CertificateService(
+        db, ledger, clock=clock, rules=rules, penalty_rate=settings.penalty_rate
+    )
     return Platform(ledger, parties, trade, ImportService(parties, trade), certificates)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,3 +15,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///capillary.db"
     #: How many times a transaction that lost a race is run again before giving up.
     max_attempts: int = 30
+    #: Certificates: the smallest fragment a split may make, in minor units.
+    min_fragment: int = 100_00
+    #: Certificates: days from issue to maturity beyond which an issue is warned, and refused.
+    soft_tenor_days: int = 180
+    max_tenor_days: int = 365
+    #: Certificates: penalty interest on overdue amounts, a year (ACT/360).
+    penalty_rate: Decimal = Decimal("0.18")

@@ -674,17 +674,26 @@ def count_unsealed(conn: Connection) -> int:
 
 
 def account_ids(
-    conn: Connection, units: Sequence[str], *, codes: Sequence[str]
+    conn: Connection,
+    units: Sequence[str],
+    *,
+    codes: Sequence[str],
+    orgs: Sequence[str] | None = None,
 ) -> dict[tuple[str, str, str], int]:
-    """Ids of the accounts in ``units`` with one of ``codes``, by (org, unit, code): bulk
-    lookups for use cases that touch many accounts at once (settlement)."""
+    """Ids of the accounts in ``units`` with one of ``codes`` (of ``orgs`` only, if given),
+    by (org, unit, code): bulk lookups for use cases that touch many accounts at once."""
     found: dict[tuple[str, str, str], int] = {}
+    code_list = ", ".join(f"'{c}'" for c in codes)
+    org_filter, org_params = "", ()
+    if orgs is not None:
+        org_filter, org_params = _in_clause(conn, "org", sorted(set(orgs)))
+        org_filter = f" AND {org_filter}"
     for chunk in _chunks(sorted(set(units))):
         where, params = _in_clause(conn, "unit", chunk)
-        code_list = ", ".join(f"'{c}'" for c in codes)
         for r in conn.exec_driver_sql(
-            f"SELECT id, org, unit, code FROM accounts WHERE {where} AND code IN ({code_list})",
-            params,
+            f"SELECT id, org, unit, code FROM accounts WHERE {where} AND code IN ({code_list})"
+            f"{org_filter}",
+            tuple(params) + tuple(org_params),
         ):
             found[(r[1], r[2], r[3])] = r[0]
     return found

@@ -417,7 +417,13 @@ class CertificateService:
                 for c in certs
             ],
         )
-        accounts = _Accounts(self, conn, [], sorted({c.currency for c in certs}))
+        accounts = _Accounts(
+            self,
+            conn,
+            [],
+            sorted({c.currency for c in certs}),
+            [o for c in certs for o in (c.obligor, c.first_holder)],
+        )
         accounts.open_missing(
             [
                 (
@@ -695,6 +701,7 @@ class CertificateService:
             conn,
             [c.unit for c in certs.values()],
             sorted({c.currency for c in certs.values()}),
+            [o for m in moves for o in (m.sender, m.recipient)],
         )
         held_ = BalanceConstraint.CREDITS_MUST_NOT_EXCEED_DEBITS
         cash_ = BalanceConstraint.DEBITS_MUST_NOT_EXCEED_CREDITS
@@ -828,7 +835,11 @@ class CertificateService:
             if f.status in live:
                 by_cert[f.certificate_id].append(f)
         accounts = _Accounts(
-            self, conn, [c.unit for c in certs], sorted({c.currency for c in certs})
+            self,
+            conn,
+            [c.unit for c in certs],
+            sorted({c.currency for c in certs}),
+            [c.obligor for c in certs] + [f.holder for fs in by_cert.values() for f in fs],
         )
         requests = []
         plans = []
@@ -978,7 +989,8 @@ class CertificateService:
         """The obligor pays ``payouts`` in one posting that also retires the certificate's
         unit; then :meth:`_mark_settled`. All or nothing: a cash shortfall raises
         :class:`InsufficientCash` before any write."""
-        legs = _Accounts(self, conn, [cert.unit], [cert.currency]).payout_legs(cert, frags, payouts)
+        accounts = _Accounts(self, conn, [cert.unit], [cert.currency], [cert.obligor, *payouts])
+        legs = accounts.payout_legs(cert, frags, payouts)
         self._post(conn, f"cert:{cert.number}:{key}", legs, f"payment of certificate {cert.number}")
         self._mark_settled(conn, [(cert, list(frags), payouts)])
         return sum(payouts.values())
@@ -1052,11 +1064,15 @@ class _Accounts:
         conn: Connection,
         units: Sequence[str],
         currencies: Sequence[str],
+        orgs: Sequence[str],
     ) -> None:
         self.service = service
         self.conn = conn
+        # Only the organizations involved (a platform has many); past a thousand, unfiltered.
+        involved = sorted({*orgs, PLATFORM})
+        self.orgs: list[str] | None = involved if len(involved) <= 1_000 else None
         self.ids = ledger_repo.account_ids(
-            conn, [*units, *currencies], codes=("held", "issued", "cash", "fees")
+            conn, [*units, *currencies], codes=("held", "issued", "cash", "fees"), orgs=self.orgs
         )
 
     def open_missing(self, needs: Sequence[tuple[str, str, str, str, BalanceConstraint]]) -> None:
@@ -1071,7 +1087,9 @@ class _Accounts:
         ledger_repo.insert_accounts(self.conn, list(missing.values()), self.service.clock.now_us())
         units = sorted({n[1] for n in missing.values()})
         self.ids.update(
-            ledger_repo.account_ids(self.conn, units, codes=("held", "issued", "cash", "fees"))
+            ledger_repo.account_ids(
+                self.conn, units, codes=("held", "issued", "cash", "fees"), orgs=self.orgs
+            )
         )
 
     def _get(self, org: str, unit: str, code: str, open_: Callable[[], int]) -> int:
