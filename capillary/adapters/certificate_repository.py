@@ -141,35 +141,6 @@ def _certificate(r: Any) -> Certificate:
     )
 
 
-def next_certificate_id(conn: Connection) -> int:
-    return _next_ids(conn, t.certificates, 1)[0]
-
-
-def insert_certificate(
-    conn: Connection, c: Certificate, *, pending_tx: int | None, now: int
-) -> None:
-    conn.execute(
-        t.certificates.insert().values(
-            id=c.id,
-            number=c.number,
-            obligor=c.obligor,
-            first_holder=c.first_holder,
-            currency=c.currency,
-            face=c.face,
-            issue_date=c.issue_date,
-            maturity=c.maturity,
-            status=c.status.value,
-            pending_tx=pending_tx,
-            created_at=now,
-        )
-    )
-
-
-def set_pending_tx(conn: Connection, certificate_id: int, pending_tx: int) -> None:
-    c = t.certificates
-    conn.execute(c.update().where(c.c.id == certificate_id).values(pending_tx=pending_tx))
-
-
 def certificate(
     conn: Connection,
     *,
@@ -216,15 +187,6 @@ def due_certificates(
         .limit(limit)
     )
     return [_certificate(r) for r in conn.execute(_locked(conn, q) if lock else q)]
-
-
-def insert_allocations(
-    conn: Connection, certificate_id: int, allocations: Sequence[tuple[int, int]]
-) -> None:
-    conn.execute(
-        t.certificate_payables.insert(),
-        [{"certificate_id": certificate_id, "payable_id": p, "amount": a} for p, a in allocations],
-    )
 
 
 def allocations(conn: Connection, certificate_id: int) -> list[tuple[int, int]]:
@@ -325,10 +287,6 @@ def set_fragments_status(
             .where(f.c.certificate_id.in_(chunk), f.c.status.in_(list(from_)))
             .values(status=to.value)
         )
-
-
-def insert_financing(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(t.financings.insert().values(**row))
 
 
 def insert_recourse_claims(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
