@@ -13,6 +13,7 @@ from capillary.services.certificates import CertificateService
 from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
+from capillary.services.platform import PlatformService, platform_clock
 from capillary.services.trade import TradeService
 
 
@@ -41,12 +42,17 @@ class Platform:
     trade: TradeService
     imports: ImportService
     certificates: CertificateService
+    admin: PlatformService  # the platform itself and its clock
 
 
 def open_platform(
     url: str | None = None, *, upgrade: bool = True, clock: Clock | None = None
 ) -> Platform:
+    """Every service over the store at ``url``, on the platform's clock (a sandbox's stored
+    clock, or wall time) unless ``clock`` is given (tests)."""
     db = open_database(url, upgrade=upgrade)
+    stored, timezone = platform_clock(db)
+    clock = clock or stored
     ledger = LedgerService(db, clock=clock)
     parties = PartiesService(db, ledger, clock=clock)
     trade = TradeService(db, clock=clock)
@@ -57,9 +63,11 @@ def open_platform(
         soft_tenor_days=settings.soft_tenor_days,
     )
     certificates = CertificateService(
-        db, ledger, clock=clock, rules=rules, penalty_rate=settings.penalty_rate
-    )
-    return Platform(ledger, parties, trade, ImportService(parties, trade), certificates)
+        db, ledger, clock=clock, rules=rules, penalty_rate=settings.penalty_rate,
+        timezone=timezone,
+    )  # fmt: skip
+    admin = PlatformService(db, clock=clock)
+    return Platform(ledger, parties, trade, ImportService(parties, trade), certificates, admin)
 
 
 def upgrade_schema(url: str | None = None) -> tuple[str | None, str | None]:

@@ -1,10 +1,13 @@
-"""Time, as the ledger reads it: integer microseconds since the Unix epoch, UTC."""
+"""Time, as the ledger reads it: integer microseconds since the Unix epoch, UTC; and the
+platform's business date, that instant's date in the platform's time zone (DESIGN.md §9)."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as time_of_day
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -38,3 +41,17 @@ def to_us(moment: datetime) -> int:
 
 def from_us(us: int) -> datetime:
     return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)
+
+
+#: The platform's time zone unless it was created with another.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def business_date(clock: Clock, timezone: str = DEFAULT_TIMEZONE) -> date:
+    """Today on the platform: the clock's date in the platform's time zone."""
+    return from_us(clock.now_us()).astimezone(ZoneInfo(timezone)).date()
+
+
+def start_of(day: date, timezone: str = DEFAULT_TIMEZONE) -> int:
+    """Midnight at the start of ``day`` in ``timezone``, in µs since the epoch."""
+    return to_us(datetime.combine(day, time_of_day(), tzinfo=ZoneInfo(timezone)))

@@ -34,6 +34,7 @@ _RETRY_CONSTRAINTS = {
     "uq_transactions_idempotency_key",
     "uq_transactions_pending_id",
     "uq_transactions_reverses_id",
+    "pk_idempotency",
 }
 
 

@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from capillary.domain.calendar import BusinessCalendar
 from capillary.domain.errors import (
+    BeforeIssue,
     BelowMinimumFragment,
     CertificateNotPending,
     ExceedsFragment,
@@ -239,6 +240,11 @@ def plan_split(
         raise FragmentNotActive(f"Fragment {source.id} is {source.status.value}.")
     if recipient == sender:
         raise TransferToSelf("A holder cannot transfer a fragment to itself.")
+    if on < certificate.issue_date:
+        raise BeforeIssue(
+            f"Certificate {certificate.number} is issued on {certificate.issue_date}; nothing "
+            f"moves before that day (today is {on})."
+        )
     if on >= certificate.maturity:
         raise MaturityReached(
             f"Certificate {certificate.number} matures on {certificate.maturity}; nothing "

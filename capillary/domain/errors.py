@@ -34,7 +34,9 @@ CapillaryError
 │   ├── PayableNotFound            payable_not_found
 │   ├── CertificateNotFound        certificate_not_found
 │   ├── FragmentNotFound           fragment_not_found
-│   └── CreditLineNotFound         credit_line_not_found
+│   ├── CreditLineNotFound         credit_line_not_found
+│   ├── OfferNotFound              offer_not_found
+│   └── PlatformNotInitialized     platform_not_initialized
 ├── Conflict                     the request contradicts what the ledger holds
 │   ├── UnitExists                 unit_exists
 │   ├── AccountExists              account_exists
@@ -50,7 +52,9 @@ CapillaryError
 │   ├── DeliveryAlreadyAccepted    delivery_already_accepted
 │   ├── AlreadyConfirmed           already_confirmed
 │   ├── CertificateNotPending      certificate_not_pending
-│   └── FragmentNotActive          fragment_not_active
+│   ├── FragmentNotActive          fragment_not_active
+│   ├── OfferClosed                offer_closed
+│   └── PlatformExists             platform_exists
 ├── Refused                      a ledger rule forbids it
 │   ├── UnbalancedTransaction      unbalanced_transaction
 │   ├── DebitsExceedCredits        debits_exceed_credits
@@ -67,7 +71,15 @@ CapillaryError
 │   ├── CreditLineExceeded         credit_line_exceeded
 │   ├── CreditLineExpired          credit_line_expired
 │   ├── IssuanceLimitExceeded      issuance_limit_exceeded
-│   └── InsufficientCash           insufficient_cash
+│   ├── InsufficientCash           insufficient_cash
+│   ├── NotYetDue                  not_yet_due
+│   ├── BeforeIssue                before_issue
+│   ├── ClockNotSettable           clock_not_settable
+│   └── ClockBackwards             clock_backwards
+├── Unauthorized                 no_principal / unknown_principal: nobody, or nobody known, asks
+│   ├── NoPrincipal                no_principal
+│   └── UnknownPrincipal           unknown_principal
+├── Forbidden                    forbidden: the principal may not do this to what it can see
 ├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
 └── RetryExhausted               retry_exhausted (contention outlasted the bounded retries)
 """
@@ -370,3 +382,63 @@ class BatchRejected(CapillaryError):
 
 class RetryExhausted(CapillaryError):
     code = "retry_exhausted"
+
+
+class OfferNotFound(NotFound):
+    code = "offer_not_found"
+
+
+class PlatformNotInitialized(NotFound):
+    code = "platform_not_initialized"
+
+
+class OfferClosed(Conflict):
+    code = "offer_closed"
+
+
+class PlatformExists(Conflict):
+    code = "platform_exists"
+
+
+class NotYetDue(Refused):
+    code = "not_yet_due"
+
+
+class BeforeIssue(Refused):
+    code = "before_issue"
+
+
+class ClockNotSettable(Refused):
+    code = "clock_not_settable"
+
+
+class ClockBackwards(Refused):
+    code = "clock_backwards"
+
+
+class Unauthorized(CapillaryError):
+    code = "unauthorized"
+
+
+class NoPrincipal(Unauthorized):
+    code = "no_principal"
+
+
+class UnknownPrincipal(Unauthorized):
+    code = "unknown_principal"
+
+
+class Forbidden(CapillaryError):
+    code = "forbidden"
+
+
+def error_for(code: str, message: str) -> CapillaryError:
+    """The error whose ``code`` is ``code``, saying ``message`` (a recorded refusal, read
+    back); an unknown code gives the base class."""
+    pending: list[type[CapillaryError]] = [CapillaryError]
+    while pending:
+        cls = pending.pop()
+        if cls.code == code and cls is not BatchRejected:
+            return cls(message)
+        pending.extend(cls.__subclasses__())
+    return CapillaryError(message)

@@ -13,20 +13,31 @@ posting commit together or not at all.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import certificate_repository as repo
 from capillary.adapters import ledger_repository as ledger_repo
 from capillary.adapters import trade_repository as trade_repo
-from capillary.adapters.clock import Clock, SystemClock
+from capillary.adapters import trust_repository as trust_repo
+from capillary.adapters.clock import DEFAULT_TIMEZONE, Clock, SystemClock, business_date
 from capillary.adapters.database import Database
+from capillary.domain.access import (
+    Act,
+    Principal,
+    authorize,
+    may_see,
+    may_see_certificate,
+    sees_whole_tree,
+    visible_fragments,
+)
 from capillary.domain.calendar import BusinessCalendar
 from capillary.domain.certificates import (
     Certificate,
@@ -47,6 +58,7 @@ from capillary.domain.certificates import (
 )
 from capillary.domain.credit import CreditLine, draw, issue_within, release
 from capillary.domain.errors import (
+    AccountNotFound,
     BatchRejected,
     CapillaryError,
     CertificateNotFound,
@@ -57,9 +69,10 @@ from capillary.domain.errors import (
     InsufficientCash,
     IssuanceLimitExceeded,
     MaturityReached,
+    OfferNotFound,
     OrganizationNotFound,
     PayableNotFound,
-    Refused,
+    ValidationError,
 )
 from capillary.domain.ledger import (
     BalanceConstraint,
@@ -68,11 +81,15 @@ from capillary.domain.ledger import (
     TransactionKind,
     make_request,
 )
+from capillary.domain.offers import FinancingOffer, OfferStatus, check_open
 from capillary.domain.parties import Role, require_role, require_trade
 from capillary.domain.pricing import DayCount, Quote, quote
 from capillary.domain.units import ISO_4217, currency, instrument
+from capillary.services.idempotency import once
 from capillary.services.ledger import LedgerService
 from capillary.services.outcomes import audit_row
+
+T = TypeVar("T")
 
 PLATFORM = "platform"  # the ledger's name for the platform's own accounts
 
@@ -90,7 +107,6 @@ class IssueRequest:
     payable_ids: tuple[int, ...]
     face: int
     maturity: date
-    issue_date: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +124,31 @@ class Move:
     sender: str
     recipient: str
     amount: int
-    on: date
     reference: str | None = None
     rate: Decimal | None = None
     day_count: DayCount = DayCount.ACT_360
     fee_rate: Decimal = Decimal(0)
     recourse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Paying a supplier with (part of) a fragment, naming the trade it pays for."""
+
+    fragment_id: int
+    recipient: str
+    amount: int
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    fragment_id: int
+    amount: int
+    rate: Decimal
+    day_count: DayCount
+    fee_rate: Decimal
+    recourse: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +160,10 @@ class Moved:
 
 @dataclass
 class SettlementRun:
+    on: date | None = None  # the platform's date of the run
     settled: list[str] = field(default_factory=list)
     overdue: list[str] = field(default_factory=list)
+    unpaid: list[str] = field(default_factory=list)  # due today, cash short: not yet overdue
     paid: int = 0
     fragments: int = 0
 
@@ -140,12 +177,39 @@ class CertificateService:
         clock: Clock | None = None,
         rules: Rules | None = None,
         penalty_rate: Decimal = Decimal("0.18"),
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
         self.db = db
         self.ledger = ledger
         self.clock = clock or SystemClock()
         self.rules = rules or Rules()
         self.penalty_rate = penalty_rate
+        self.timezone = timezone
+
+    def today(self) -> date:
+        """The platform's business date: no use case takes one from its caller."""
+        return business_date(self.clock, self.timezone)
+
+    def _once(
+        self,
+        conn: Connection,
+        principal: Principal,
+        key: str,
+        act: Act,
+        request: dict[str, Any],
+        result: Any,
+        run: Callable[[], T],
+    ) -> T:
+        return once(
+            conn,
+            principal=principal,
+            key=key,
+            use_case=act.value,
+            request=request,
+            result=result,
+            run=run,
+            now=self.clock.now_us(),
+        )
 
     # ------------------------------------------------------------ accounts (in a unit of work)
 
@@ -185,9 +249,15 @@ class CertificateService:
         ).id
 
     def _audit(
-        self, conn: Connection, entity: str, key: str, action: str, actor: str, detail: Any = None
+        self,
+        conn: Connection,
+        entity: str,
+        key: str,
+        action: str,
+        principal: Principal,
+        detail: Any = None,
     ) -> None:
-        row = audit_row(entity, key, action, actor, self.clock.now_us(), detail)
+        row = audit_row(entity, key, action, principal.label, self.clock.now_us(), detail)
         trade_repo.insert_audit(conn, [row])
 
     def _post_all(self, conn: Connection, requests: Sequence[Any]) -> list[int]:
@@ -225,41 +295,60 @@ class CertificateService:
     # ------------------------------------------------------------ cash
 
     def deposit(
-        self, *, org: str, cur: str, amount: int, key: str, actor: str, ref: str = ""
+        self, *, principal: Principal, org: str, cur: str, amount: int, key: str, ref: str = ""
     ) -> int:
-        """Money arrives in the platform's bank for ``org``: clearing → org's cash."""
+        """The operator records money that arrived in the platform's bank for ``org`` (from
+        the bank's statement): clearing → org's cash. Returns the ledger transaction."""
+        authorize(principal, Act.RECORD_DEPOSIT)
+        request = {"org": org, "cur": cur, "amount": amount, "ref": ref}
 
         def work(conn: Connection) -> int:
-            self._orgs(conn, org)
-            legs = [
-                Leg(self._clearing(conn, cur), Side.DEBIT, amount),
-                Leg(self._cash(conn, org, cur), Side.CREDIT, amount),
-            ]
-            tx = self._post(conn, key, legs, ref or f"deposit {org}")
-            self._audit(conn, "cash", f"{org}/{cur}", "deposit", actor, {"amount": amount})
-            return tx
+            def run() -> int:
+                self._orgs(conn, org)
+                legs = [
+                    Leg(self._clearing(conn, cur), Side.DEBIT, amount),
+                    Leg(self._cash(conn, org, cur), Side.CREDIT, amount),
+                ]
+                tx = self._post(conn, _ledger_key("deposit", principal, key), legs,
+                                ref or f"deposit {org}")  # fmt: skip
+                detail = {"amount": amount, "ref": ref}
+                self._audit(conn, "cash", f"{org}/{cur}", "deposit", principal, detail)
+                return tx
+
+            return self._once(conn, principal, key, Act.RECORD_DEPOSIT, request, int, run)
 
         return self.db.transaction(work)
 
     def withdraw(
-        self, *, org: str, cur: str, amount: int, key: str, actor: str, ref: str = ""
+        self, *, principal: Principal, org: str, cur: str, amount: int, key: str, ref: str = ""
     ) -> int:
-        """Money leaves for ``org``'s bank account: org's cash → clearing."""
+        """Money leaves for ``org``'s bank account, asked by ``org`` itself: org's cash →
+        clearing. Returns the ledger transaction."""
+        authorize(principal, Act.WITHDRAW_CASH, org)
+        request = {"org": org, "cur": cur, "amount": amount, "ref": ref}
 
         def work(conn: Connection) -> int:
-            self._orgs(conn, org)
-            legs = [
-                Leg(self._cash(conn, org, cur), Side.DEBIT, amount),
-                Leg(self._clearing(conn, cur), Side.CREDIT, amount),
-            ]
-            tx = self._post(conn, key, legs, ref or f"withdrawal {org}")
-            self._audit(conn, "cash", f"{org}/{cur}", "withdrawal", actor, {"amount": amount})
-            return tx
+            def run() -> int:
+                self._orgs(conn, org)
+                legs = [
+                    Leg(self._cash(conn, org, cur), Side.DEBIT, amount),
+                    Leg(self._clearing(conn, cur), Side.CREDIT, amount),
+                ]
+                tx = self._post(conn, _ledger_key("withdraw", principal, key), legs,
+                                ref or f"withdrawal {org}")  # fmt: skip
+                self._audit(conn, "cash", f"{org}/{cur}", "withdrawal", principal,
+                            {"amount": amount})  # fmt: skip
+                return tx
+
+            return self._once(conn, principal, key, Act.WITHDRAW_CASH, request, int, run)
 
         return self.db.transaction(work)
 
-    def cash(self, org: str, cur: str) -> int:
-        """What the platform owes ``org`` in ``cur`` (its cash balance)."""
+    def cash(self, org: str, cur: str, *, principal: Principal) -> int:
+        """What the platform owes ``org`` in ``cur`` (its cash balance): for ``org`` itself,
+        the operator and auditors."""
+        if not may_see(principal, org):
+            raise AccountNotFound(f"No cash account {org}:cash:{cur}.")
         try:
             account = self.ledger.find_account(org=org, unit=cur, code="cash")
         except CapillaryError:
@@ -269,57 +358,105 @@ class CertificateService:
     # ------------------------------------------------------------ credit
 
     def grant_credit(
-        self, *, funder: str, obligor: str, cur: str, limit: int, expires_on: date, actor: str
+        self,
+        *,
+        principal: Principal,
+        funder: str,
+        obligor: str,
+        cur: str,
+        limit: int,
+        expires_on: date,
+        key: str,
     ) -> CreditLine:
-        def work(conn: Connection) -> None:
-            orgs = self._orgs(conn, funder, obligor)
-            require_role(orgs[funder], Role.FUNDER, doing="grant credit")
-            require_role(orgs[obligor], Role.CORE, doing="be an obligor")
-            currency(cur)
-            repo.upsert_credit_line(
-                conn,
-                funder=funder,
-                obligor=obligor,
-                currency=cur,
-                limit=limit,
-                expires_on=expires_on,
-                now=self.clock.now_us(),
+        """A funder sets its own credit line to an obligor (a new line, or a new limit and
+        expiry for an existing one; never below what is already used)."""
+        authorize(principal, Act.GRANT_CREDIT, funder)
+        request = {"funder": funder, "obligor": obligor, "cur": cur, "limit": limit,
+                   "expires_on": expires_on}  # fmt: skip
+
+        def work(conn: Connection) -> CreditLine:
+            def run() -> CreditLine:
+                orgs = self._orgs(conn, funder, obligor)
+                require_role(orgs[funder], Role.FUNDER, doing="grant credit")
+                require_role(orgs[obligor], Role.CORE, doing="be an obligor")
+                currency(cur)
+                if expires_on < self.today():
+                    raise ValidationError(
+                        f"A credit line expiring on {expires_on} would be expired already "
+                        f"(today is {self.today()})."
+                    )
+                repo.upsert_credit_line(
+                    conn,
+                    funder=funder,
+                    obligor=obligor,
+                    currency=cur,
+                    limit=limit,
+                    expires_on=expires_on,
+                    now=self.clock.now_us(),
+                )
+                detail = {"limit": limit, "expires_on": expires_on}
+                self._audit(
+                    conn, "credit", f"{funder}>{obligor}/{cur}", "granted", principal, detail
+                )
+                line = repo.credit_line(conn, funder, obligor, cur)
+                assert line is not None
+                return line
+
+            return self._once(conn, principal, key, Act.GRANT_CREDIT, request, CreditLine, run)
+
+        return self.db.transaction(work)
+
+    def credit_line(
+        self, funder: str, obligor: str, cur: str, *, principal: Principal
+    ) -> CreditLine:
+        found = None
+        if may_see(principal, funder, obligor):
+            found = self.db.transaction(
+                lambda c: repo.credit_line(c, funder, obligor, cur), readonly=True
             )
-            detail = {"limit": limit, "expires_on": expires_on}
-            self._audit(conn, "credit", f"{funder}>{obligor}/{cur}", "granted", actor, detail)
-
-        self.db.transaction(work)
-        return self.credit_line(funder, obligor, cur)
-
-    def credit_line(self, funder: str, obligor: str, cur: str) -> CreditLine:
-        found = self.db.transaction(
-            lambda c: repo.credit_line(c, funder, obligor, cur), readonly=True
-        )
         if found is None:
             raise CreditLineNotFound(f"{funder} has no credit line to {obligor} in {cur}.")
         return found
 
-    def credit_lines(self, org: str | None = None) -> list[CreditLine]:
-        return self.db.transaction(lambda c: repo.credit_lines(c, org), readonly=True)
+    def credit_lines(self, org: str | None = None, *, principal: Principal) -> list[CreditLine]:
+        """Credit lines (of ``org``, as funder or obligor), those the principal may see."""
+        lines = self.db.transaction(lambda c: repo.credit_lines(c, org), readonly=True)
+        return [ln for ln in lines if may_see(principal, ln.funder, ln.obligor)]
 
-    def set_issuance_limit(self, *, obligor: str, cur: str, limit: int, actor: str) -> None:
+    def set_issuance_limit(
+        self, *, principal: Principal, obligor: str, cur: str, limit: int, key: str
+    ) -> None:
+        authorize(principal, Act.SET_ISSUANCE_LIMIT)
+        request = {"obligor": obligor, "cur": cur, "limit": limit}
+
         def work(conn: Connection) -> None:
-            orgs = self._orgs(conn, obligor)
-            require_role(orgs[obligor], Role.CORE, doing="issue certificates")
-            repo.upsert_issuance_limit(conn, obligor, cur, limit)
-            self._audit(
-                conn, "credit", f"{obligor}/{cur}", "issuance_limit", actor, {"limit": limit}
-            )
+            def run() -> None:
+                orgs = self._orgs(conn, obligor)
+                require_role(orgs[obligor], Role.CORE, doing="issue certificates")
+                repo.upsert_issuance_limit(conn, obligor, cur, limit)
+                self._audit(conn, "credit", f"{obligor}/{cur}", "issuance_limit", principal,
+                            {"limit": limit})  # fmt: skip
+
+            self._once(conn, principal, key, Act.SET_ISSUANCE_LIMIT, request, None, run)
 
         self.db.transaction(work)
 
-    def set_calendar_day(self, day: date, *, business_day: bool, reason: str, actor: str) -> None:
+    def set_calendar_day(
+        self, day: date, *, principal: Principal, business_day: bool, reason: str, key: str
+    ) -> None:
         """An operator's override of the platform calendar (published schedules come late)."""
-        self.db.transaction(
-            lambda conn: repo.set_calendar_override(
-                conn, day, business_day, reason, actor, self.clock.now_us()
-            )
-        )
+        authorize(principal, Act.SET_CALENDAR_DAY)
+        request = {"day": day, "business_day": business_day, "reason": reason}
+
+        def work(conn: Connection) -> None:
+            def run() -> None:
+                repo.set_calendar_override(
+                    conn, day, business_day, reason, principal.label, self.clock.now_us()
+                )
+
+            self._once(conn, principal, key, Act.SET_CALENDAR_DAY, request, None, run)
+
+        self.db.transaction(work)
 
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar(self.db.transaction(repo.calendar_overrides, readonly=True))
@@ -329,35 +466,47 @@ class CertificateService:
     def issue(
         self,
         *,
+        principal: Principal,
         obligor: str,
         holder: str,
         payable_ids: Sequence[int],
         face: int,
         maturity: date,
-        issue_date: date,
-        actor: str,
+        key: str,
     ) -> Issued:
-        """Issue a certificate to ``holder`` against confirmed payables; it is pending until
-        the holder accepts it."""
-        request = IssueRequest(obligor, holder, tuple(payable_ids), face, maturity, issue_date)
-        (issued,) = self.issue_many([request], actor=actor)
+        """The obligor issues a certificate to ``holder`` against its confirmed payables,
+        dated today; it is pending until the holder accepts it."""
+        request = IssueRequest(obligor, holder, tuple(payable_ids), face, maturity)
+        (issued,) = self.issue_many([request], principal=principal, key=key)
         return issued
 
-    def issue_many(self, requests: Sequence[IssueRequest], *, actor: str) -> list[Issued]:
+    def issue_many(
+        self, requests: Sequence[IssueRequest], *, principal: Principal, key: str
+    ) -> list[Issued]:
         """Issue certificates in one unit of work, all or none (the first refusal is raised);
         each is placed as its own ledger hold."""
         if not requests:
             return []
+        for r in requests:
+            authorize(principal, Act.ISSUE_CERTIFICATE, r.obligor)
+        request = {"certificates": [asdict(r) for r in requests]}
 
         def work(conn: Connection) -> list[Issued]:
-            return self._issue(conn, requests, actor)
+            def run() -> list[Issued]:
+                return self._issue(conn, requests, principal)
+
+            return self._once(
+                conn, principal, key, Act.ISSUE_CERTIFICATE, request, list[Issued], run
+            )
 
         return self.db.transaction(work)
 
     def _issue(
-        self, conn: Connection, requests: Sequence[IssueRequest], actor: str
+        self, conn: Connection, requests: Sequence[IssueRequest], principal: Principal
     ) -> list[Issued]:
         now = self.clock.now_us()
+        today = self.today()
+        actor = principal.label
         self._orgs(conn, *sorted({o for r in requests for o in (r.obligor, r.holder)}))
         payables = {}
         for pid in sorted({pid for r in requests for pid in r.payable_ids}):
@@ -376,7 +525,7 @@ class CertificateService:
                 holder=r.holder,
                 face=r.face,
                 currency=cur,
-                issue_date=r.issue_date,
+                issue_date=today,
                 maturity=r.maturity,
                 payables=backing,
                 calendar=calendar,
@@ -397,12 +546,12 @@ class CertificateService:
         certs = [
             Certificate(
                 cid,
-                f"CP{r.issue_date:%Y%m%d}{cid:06d}",
+                f"CP{today:%Y%m%d}{cid:06d}",
                 r.obligor,
                 r.holder,
                 cur,
                 r.face,
-                r.issue_date,
+                today,
                 plan.maturity,
                 CertificateStatus.PENDING,
             )
@@ -499,64 +648,73 @@ class CertificateService:
         )
         return [Issued(c, plan.warnings) for c, (_, _, plan) in zip(certs, plans, strict=True)]
 
-    def accept(self, number: str, *, by: str, actor: str) -> Certificate:
+    def accept(self, number: str, *, principal: Principal, key: str) -> Certificate:
         """The first holder signs: the certificate becomes active, its root fragment exists."""
 
-        def work(conn: Connection) -> None:
-            cert, pending_tx = self._certificate(conn, number, lock=True)
-            check_pending(cert)
-            if by != cert.first_holder:
-                raise Refused(f"Only {cert.first_holder} can accept certificate {number}.")
-            assert pending_tx is not None
-            self.ledger.resolve_in(
-                conn,
-                key=f"cert:{number}:accept",
-                pending_id=pending_tx,
-                kind=TransactionKind.POST_PENDING,
-            )
-            repo.insert_fragments(
-                conn, [root(cert, repo.next_fragment_ids(conn, 1)[0])], self.clock.now_us()
-            )
-            repo.set_certificate_status(conn, cert.id, CertificateStatus.ACTIVE)
-            trade_repo.insert_audit(
-                conn, [audit_row("certificate", number, "accepted", actor, self.clock.now_us())]
+        def work(conn: Connection) -> Certificate:
+            cert, pending_tx = self._visible_certificate(conn, number, principal, lock=True)
+            authorize(principal, Act.ACCEPT_CERTIFICATE, cert.first_holder)
+
+            def run() -> Certificate:
+                check_pending(cert)
+                assert pending_tx is not None
+                self.ledger.resolve_in(
+                    conn,
+                    key=f"cert:{number}:accept",
+                    pending_id=pending_tx,
+                    kind=TransactionKind.POST_PENDING,
+                )
+                repo.insert_fragments(
+                    conn, [root(cert, repo.next_fragment_ids(conn, 1)[0])], self.clock.now_us()
+                )
+                repo.set_certificate_status(conn, cert.id, CertificateStatus.ACTIVE)
+                self._audit(conn, "certificate", number, "accepted", principal)
+                return replace(cert, status=CertificateStatus.ACTIVE)
+
+            request = {"number": number}
+            return self._once(
+                conn, principal, key, Act.ACCEPT_CERTIFICATE, request, Certificate, run
             )
 
-        self.db.transaction(work)
-        return self.certificate(number)
+        return self.db.transaction(work)
 
-    def cancel(self, number: str, *, actor: str, reason: str) -> Certificate:
+    def cancel(self, number: str, *, principal: Principal, reason: str, key: str) -> Certificate:
         """The issuer withdraws a certificate not yet accepted: the hold is voided, the issuance
         limit and the payables' open amounts are restored."""
 
-        def work(conn: Connection) -> None:
-            now = self.clock.now_us()
-            cert, pending_tx = self._certificate(conn, number, lock=True)
-            check_pending(cert)
-            assert pending_tx is not None
-            self.ledger.resolve_in(
-                conn,
-                key=f"cert:{number}:cancel",
-                pending_id=pending_tx,
-                kind=TransactionKind.VOID_PENDING,
-            )
-            limit = repo.issuance_limit(conn, cert.obligor, cert.currency, lock=True)
-            assert limit is not None
-            repo.set_issuance_used(
-                conn, cert.obligor, cert.currency, release(limit.used, cert.face)
-            )
-            for payable_id, amount in repo.allocations(conn, cert.id):
-                p = trade_repo.payable(conn, payable_id, lock=True)
-                assert p is not None
-                trade_repo.set_open_amount(conn, payable_id, p.open_amount + amount)
-            repo.set_certificate_status(conn, cert.id, CertificateStatus.CANCELLED)
-            trade_repo.insert_audit(
-                conn,
-                [audit_row("certificate", number, "cancelled", actor, now, {"reason": reason})],
+        def work(conn: Connection) -> Certificate:
+            cert, pending_tx = self._visible_certificate(conn, number, principal, lock=True)
+            authorize(principal, Act.CANCEL_CERTIFICATE, cert.obligor)
+
+            def run() -> Certificate:
+                check_pending(cert)
+                assert pending_tx is not None
+                self.ledger.resolve_in(
+                    conn,
+                    key=f"cert:{number}:cancel",
+                    pending_id=pending_tx,
+                    kind=TransactionKind.VOID_PENDING,
+                )
+                limit = repo.issuance_limit(conn, cert.obligor, cert.currency, lock=True)
+                assert limit is not None
+                repo.set_issuance_used(
+                    conn, cert.obligor, cert.currency, release(limit.used, cert.face)
+                )
+                for payable_id, amount in repo.allocations(conn, cert.id):
+                    p = trade_repo.payable(conn, payable_id, lock=True)
+                    assert p is not None
+                    trade_repo.set_open_amount(conn, payable_id, p.open_amount + amount)
+                repo.set_certificate_status(conn, cert.id, CertificateStatus.CANCELLED)
+                self._audit(conn, "certificate", number, "cancelled", principal,
+                            {"reason": reason})  # fmt: skip
+                return replace(cert, status=CertificateStatus.CANCELLED)
+
+            request = {"number": number, "reason": reason}
+            return self._once(
+                conn, principal, key, Act.CANCEL_CERTIFICATE, request, Certificate, run
             )
 
-        self.db.transaction(work)
-        return self.certificate(number)
+        return self.db.transaction(work)
 
     # ------------------------------------------------------------ transfer, finance
 
@@ -568,67 +726,272 @@ class CertificateService:
             invoice = trade_repo.invoices_by_number(conn, [key]).get(key)
         check_trade_reference(reference, invoice, buyer=buyer, supplier=supplier)
 
+    def _refuse_unless_holder(
+        self, conn: Connection, principal: Principal, source: Fragment, cert: Certificate, act: Act
+    ) -> None:
+        """A fragment the principal does not hold: not found unless it may see it, then
+        forbidden."""
+        if source.holder == principal.org and not principal.is_auditor:
+            authorize(principal, act, source.holder)
+            return
+        tree = repo.fragments_of(conn, [cert.id])
+        if source not in visible_fragments(principal, cert, tree):
+            raise FragmentNotFound(f"No fragment {source.id}.")
+        authorize(principal, act, source.holder)
+
     def transfer(
         self,
         *,
+        principal: Principal,
         fragment_id: int,
-        sender: str,
         recipient: str,
         amount: int,
         reference: str,
-        on: date,
-        actor: str,
+        key: str,
     ) -> list[Fragment]:
-        """Pay a supplier with (part of) a fragment: the recipient's fragment, and the
-        sender's change."""
-        move = Move(fragment_id, sender, recipient, amount, on, reference=reference)
-        (moved,) = self.move([move], actor=actor)
+        """The holder pays a supplier with (part of) a fragment: the recipient's fragment,
+        and the holder's change."""
+        t = Transfer(fragment_id, recipient, amount, reference)
+        (moved,) = self.transfer_many([t], principal=principal, key=key)
         return list(moved.fragments)
 
-    def finance(
-        self,
-        *,
-        fragment_id: int,
-        seller: str,
-        funder: str,
-        amount: int,
-        rate: Decimal,
-        on: date,
-        actor: str,
-        day_count: DayCount = DayCount.ACT_360,
-        fee_rate: Decimal = Decimal(0),
-        recourse: bool = False,
-    ) -> Financed:
-        """Sell (part of) a fragment to a funder at ``rate``: the fragment moves to the funder
-        and the price moves to the seller (less the platform fee) in one ledger transaction."""
-        move = Move(
-            fragment_id,
-            seller,
-            funder,
-            amount,
-            on,
-            rate=rate,
-            day_count=day_count,
-            fee_rate=fee_rate,
-            recourse=recourse,
-        )
-        (moved,) = self.move([move], actor=actor)
-        assert moved.quote is not None
-        return Financed(moved.fragments, moved.quote)
-
-    def move(self, moves: Sequence[Move], *, actor: str) -> list[Moved]:
-        """Transfers and financings in one unit of work, all or none (the first refusal is
-        raised); each is its own ledger transaction. A single transfer or financing is a
-        batch of one."""
-        if not moves:
+    def transfer_many(
+        self, transfers: Sequence[Transfer], *, principal: Principal, key: str
+    ) -> list[Moved]:
+        """Transfers by the principal in one unit of work, all or none (the first refusal is
+        raised); each is its own ledger transaction."""
+        if not transfers:
             return []
+        request = {"transfers": [asdict(t) for t in transfers]}
 
         def work(conn: Connection) -> list[Moved]:
-            return self._move(conn, moves, actor)
+            def run() -> list[Moved]:
+                sources = repo.fragments_by_ids(conn, [t.fragment_id for t in transfers])
+                missing = [t.fragment_id for t in transfers if t.fragment_id not in sources]
+                if missing:
+                    raise FragmentNotFound(f"No fragment {missing[0]}.")
+                foreign = [f for f in sources.values() if f.holder != principal.org]
+                if foreign or principal.is_auditor:
+                    f = (foreign or list(sources.values()))[0]
+                    cert = repo.certificates_by_ids(conn, {f.certificate_id})[f.certificate_id]
+                    self._refuse_unless_holder(conn, principal, f, cert, Act.TRANSFER)
+                authorize(principal, Act.TRANSFER, principal.org)
+                moves = [
+                    Move(t.fragment_id, principal.org, t.recipient, t.amount,
+                         reference=t.reference)
+                    for t in transfers
+                ]  # fmt: skip
+                return self._move(conn, moves, principal.label, self.today())
+
+            return self._once(conn, principal, key, Act.TRANSFER, request, list[Moved], run)
 
         return self.db.transaction(work)
 
-    def _move(self, conn: Connection, moves: Sequence[Move], actor: str) -> list[Moved]:
+    # ------------------------------------------------------------ financing, agreed by both
+
+    def offer_financing(
+        self,
+        *,
+        principal: Principal,
+        fragment_id: int,
+        funder: str,
+        amount: int,
+        rate: Decimal,
+        key: str,
+        day_count: DayCount = DayCount.ACT_360,
+        fee_rate: Decimal = Decimal(0),
+        recourse: bool = False,
+    ) -> FinancingOffer:
+        """The holder offers to sell (part of) a fragment to ``funder`` at ``rate``; nothing
+        moves until the funder accepts."""
+        terms = _Terms(fragment_id, amount, rate, day_count, fee_rate, recourse)
+
+        def work(conn: Connection) -> FinancingOffer:
+            source, cert = self._fragment(conn, fragment_id)
+            self._refuse_unless_holder(conn, principal, source, cert, Act.OFFER_FINANCING)
+            return self._propose(conn, principal, key, Act.OFFER_FINANCING, terms,
+                                 seller=source.holder, funder=funder)  # fmt: skip
+
+        return self.db.transaction(work)
+
+    def quote_financing(
+        self,
+        *,
+        principal: Principal,
+        fragment_id: int,
+        amount: int,
+        rate: Decimal,
+        key: str,
+        day_count: DayCount = DayCount.ACT_360,
+        fee_rate: Decimal = Decimal(0),
+        recourse: bool = False,
+    ) -> FinancingOffer:
+        """A funder offers to buy (part of) a fragment from its holder at ``rate``; nothing
+        moves until the holder accepts. A funder quotes only on obligors it has a credit
+        line to."""
+        terms = _Terms(fragment_id, amount, rate, day_count, fee_rate, recourse)
+
+        def work(conn: Connection) -> FinancingOffer:
+            source, cert = self._fragment(conn, fragment_id)
+            line = repo.credit_line(conn, principal.org, cert.obligor, cert.currency)
+            visible = visible_fragments(principal, cert, repo.fragments_of(conn, [cert.id]))
+            if line is None and source not in visible:
+                raise FragmentNotFound(f"No fragment {fragment_id}.")
+            authorize(principal, Act.QUOTE_FINANCING, principal.org)
+            return self._propose(conn, principal, key, Act.QUOTE_FINANCING, terms,
+                                 seller=source.holder, funder=principal.org)  # fmt: skip
+
+        return self.db.transaction(work)
+
+    def _propose(
+        self,
+        conn: Connection,
+        principal: Principal,
+        key: str,
+        act: Act,
+        terms: _Terms,
+        *,
+        seller: str,
+        funder: str,
+    ) -> FinancingOffer:
+        request = {**asdict(terms), "seller": seller, "funder": funder}
+
+        def run() -> FinancingOffer:
+            orgs = self._orgs(conn, funder)
+            require_role(orgs[funder], Role.FUNDER, doing="finance certificates")
+            source, cert = self._fragment(conn, terms.fragment_id)
+            today = self.today()
+            # The offer must be one that could be accepted today.
+            plan_split(cert, source, sender=seller, recipient=funder, amount=terms.amount,
+                       on=today, rules=self.rules)  # fmt: skip
+            quote(terms.amount, terms.rate, on=today, maturity=cert.maturity,
+                  day_count=terms.day_count, fee_rate=terms.fee_rate)  # fmt: skip
+            offer = FinancingOffer(
+                id=0,
+                fragment_id=terms.fragment_id,
+                seller=seller,
+                funder=funder,
+                proposer=principal.org,
+                currency=cert.currency,
+                amount=terms.amount,
+                rate=terms.rate,
+                day_count=terms.day_count,
+                fee_rate=terms.fee_rate,
+                recourse=terms.recourse,
+                status=OfferStatus.OPEN,
+                created_at=self.clock.now_us(),
+            )
+            offer = replace(offer, id=trust_repo.insert_offer(conn, offer))
+            self._audit(conn, "financing_offer", str(offer.id), "offered", principal,
+                        {**request, "rate": str(terms.rate)})  # fmt: skip
+            return offer
+
+        return self._once(conn, principal, key, act, request, FinancingOffer, run)
+
+    def accept_financing(self, offer_id: int, *, principal: Principal, key: str) -> Financed:
+        """The other side accepts an open offer: the fragment moves to the funder and the
+        price to the seller (less the platform fee) in one ledger transaction, priced at the
+        agreed rate for the days left today."""
+        (financed,) = self.accept_financings([offer_id], principal=principal, key=key)
+        return financed
+
+    def accept_financings(
+        self, offer_ids: Sequence[int], *, principal: Principal, key: str
+    ) -> list[Financed]:
+        """Accept several offers in one unit of work, all or none."""
+        if not offer_ids:
+            return []
+        request = {"offers": list(offer_ids)}
+
+        def work(conn: Connection) -> list[Financed]:
+            offers = self._visible_offers(conn, offer_ids, principal, lock=True)
+
+            def run() -> list[Financed]:
+                for o in offers:
+                    authorize(principal, Act.ACCEPT_FINANCING, o.counterparty)
+                    check_open(o)
+                moves = [
+                    Move(o.fragment_id, o.seller, o.funder, o.amount, rate=o.rate,
+                         day_count=o.day_count, fee_rate=o.fee_rate, recourse=o.recourse)
+                    for o in offers
+                ]  # fmt: skip
+                moved = self._move(conn, moves, principal.label, self.today())
+                now = self.clock.now_us()
+                trust_repo.close_offers(
+                    conn, [(o.id, OfferStatus.ACCEPTED, m.posting)
+                           for o, m in zip(offers, moved, strict=True)], now,
+                )  # fmt: skip
+                trade_repo.insert_audit(
+                    conn,
+                    [audit_row("financing_offer", str(o.id), "accepted", principal.label, now,
+                               {"ledger_tx": m.posting}) for o, m in zip(offers, moved,
+                                                                        strict=True)],
+                )  # fmt: skip
+                financed = []
+                for m in moved:
+                    assert m.quote is not None
+                    financed.append(Financed(m.fragments, m.quote))
+                return financed
+
+            return self._once(
+                conn, principal, key, Act.ACCEPT_FINANCING, request, list[Financed], run
+            )
+
+        return self.db.transaction(work)
+
+    def withdraw_financing(
+        self, offer_id: int, *, principal: Principal, key: str
+    ) -> FinancingOffer:
+        """The side that proposed an open offer withdraws it."""
+
+        def work(conn: Connection) -> FinancingOffer:
+            (offer,) = self._visible_offers(conn, [offer_id], principal, lock=True)
+            authorize(principal, Act.WITHDRAW_FINANCING, offer.proposer)
+
+            def run() -> FinancingOffer:
+                check_open(offer)
+                now = self.clock.now_us()
+                trust_repo.close_offers(conn, [(offer.id, OfferStatus.WITHDRAWN, None)], now)
+                self._audit(conn, "financing_offer", str(offer.id), "withdrawn", principal)
+                return replace(offer, status=OfferStatus.WITHDRAWN)
+
+            request = {"offer": offer_id}
+            return self._once(
+                conn, principal, key, Act.WITHDRAW_FINANCING, request, FinancingOffer, run
+            )
+
+        return self.db.transaction(work)
+
+    def _visible_offers(
+        self, conn: Connection, ids: Sequence[int], principal: Principal, *, lock: bool = False
+    ) -> list[FinancingOffer]:
+        if len(set(ids)) != len(ids):
+            raise ValidationError("An offer is named once in a batch.")
+        found = trust_repo.offers_by_ids(conn, ids, lock=lock)
+        for i in ids:
+            if i not in found or not may_see(principal, found[i].seller, found[i].funder):
+                raise OfferNotFound(f"No financing offer {i}.")
+        return [found[i] for i in ids]
+
+    def financing_offer(self, offer_id: int, *, principal: Principal) -> FinancingOffer:
+        """One offer the principal made or received."""
+        return self.db.transaction(
+            lambda c: self._visible_offers(c, [offer_id], principal)[0], readonly=True
+        )
+
+    def financing_offers(
+        self, *, principal: Principal, status: OfferStatus | None = None
+    ) -> list[FinancingOffer]:
+        """Offers the principal made or received (every offer, for the operator and
+        auditors)."""
+        org = None if principal.sees_everything else principal.org
+        return self.db.transaction(
+            lambda c: trust_repo.list_offers(c, org, status.value if status else None),
+            readonly=True,
+        )
+
+    def _move(self, conn: Connection, moves: Sequence[Move], actor: str, on: date) -> list[Moved]:
+        """Transfers and financings whose parties have already been checked, on ``on``."""
         now = self.clock.now_us()
         ids = [m.fragment_id for m in moves]
         if len(set(ids)) != len(ids):
@@ -669,21 +1032,21 @@ class CertificateService:
                 key = (m.recipient, cert.obligor, cert.currency)
                 if key not in lines:
                     raise CreditLineNotFound(f"{m.recipient} has no credit line to {cert.obligor}.")
-                used[key] = draw(replace(lines[key], used=used[key]), m.amount, on=m.on)
+                used[key] = draw(replace(lines[key], used=used[key]), m.amount, on=on)
             split = plan_split(
                 cert,
                 source,
                 sender=m.sender,
                 recipient=m.recipient,
                 amount=m.amount,
-                on=m.on,
+                on=on,
                 rules=self.rules,
             )
             if m.rate is not None:
                 q = quote(
                     m.amount,
                     m.rate,
-                    on=m.on,
+                    on=on,
                     maturity=cert.maturity,
                     day_count=m.day_count,
                     fee_rate=m.fee_rate,
@@ -766,7 +1129,7 @@ class CertificateService:
                         "discount": q.discount,
                         "fee": q.fee,
                         "recourse": m.recourse,
-                        "financed_on": m.on,
+                        "financed_on": on,
                         "ledger_tx": posting,
                     }
                 )
@@ -786,22 +1149,51 @@ class CertificateService:
 
     # ------------------------------------------------------------ settlement
 
-    def settle(self, *, on: date, actor: str, chunk: int = 500) -> SettlementRun:
-        """Settle every certificate due by ``on``: for each, the obligor pays the total
-        outstanding in one posting and every holder is paid; if the obligor's cash is short
-        nothing of that certificate is paid, it and its fragments are overdue (penalty interest
+    def settle(self, *, principal: Principal, key: str, chunk: int = 500) -> SettlementRun:
+        """The operator's settlement run for today: every certificate due (maturity today or
+        earlier) is settled: the obligor pays the total outstanding in one posting and every
+        holder is paid. If the obligor's cash is short nothing of that certificate is paid;
+        once its maturity has passed it and its fragments are overdue (penalty interest
         accrues: a later run pays it with the face) and recourse claims are opened against
         those who sold fragments with recourse. Certificates go ``chunk`` to a database
-        transaction, each its own ledger posting, all or nothing for each."""
-        run = SettlementRun()
+        transaction, each its own ledger posting, all or nothing for each.
+
+        A run spans several transactions, so its key is recorded with the last one; a run
+        repeated after a crash part-way settles only what is still due, which is the same."""
+        authorize(principal, Act.RUN_SETTLEMENT)
+        on = self.today()
+        request = {"on": on}
+        if self._key_used(principal, key):  # a replay, or a conflict
+            return self.db.transaction(
+                lambda conn: self._once(
+                    conn,
+                    principal,
+                    key,
+                    Act.RUN_SETTLEMENT,
+                    request,
+                    SettlementRun,
+                    _recorded_already,
+                )
+            )
+        run = SettlementRun(on=on)
         after = 0
         while True:
             due = self._due_page(on, chunk, after)
             if not due:
-                return run
+                break
             ids = [c.id for c in due]
-            self._settle_chunk_in_transaction(ids, on, actor, run)
+            self._settle_chunk_in_transaction(ids, on, principal.label, run)
             after = ids[-1]
+        return self.db.transaction(
+            lambda conn: self._once(
+                conn, principal, key, Act.RUN_SETTLEMENT, request, SettlementRun, lambda: run
+            )
+        )
+
+    def _key_used(self, principal: Principal, key: str) -> bool:
+        return self.db.transaction(
+            lambda c: trust_repo.recorded(c, principal.org, key) is not None, readonly=True
+        )
 
     def _due_page(self, on: date, chunk: int, after: int) -> list[Certificate]:
         def read(conn: Connection) -> list[Certificate]:
@@ -866,7 +1258,12 @@ class CertificateService:
         paid = [(c, f, p) for i, (c, f, p) in enumerate(plans) if i not in refused]
         short = [(c, f, p) for i, (c, f, p) in enumerate(plans) if i in refused]
         self._mark_settled(conn, paid)
-        newly_overdue = [(c, f, p) for c, f, p in short if c.status is CertificateStatus.ACTIVE]
+        # Overdue only once the maturity has passed unpaid: on the day itself it is just due.
+        newly_overdue = [
+            (c, f, p)
+            for c, f, p in short
+            if c.status is CertificateStatus.ACTIVE and on > c.maturity
+        ]
         if newly_overdue:
             overdue_ids = [c.id for c, _, _ in newly_overdue]
             repo.set_certificate_status(conn, overdue_ids, CertificateStatus.OVERDUE)
@@ -908,7 +1305,8 @@ class CertificateService:
             ],
         )
         run.settled += [c.number for c, _, _ in paid]
-        run.overdue += [c.number for c, _, _ in short]
+        run.overdue += [c.number for c, _, _ in short if on > c.maturity]
+        run.unpaid += [c.number for c, _, _ in short if on <= c.maturity]
         run.paid += sum(sum(p.values()) for _, _, p in paid)
         run.fragments += sum(len(f) for _, f, _ in paid)
 
@@ -943,33 +1341,34 @@ class CertificateService:
         self,
         number: str,
         *,
+        principal: Principal,
         rate: Decimal,
-        on: date,
-        actor: str,
+        key: str,
         day_count: DayCount = DayCount.ACT_360,
     ) -> int:
-        """Dynamic discounting: the obligor pays every holder now, from its own cash, each
+        """Dynamic discounting: the obligor pays every holder today, from its own cash, each
         fragment at its amount less the discount at ``rate`` to maturity. Returns the total."""
 
         def work(conn: Connection) -> int:
-            cert, _ = self._certificate(conn, number, lock=True)
-            if cert.status is not CertificateStatus.ACTIVE:
-                raise FragmentNotActive(f"Certificate {number} is {cert.status.value}.")
-            if on >= cert.maturity:
-                raise MaturityReached(f"Certificate {number} is due; settle it instead.")
-            frags = self._live_fragments(conn, cert)
-            days = (cert.maturity - on).days
-            payouts = early_payouts(frags, rate=rate, days=days, day_count=day_count)
-            total = self._pay_out(conn, cert, frags, payouts, key=f"early:{on.isoformat()}")
-            self._audit(
-                conn,
-                "certificate",
-                number,
-                "paid_early",
-                actor,
-                {"rate": str(rate), "days": days, "paid": total},
-            )
-            return total
+            cert, _ = self._visible_certificate(conn, number, principal, lock=True)
+            authorize(principal, Act.PAY_EARLY, cert.obligor)
+
+            def run() -> int:
+                on = self.today()
+                if cert.status is not CertificateStatus.ACTIVE:
+                    raise FragmentNotActive(f"Certificate {number} is {cert.status.value}.")
+                if on >= cert.maturity:
+                    raise MaturityReached(f"Certificate {number} is due; settle it instead.")
+                frags = self._live_fragments(conn, cert)
+                days = (cert.maturity - on).days
+                payouts = early_payouts(frags, rate=rate, days=days, day_count=day_count)
+                total = self._pay_out(conn, cert, frags, payouts, key=f"early:{on.isoformat()}")
+                self._audit(conn, "certificate", number, "paid_early", principal,
+                            {"rate": str(rate), "days": days, "paid": total})  # fmt: skip
+                return total
+
+            request = {"number": number, "rate": rate, "day_count": day_count.value}
+            return self._once(conn, principal, key, Act.PAY_EARLY, request, int, run)
 
         return self.db.transaction(work)
 
@@ -1013,44 +1412,104 @@ class CertificateService:
         assert found is not None
         return source, found[0]
 
-    def certificate(self, number: str) -> Certificate:
-        return self.db.transaction(lambda c: self._certificate(c, number)[0], readonly=True)
+    def _visible_certificate(
+        self, conn: Connection, number: str, principal: Principal, *, lock: bool = False
+    ) -> tuple[Certificate, int | None]:
+        """A certificate the principal is a party to; to anyone else it does not exist."""
+        cert, pending_tx = self._certificate(conn, number, lock=lock)
+        if not sees_whole_tree(principal, cert) and principal.org != cert.first_holder:
+            tree = repo.fragments_of(conn, [cert.id])
+            if not may_see_certificate(principal, cert, tree):
+                raise CertificateNotFound(f"No certificate {number!r}.")
+        return cert, pending_tx
 
-    def certificate_of(self, fragment_id: int) -> Certificate:
-        """The certificate a fragment belongs to."""
-        return self.db.transaction(lambda c: self._fragment(c, fragment_id)[1], readonly=True)
+    def _visible_fragment(
+        self, conn: Connection, fragment_id: int, principal: Principal
+    ) -> tuple[Fragment, Certificate, list[Fragment]]:
+        """A fragment the principal may see, its certificate, and what it may see of the
+        tree."""
+        source, cert = self._fragment(conn, fragment_id)
+        tree = visible_fragments(principal, cert, repo.fragments_of(conn, [cert.id]))
+        if source not in tree:
+            raise FragmentNotFound(f"No fragment {fragment_id}.")
+        return source, cert, tree
 
-    def certificates(self, *, org: str | None = None, limit: int = 100) -> list[Certificate]:
+    def certificate(self, number: str, *, principal: Principal) -> Certificate:
+        return self.db.transaction(
+            lambda c: self._visible_certificate(c, number, principal)[0], readonly=True
+        )
+
+    def certificate_of(self, fragment_id: int, *, principal: Principal) -> Certificate:
+        """The certificate a (visible) fragment belongs to."""
+        return self.db.transaction(
+            lambda c: self._visible_fragment(c, fragment_id, principal)[1], readonly=True
+        )
+
+    def certificates(
+        self, *, principal: Principal, org: str | None = None, limit: int = 100
+    ) -> list[Certificate]:
+        """Certificates the principal is a party to (of ``org``, for those who see all)."""
+        if not principal.sees_everything:
+            if org is not None and org != principal.org:
+                return []
+            org = principal.org
         return self.db.transaction(lambda c: repo.list_certificates(c, org, limit), readonly=True)
 
-    def fragments(self, number: str) -> list[Fragment]:
+    def fragments(self, number: str, *, principal: Principal) -> list[Fragment]:
+        """What the principal may see of a certificate's tree."""
+
         def work(conn: Connection) -> list[Fragment]:
-            cert, _ = self._certificate(conn, number)
-            return repo.fragments_of(conn, [cert.id])
+            cert, _ = self._visible_certificate(conn, number, principal)
+            return visible_fragments(principal, cert, repo.fragments_of(conn, [cert.id]))
 
         return self.db.transaction(work, readonly=True)
 
-    def lineage(self, fragment_id: int) -> list[Fragment]:
+    def lineage(self, fragment_id: int, *, principal: Principal) -> list[Fragment]:
         """The fragments from the root down to ``fragment_id``."""
 
         def work(conn: Connection) -> list[Fragment]:
-            f, _ = self._fragment(conn, fragment_id)
-            by_id = {x.id: x for x in repo.fragments_of(conn, [f.certificate_id])}
+            f, _, tree = self._visible_fragment(conn, fragment_id, principal)
+            by_id = {x.id: x for x in tree}
             return [by_id[int(i)] for i in f.path.split("/")]
 
         return self.db.transaction(work, readonly=True)
 
-    def holdings(self, org: str) -> list[Fragment]:
+    def holdings(self, org: str, *, principal: Principal) -> list[Fragment]:
+        if not may_see(principal, org):
+            return []
         return self.db.transaction(lambda c: repo.held_by(c, org), readonly=True)
 
-    def recourse_claims(self, org: str | None = None) -> list[dict[str, Any]]:
+    def recourse_claims(
+        self, org: str | None = None, *, principal: Principal
+    ) -> list[dict[str, Any]]:
+        if not principal.sees_everything:
+            if org is not None and org != principal.org:
+                return []
+            org = principal.org
         return self.db.transaction(lambda c: repo.recourse_claims(c, org), readonly=True)
 
-    def penalty_due(self, number: str, *, on: date) -> int:
-        cert = self.certificate(number)
-        live = [f for f in self.fragments(number) if f.status is FragmentStatus.OVERDUE]
-        late = max(0, (on - cert.maturity).days)
+    def penalty_due(self, number: str, *, principal: Principal) -> int:
+        """Penalty interest accrued to today on the certificate's overdue fragments (what
+        the principal may see of them)."""
+        cert = self.certificate(number, principal=principal)
+        live = [
+            f
+            for f in self.fragments(number, principal=principal)
+            if f.status is FragmentStatus.OVERDUE
+        ]
+        late = max(0, (self.today() - cert.maturity).days)
         return sum(penalty_interest(f.amount, self.penalty_rate, late) for f in live)
+
+
+def _recorded_already() -> SettlementRun:
+    raise AssertionError("a recorded key runs nothing")
+
+
+def _ledger_key(use_case: str, principal: Principal, key: str) -> str:
+    """The ledger's own (global) key for a posting made under ``key`` of the principal's
+    organization."""
+    digest = hashlib.sha256(f"{principal.org}\0{key}".encode()).hexdigest()[:32]
+    return f"{use_case}:{digest}"
 
 
 class _Accounts:

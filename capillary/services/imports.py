@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from capillary.adapters.import_files import read_records
+from capillary.domain.access import Principal
 from capillary.domain.imports import (
     Parsed,
     Record,
@@ -72,13 +73,15 @@ class ImportService:
         self.trade = trade
 
     def run_file(
-        self, kind: Kind, path: Path, *, actor: str, format: str | None = None
+        self, kind: Kind, path: Path, *, principal: Principal, key: str, format: str | None = None
     ) -> ImportReport:
         """Import a .csv or .json file (see :mod:`capillary.domain.imports` for columns)."""
-        return self.run(kind, read_records(path, format=format), actor=actor)
+        return self.run(kind, read_records(path, format=format), principal=principal, key=key)
 
-    def run(self, kind: Kind, records: Sequence[Record], *, actor: str) -> ImportReport:
-        parse, store = self._steps(kind, actor)
+    def run(
+        self, kind: Kind, records: Sequence[Record], *, principal: Principal, key: str
+    ) -> ImportReport:
+        parse, store = self._steps(kind, principal, key)
         with _cyclic_gc_paused():
             parsed, errors = parse(records)
             outcomes = store([p.document for p in parsed]) if parsed else []
@@ -98,17 +101,27 @@ class ImportService:
         return report
 
     def _steps(
-        self, kind: Kind, actor: str
+        self, kind: Kind, principal: Principal, key: str
     ) -> tuple[
         Callable[[Sequence[Record]], tuple[list[Parsed[Any]], list[RowError]]],
         Callable[[list[Any]], list[Outcome]],
     ]:
         if kind is Kind.ORGANIZATIONS:
-            return parse_organizations, lambda docs: self.parties.register_many(docs, actor=actor)
+            return parse_organizations, lambda docs: self.parties.register_many(
+                docs, principal=principal, key=key
+            )
         if kind is Kind.RELATIONSHIPS:
-            return parse_relationships, lambda docs: self.parties.relate_many(docs, actor=actor)
+            return parse_relationships, lambda docs: self.parties.relate_many(
+                docs, principal=principal, key=key
+            )
         if kind is Kind.ORDERS:
-            return parse_orders, lambda docs: self.trade.create_orders(docs, actor=actor)
+            return parse_orders, lambda docs: self.trade.create_orders(
+                docs, principal=principal, key=key
+            )
         if kind is Kind.DELIVERIES:
-            return parse_deliveries, lambda docs: self.trade.record_deliveries(docs, actor=actor)
-        return parse_invoices, lambda docs: self.trade.receive_invoices(docs, actor=actor)
+            return parse_deliveries, lambda docs: self.trade.record_deliveries(
+                docs, principal=principal, key=key
+            )
+        return parse_invoices, lambda docs: self.trade.receive_invoices(
+            docs, principal=principal, key=key
+        )

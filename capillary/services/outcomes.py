@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from capillary.domain.errors import CapillaryError
+from capillary.domain.errors import CapillaryError, error_for
 
 
 class Fate(enum.StrEnum):
@@ -35,3 +35,30 @@ def audit_row(
         "at": at,
         "detail": None if detail is None else json.dumps(detail, default=str, sort_keys=True),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    """An :class:`Outcome` as an idempotency record keeps it."""
+
+    index: int
+    key: str
+    fate: Fate
+    code: str | None = None
+    message: str | None = None
+
+
+def to_records(outcomes: list[Outcome]) -> list[OutcomeRecord]:
+    return [
+        OutcomeRecord(o.index, o.key, o.fate, *((o.error.code, o.error.message) if o.error
+                                                else (None, None)))
+        for o in outcomes
+    ]  # fmt: skip
+
+
+def from_records(records: list[OutcomeRecord]) -> list[Outcome]:
+    return [
+        Outcome(r.index, r.key, r.fate,
+                error_for(r.code, r.message or "") if r.code is not None else None)
+        for r in records
+    ]  # fmt: skip

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import trade_repository as repo
 from capillary.adapters.clock import Clock, SystemClock
 from capillary.adapters.database import Database
+from capillary.domain.access import Act, Principal, UserRole, authorize, may_see
 from capillary.domain.errors import (
     CapillaryError,
     NoRelationship,
     OrganizationExists,
     OrganizationNotFound,
+    UnknownPrincipal,
     ValidationError,
 )
 from capillary.domain.ledger import Account, BalanceConstraint
@@ -28,8 +31,16 @@ from capillary.domain.parties import (
     normalize_identifier,
     require_role,
 )
+from capillary.services.idempotency import once
 from capillary.services.ledger import LedgerService
-from capillary.services.outcomes import Fate, Outcome, audit_row
+from capillary.services.outcomes import (
+    Fate,
+    Outcome,
+    OutcomeRecord,
+    audit_row,
+    from_records,
+    to_records,
+)
 
 
 def new_organization(
@@ -65,51 +76,81 @@ class PartiesService:
 
     # ------------------------------------------------------------ organizations
 
-    def register(self, org: Organization, *, actor: str) -> Organization:
-        (outcome,) = self.register_many([org], actor=actor)
+    def _batch(
+        self, conn: Connection, principal: Principal, key: str, act: Act, request: Any,
+        run: Callable[[], list[Outcome]],
+    ) -> list[Outcome]:  # fmt: skip
+        records = once(
+            conn, principal=principal, key=key, use_case=act.value,
+            request={"items": request}, result=list[OutcomeRecord],
+            run=lambda: to_records(run()), now=self.clock.now_us(),
+        )  # fmt: skip
+        return from_records(records)
+
+    def principal(self, org: str, user: str, *, user_role: UserRole = UserRole.STAFF) -> Principal:
+        """``org`` acting through ``user``: the organization must be registered."""
+        found = self.db.transaction(lambda c: repo.orgs_by_code(c, [org]), readonly=True)
+        if org not in found:
+            raise UnknownPrincipal(f"No organization {org!r} is registered to act as.")
+        return Principal(org, user, found[org].roles, user_role)
+
+    def register(self, org: Organization, *, principal: Principal, key: str) -> Organization:
+        (outcome,) = self.register_many([org], principal=principal, key=key)
         if outcome.error is not None:
             raise outcome.error
         return self.organization(org.code)
 
-    def register_many(self, orgs: Sequence[Organization], *, actor: str) -> list[Outcome]:
-        """Register organizations; one already registered identically is left unchanged."""
+    def register_many(
+        self, orgs: Sequence[Organization], *, principal: Principal, key: str
+    ) -> list[Outcome]:
+        """The operator registers organizations; one already registered identically is left
+        unchanged."""
+        authorize(principal, Act.REGISTER_ORGANIZATION)
+        actor = principal.label
 
         def work(conn: Connection) -> list[Outcome]:
-            now = self.clock.now_us()
-            by_code = repo.orgs_by_code(conn, [o.code for o in orgs])
-            by_id = repo.orgs_by_identifier(conn, [(o.scheme, o.identifier) for o in orgs])
-            outcomes = []
-            fresh: list[Organization] = []
-            audit = []
-            for i, org in enumerate(orgs):
-                known = by_code.get(org.code) or by_id.get((org.scheme, org.identifier))
-                if known is not None:
-                    if replace(known, created_at=0) == replace(org, created_at=0):
-                        outcomes.append(Outcome(i, org.code, Fate.UNCHANGED))
-                    else:
-                        outcomes.append(
-                            Outcome(
-                                i,
-                                org.code,
-                                Fate.REFUSED,
-                                OrganizationExists(
-                                    f"{known.code} ({known.scheme} {known.identifier}) is "
-                                    "already registered with other details."
-                                ),
-                            )
-                        )
-                    continue
-                org = replace(org, created_at=now)
-                by_code[org.code] = by_id[(org.scheme, org.identifier)] = org
-                fresh.append(org)
-                outcomes.append(Outcome(i, org.code, Fate.CREATED))
-                detail = {"roles": sorted(org.roles), "id": f"{org.scheme}:{org.identifier}"}
-                audit.append(audit_row("organization", org.code, "registered", actor, now, detail))
-            repo.insert_orgs(conn, fresh)
-            repo.insert_audit(conn, audit)
-            return outcomes
+            items = [asdict(o) for o in orgs]
+            return self._batch(conn, principal, key, Act.REGISTER_ORGANIZATION, items,
+                               lambda: self._register(conn, orgs, actor))  # fmt: skip
 
         return self.db.transaction(work)
+
+    def _register(
+        self, conn: Connection, orgs: Sequence[Organization], actor: str
+    ) -> list[Outcome]:
+        now = self.clock.now_us()
+        by_code = repo.orgs_by_code(conn, [o.code for o in orgs])
+        by_id = repo.orgs_by_identifier(conn, [(o.scheme, o.identifier) for o in orgs])
+        outcomes = []
+        fresh: list[Organization] = []
+        audit = []
+        for i, org in enumerate(orgs):
+            known = by_code.get(org.code) or by_id.get((org.scheme, org.identifier))
+            if known is not None:
+                if replace(known, created_at=0) == replace(org, created_at=0):
+                    outcomes.append(Outcome(i, org.code, Fate.UNCHANGED))
+                else:
+                    outcomes.append(
+                        Outcome(
+                            i,
+                            org.code,
+                            Fate.REFUSED,
+                            OrganizationExists(
+                                f"{known.code} ({known.scheme} {known.identifier}) is "
+                                "already registered with other details."
+                            ),
+                        )
+                    )
+                continue
+            org = replace(org, created_at=now)
+            by_code[org.code] = by_id[(org.scheme, org.identifier)] = org
+            fresh.append(org)
+            outcomes.append(Outcome(i, org.code, Fate.CREATED))
+            detail = {"roles": sorted(org.roles), "id": f"{org.scheme}:{org.identifier}"}
+            audit.append(audit_row("organization", org.code, "registered", actor, now, detail))
+        repo.insert_orgs(conn, fresh)
+        repo.insert_audit(conn, audit)
+        return outcomes
 
     def organization(self, code: str) -> Organization:
         found = self.db.transaction(lambda c: repo.orgs_by_code(c, [code]), readonly=True)
@@ -120,10 +161,20 @@ class PartiesService:
     def organizations(self) -> list[Organization]:
         return self.db.transaction(repo.list_orgs, readonly=True)
 
-    def set_tolerance(self, code: str, tolerance: Tolerance, *, actor: str) -> Organization:
-        """The match tolerance this buyer applies to invoices it receives."""
+    def set_tolerance(
+        self, code: str, tolerance: Tolerance, *, principal: Principal, key: str
+    ) -> Organization:
+        """The match tolerance this buyer applies to invoices it receives: its own to set."""
+        authorize(principal, Act.SET_TOLERANCE, code)
+        actor = principal.label
+        request = {"code": code, "percent": tolerance.percent, "absolute": tolerance.absolute}
 
         def work(conn: Connection) -> None:
+            once(conn, principal=principal, key=key, use_case=Act.SET_TOLERANCE.value,
+                 request=request, result=None, run=lambda: run(conn),
+                 now=self.clock.now_us())  # fmt: skip
+
+        def run(conn: Connection) -> None:
             if code not in repo.orgs_by_code(conn, [code]):
                 raise OrganizationNotFound(f"No organization {code!r}.")
             repo.set_tolerance(conn, code, tolerance)
@@ -136,9 +187,11 @@ class PartiesService:
         self.db.transaction(work)
         return self.organization(code)
 
-    def cash_account(self, org: str, currency: str) -> Account:
+    def cash_account(self, org: str, currency: str, *, principal: Principal) -> Account:
         """The organization's platform cash account in ``currency``, opened on first need: a
         liability of the platform that may never be overdrawn."""
+        if not may_see(principal, org):
+            raise OrganizationNotFound(f"No cash account of {org!r} to show.")
         self.organization(org)
         return self.ledger.ensure_account(
             org=org,
@@ -150,53 +203,81 @@ class PartiesService:
 
     # ------------------------------------------------------------ relationships
 
-    def relate(self, *, buyer: str, supplier: str, actor: str) -> TradeRelationship:
-        (outcome,) = self.relate_many([(buyer, supplier)], actor=actor)
+    def relate(
+        self, *, buyer: str, supplier: str, principal: Principal, key: str
+    ) -> TradeRelationship:
+        (outcome,) = self.relate_many([(buyer, supplier)], principal=principal, key=key)
         if outcome.error is not None:
             raise outcome.error
         return TradeRelationship(buyer, supplier, RelationshipStatus.ACTIVE)
 
-    def relate_many(self, pairs: Sequence[tuple[str, str]], *, actor: str) -> list[Outcome]:
-        """Record that each buyer buys from each supplier (active); an existing one is left
-        as it is."""
+    def relate_many(
+        self, pairs: Sequence[tuple[str, str]], *, principal: Principal, key: str
+    ) -> list[Outcome]:
+        """The operator records that each buyer buys from each supplier (active), as it
+        onboards a chain; an existing one is left as it is."""
+        authorize(principal, Act.RELATE)
+        actor = principal.label
 
         def work(conn: Connection) -> list[Outcome]:
-            now = self.clock.now_us()
-            orgs = repo.orgs_by_code(conn, [code for pair in pairs for code in pair])
-            existing = repo.relationships(conn, pairs)
-            outcomes: list[Outcome] = []
-            fresh: list[TradeRelationship] = []
-            audit = []
-            for i, (buyer, supplier) in enumerate(pairs):
-                key = f"{buyer}>{supplier}"
-                try:
-                    for code in (buyer, supplier):
-                        if code not in orgs:
-                            raise OrganizationNotFound(f"No organization {code!r}.")
-                    if buyer == supplier:
-                        raise ValidationError("An organization does not trade with itself.")
-                    require_role(orgs[supplier], Role.SUPPLIER, doing="sell to a buyer")
-                except CapillaryError as exc:
-                    outcomes.append(Outcome(i, key, Fate.REFUSED, exc))
-                    continue
-                if (buyer, supplier) in existing:
-                    outcomes.append(Outcome(i, key, Fate.UNCHANGED))
-                    continue
-                rel = TradeRelationship(buyer, supplier, RelationshipStatus.ACTIVE)
-                existing[(buyer, supplier)] = rel
-                fresh.append(rel)
-                outcomes.append(Outcome(i, key, Fate.CREATED))
-                audit.append(audit_row("relationship", key, "created", actor, now))
-            repo.insert_relationships(conn, fresh, now)
-            repo.insert_audit(conn, audit)
-            return outcomes
+            return self._batch(conn, principal, key, Act.RELATE, [list(p) for p in pairs],
+                               lambda: self._relate(conn, pairs, actor))  # fmt: skip
 
         return self.db.transaction(work)
 
+    def _relate(
+        self, conn: Connection, pairs: Sequence[tuple[str, str]], actor: str
+    ) -> list[Outcome]:
+        now = self.clock.now_us()
+        orgs = repo.orgs_by_code(conn, [code for pair in pairs for code in pair])
+        existing = repo.relationships(conn, pairs)
+        outcomes: list[Outcome] = []
+        fresh: list[TradeRelationship] = []
+        audit = []
+        for i, (buyer, supplier) in enumerate(pairs):
+            key = f"{buyer}>{supplier}"
+            try:
+                for code in (buyer, supplier):
+                    if code not in orgs:
+                        raise OrganizationNotFound(f"No organization {code!r}.")
+                if buyer == supplier:
+                    raise ValidationError("An organization does not trade with itself.")
+                require_role(orgs[supplier], Role.SUPPLIER, doing="sell to a buyer")
+            except CapillaryError as exc:
+                outcomes.append(Outcome(i, key, Fate.REFUSED, exc))
+                continue
+            if (buyer, supplier) in existing:
+                outcomes.append(Outcome(i, key, Fate.UNCHANGED))
+                continue
+            rel = TradeRelationship(buyer, supplier, RelationshipStatus.ACTIVE)
+            existing[(buyer, supplier)] = rel
+            fresh.append(rel)
+            outcomes.append(Outcome(i, key, Fate.CREATED))
+            audit.append(audit_row("relationship", key, "created", actor, now))
+        repo.insert_relationships(conn, fresh, now)
+        repo.insert_audit(conn, audit)
+        return outcomes
+
     def set_relationship(
-        self, *, buyer: str, supplier: str, status: RelationshipStatus, actor: str
+        self,
+        *,
+        buyer: str,
+        supplier: str,
+        status: RelationshipStatus,
+        principal: Principal,
+        key: str,
     ) -> TradeRelationship:
+        """The operator suspends or restores a trade relationship."""
+        authorize(principal, Act.SET_RELATIONSHIP)
+        actor = principal.label
+        request = {"buyer": buyer, "supplier": supplier, "status": status.value}
+
         def work(conn: Connection) -> None:
+            once(conn, principal=principal, key=key, use_case=Act.SET_RELATIONSHIP.value,
+                 request=request, result=None, run=lambda: run(conn),
+                 now=self.clock.now_us())  # fmt: skip
+
+        def run(conn: Connection) -> None:
             if (buyer, supplier) not in repo.relationships(conn, [(buyer, supplier)]):
                 raise NoRelationship(f"{buyer} has no trade relationship with {supplier}.")
             repo.set_relationship_status(conn, buyer, supplier, status)
@@ -209,5 +290,9 @@ class PartiesService:
         self.db.transaction(work)
         return TradeRelationship(buyer, supplier, status)
 
-    def relationships(self, org: str | None = None) -> list[TradeRelationship]:
-        return self.db.transaction(lambda c: repo.list_relationships(c, org), readonly=True)
+    def relationships(
+        self, org: str | None = None, *, principal: Principal
+    ) -> list[TradeRelationship]:
+        """Trade relationships (of ``org``) that the principal is a party to."""
+        found = self.db.transaction(lambda c: repo.list_relationships(c, org), readonly=True)
+        return [r for r in found if may_see(principal, r.buyer, r.supplier)]

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import trade_repository as repo
 from capillary.adapters.clock import Clock, SystemClock
 from capillary.adapters.database import Database
+from capillary.domain.access import Act, Principal, authorize, may_see
 from capillary.domain.errors import (
     CapillaryError,
     DeliveryAlreadyAccepted,
@@ -48,7 +49,17 @@ from capillary.domain.trade import (
     check_order,
 )
 from capillary.domain.units import currency
-from capillary.services.outcomes import Fate, Outcome, audit_row
+from capillary.services.idempotency import once
+from capillary.services.outcomes import (
+    Fate,
+    Outcome,
+    OutcomeRecord,
+    audit_row,
+    from_records,
+    to_records,
+)
+
+T = TypeVar("T")
 
 
 def order_key(buyer: str, number: str) -> str:
@@ -80,6 +91,32 @@ class TradeService:
         self.db = db
         self.clock = clock or SystemClock()
 
+    def _batch(
+        self,
+        conn: Connection,
+        principal: Principal,
+        key: str,
+        act: Act,
+        request: Any,
+        run: Callable[[], list[Outcome]],
+    ) -> list[Outcome]:
+        """A bulk use case under an idempotency key: its outcomes, or the recorded ones."""
+        records = once(
+            conn, principal=principal, key=key, use_case=act.value,
+            request={"documents": request}, result=list[OutcomeRecord],
+            run=lambda: to_records(run()), now=self.clock.now_us(),
+        )  # fmt: skip
+        return from_records(records)
+
+    def _single(
+        self, conn: Connection, principal: Principal, key: str, act: Act, request: Any,
+        run: Callable[[], T], result: Any,
+    ) -> T:  # fmt: skip
+        return once(
+            conn, principal=principal, key=key, use_case=act.value, request=request,
+            result=result, run=run, now=self.clock.now_us(),
+        )  # fmt: skip
+
     # ------------------------------------------------------------ parties, checked
 
     @staticmethod
@@ -95,14 +132,25 @@ class TradeService:
 
     # ------------------------------------------------------------ orders
 
-    def create_order(self, order: PurchaseOrder, *, actor: str) -> PurchaseOrder:
-        (outcome,) = self.create_orders([order], actor=actor)
+    def create_order(
+        self, order: PurchaseOrder, *, principal: Principal, key: str
+    ) -> PurchaseOrder:
+        (outcome,) = self.create_orders([order], principal=principal, key=key)
         if outcome.error is not None:
             raise outcome.error
-        return self.order(order.buyer, order.number)
+        return self.order(order.buyer, order.number, principal=principal)
 
-    def create_orders(self, orders: Sequence[PurchaseOrder], *, actor: str) -> list[Outcome]:
+    def create_orders(
+        self, orders: Sequence[PurchaseOrder], *, principal: Principal, key: str
+    ) -> list[Outcome]:
+        """The buyer's purchase orders; one of another buyer is refused (``forbidden``)."""
+        actor = principal.label
+
         def work(conn: Connection) -> list[Outcome]:
+            return self._batch(conn, principal, key, Act.CREATE_ORDER,
+                               [asdict(o) for o in orders], lambda: run(conn))  # fmt: skip
+
+        def run(conn: Connection) -> list[Outcome]:
             now = self.clock.now_us()
             orgs = repo.orgs_by_code(conn, {c for o in orders for c in (o.buyer, o.supplier)})
             relations = repo.relationships(conn, {(o.buyer, o.supplier) for o in orders})
@@ -112,6 +160,7 @@ class TradeService:
             for i, order in enumerate(orders):
                 key = order_key(order.buyer, order.number)
                 try:
+                    authorize(principal, Act.CREATE_ORDER, order.buyer)
                     check_order(order)
                     currency(order.currency)
                     self._parties(conn, order.buyer, order.supplier, orgs, relations)
@@ -149,29 +198,44 @@ class TradeService:
 
         return self.db.transaction(work)
 
-    def order(self, buyer: str, number: str) -> PurchaseOrder:
+    def order(self, buyer: str, number: str, *, principal: Principal) -> PurchaseOrder:
         found = self.db.transaction(
             lambda c: repo.orders_by_number(c, [(buyer, number)]), readonly=True
-        )
-        if (buyer, number) not in found:
+        ).get((buyer, number))
+        if found is None or not may_see(principal, found.buyer, found.supplier):
             raise OrderNotFound(f"{buyer} has no order {number!r}.")
-        return found[(buyer, number)]
+        return found
 
-    def orders(self, *, org: str | None = None, limit: int = 100) -> list[PurchaseOrder]:
+    def orders(
+        self, *, principal: Principal, org: str | None = None, limit: int = 100
+    ) -> list[PurchaseOrder]:
+        org = _scope(principal, org)
+        if org == _NOTHING:
+            return []
         return self.db.transaction(lambda c: repo.list_orders(c, org, limit), readonly=True)
 
-    def order_history(self, buyer: str, number: str) -> list[dict[str, Any]]:
-        order = self.order(buyer, number)
+    def order_history(
+        self, buyer: str, number: str, *, principal: Principal
+    ) -> list[dict[str, Any]]:
+        order = self.order(buyer, number, principal=principal)
         return self.db.transaction(lambda c: repo.order_versions(c, order.id), readonly=True)
 
     def _change_order(
-        self, buyer: str, number: str, change: Any, *, action: str, reason: str | None, actor: str
-    ) -> PurchaseOrder:
+        self, buyer: str, number: str, change: Any, *, action: str, reason: str | None,
+        principal: Principal, key: str, act: Act, request: dict[str, Any],
+    ) -> PurchaseOrder:  # fmt: skip
+        actor = principal.label
+
         def work(conn: Connection) -> None:
-            now = self.clock.now_us()
             current = repo.orders_by_number(conn, [(buyer, number)]).get((buyer, number))
-            if current is None:
+            if current is None or not may_see(principal, current.buyer, current.supplier):
                 raise OrderNotFound(f"{buyer} has no order {number!r}.")
+            authorize(principal, act, current.buyer)
+            self._single(conn, principal, key, act, request,
+                         lambda: run(conn, current), None)  # fmt: skip
+
+        def run(conn: Connection, current: PurchaseOrder) -> None:
+            now = self.clock.now_us()
             if current.status is OrderStatus.CANCELLED:
                 raise OrderCancelled(f"Order {order_key(buyer, number)} is cancelled.")
             changed = check_order(replace(change(current), version=current.version + 1))
@@ -188,7 +252,7 @@ class TradeService:
             )  # fmt: skip
 
         self.db.transaction(work)
-        return self.order(buyer, number)
+        return self.order(buyer, number, principal=principal)
 
     def amend_order(
         self,
@@ -198,7 +262,8 @@ class TradeService:
         lines: Sequence[OrderLine] | None = None,
         expected_date: date | None = None,
         reason: str,
-        actor: str,
+        principal: Principal,
+        key: str,
     ) -> PurchaseOrder:
         """A new version of the order; every earlier one is kept."""
         if not (reason or "").strip():
@@ -211,11 +276,17 @@ class TradeService:
                 expected_date=expected_date if expected_date is not None else order.expected_date,
             )
 
+        request = {"buyer": buyer, "number": number, "reason": reason,
+                   "lines": [asdict(ln) for ln in lines] if lines is not None else None,
+                   "expected_date": expected_date}  # fmt: skip
         return self._change_order(
-            buyer, number, change, action="amended", reason=reason, actor=actor
-        )
+            buyer, number, change, action="amended", reason=reason, principal=principal,
+            key=key, act=Act.AMEND_ORDER, request=request,
+        )  # fmt: skip
 
-    def cancel_order(self, buyer: str, number: str, *, reason: str, actor: str) -> PurchaseOrder:
+    def cancel_order(
+        self, buyer: str, number: str, *, reason: str, principal: Principal, key: str
+    ) -> PurchaseOrder:
         if not (reason or "").strip():
             raise ValidationError("Say why the order is cancelled.")
         return self._change_order(
@@ -224,22 +295,32 @@ class TradeService:
             lambda o: replace(o, status=OrderStatus.CANCELLED),
             action="cancelled",
             reason=reason,
-            actor=actor,
+            principal=principal,
+            key=key,
+            act=Act.CANCEL_ORDER,
+            request={"buyer": buyer, "number": number, "reason": reason},
         )
 
     # ------------------------------------------------------------ deliveries
 
-    def record_delivery(self, delivery: Delivery, *, actor: str) -> Delivery:
-        (outcome,) = self.record_deliveries([delivery], actor=actor)
+    def record_delivery(self, delivery: Delivery, *, principal: Principal, key: str) -> Delivery:
+        (outcome,) = self.record_deliveries([delivery], principal=principal, key=key)
         if outcome.error is not None:
             raise outcome.error
-        return self.delivery(delivery.supplier, delivery.number)
+        return self.delivery(delivery.supplier, delivery.number, principal=principal)
 
-    def record_deliveries(self, deliveries: Sequence[Delivery], *, actor: str) -> list[Outcome]:
-        """Goods receipts against order lines. A receipt that comes with accepted and
-        rejected quantities is recorded as accepted."""
+    def record_deliveries(
+        self, deliveries: Sequence[Delivery], *, principal: Principal, key: str
+    ) -> list[Outcome]:
+        """The supplier's goods receipts against order lines. A receipt that comes with
+        accepted and rejected quantities is recorded as accepted."""
+        actor = principal.label
 
         def work(conn: Connection) -> list[Outcome]:
+            return self._batch(conn, principal, key, Act.RECORD_DELIVERY,
+                               [asdict(d) for d in deliveries], lambda: run(conn))  # fmt: skip
+
+        def run(conn: Connection) -> list[Outcome]:
             now = self.clock.now_us()
             orders = repo.orders_by_number(conn, [(d.buyer, d.order_number) for d in deliveries])
             existing = repo.deliveries_by_number(conn, [(d.supplier, d.number) for d in deliveries])
@@ -248,6 +329,7 @@ class TradeService:
             for i, d in enumerate(deliveries):
                 key = f"{d.supplier}/{d.number}"
                 try:
+                    authorize(principal, Act.RECORD_DELIVERY, d.supplier)
                     order = orders.get((d.buyer, d.order_number))
                     if order is None or order.supplier != d.supplier:
                         raise OrderNotFound(
@@ -284,13 +366,13 @@ class TradeService:
 
         return self.db.transaction(work)
 
-    def delivery(self, supplier: str, number: str) -> Delivery:
+    def delivery(self, supplier: str, number: str, *, principal: Principal) -> Delivery:
         found = self.db.transaction(
             lambda c: repo.deliveries_by_number(c, [(supplier, number)]), readonly=True
-        )
-        if (supplier, number) not in found:
+        ).get((supplier, number))
+        if found is None or not may_see(principal, found.buyer, found.supplier):
             raise DeliveryNotFound(f"{supplier} has no delivery {number!r}.")
-        return found[(supplier, number)]
+        return found
 
     def accept_delivery(
         self,
@@ -298,16 +380,25 @@ class TradeService:
         number: str,
         *,
         accepted: Mapping[int, Decimal] | None = None,
-        actor: str,
+        principal: Principal,
+        key: str,
     ) -> Delivery:
         """The buyer accepts, line by line, what it takes (all of it where a line is not
         named); the rest is rejected."""
+        actor = principal.label
+        request = {"supplier": supplier, "number": number,
+                   "accepted": {str(k): str(v) for k, v in (accepted or {}).items()}}  # fmt: skip
 
         def work(conn: Connection) -> None:
             found = repo.deliveries_by_number(conn, [(supplier, number)])
             delivery = found.get((supplier, number))
-            if delivery is None:
+            if delivery is None or not may_see(principal, delivery.buyer, delivery.supplier):
                 raise DeliveryNotFound(f"{supplier} has no delivery {number!r}.")
+            authorize(principal, Act.ACCEPT_DELIVERY, delivery.buyer)
+            self._single(conn, principal, key, Act.ACCEPT_DELIVERY, request,
+                         lambda: run(conn, delivery), None)  # fmt: skip
+
+        def run(conn: Connection, delivery: Delivery) -> None:
             if delivery.status is DeliveryStatus.ACCEPTED:
                 raise DeliveryAlreadyAccepted(f"Delivery {supplier}/{number} was already accepted.")
             lines = accept_lines(delivery, dict(accepted or {}))
@@ -321,20 +412,27 @@ class TradeService:
             )  # fmt: skip
 
         self.db.transaction(work)
-        return self.delivery(supplier, number)
+        return self.delivery(supplier, number, principal=principal)
 
     # ------------------------------------------------------------ invoices
 
-    def receive_invoice(self, invoice: Invoice, *, actor: str) -> Invoice:
-        (outcome,) = self.receive_invoices([invoice], actor=actor)
+    def receive_invoice(self, invoice: Invoice, *, principal: Principal, key: str) -> Invoice:
+        (outcome,) = self.receive_invoices([invoice], principal=principal, key=key)
         if outcome.error is not None:
             raise outcome.error
-        return self.invoice(invoice.seller, invoice.code, invoice.number)
+        return self.invoice(invoice.seller, invoice.code, invoice.number, principal=principal)
 
-    def receive_invoices(self, invoices: Sequence[Invoice], *, actor: str) -> list[Outcome]:
-        """Record invoices (a seller's number only once) and match each at once."""
+    def receive_invoices(
+        self, invoices: Sequence[Invoice], *, principal: Principal, key: str
+    ) -> list[Outcome]:
+        """The seller's invoices (a seller's number only once), each matched at once."""
+        actor = principal.label
 
         def work(conn: Connection) -> list[Outcome]:
+            return self._batch(conn, principal, key, Act.ISSUE_INVOICE,
+                               [asdict(v) for v in invoices], lambda: run(conn))  # fmt: skip
+
+        def run(conn: Connection) -> list[Outcome]:
             now = self.clock.now_us()
             orgs = repo.orgs_by_code(conn, {c for v in invoices for c in (v.buyer, v.seller)})
             relations = repo.relationships(conn, {(v.buyer, v.seller) for v in invoices})
@@ -347,6 +445,7 @@ class TradeService:
             for i, v in enumerate(invoices):
                 key = invoice_key(v.seller, v.code, v.number)
                 try:
+                    authorize(principal, Act.ISSUE_INVOICE, v.seller)
                     check_invoice(v, currency(v.currency).exponent)
                     self._parties(conn, v.buyer, v.seller, orgs, relations)
                     known = existing.get((v.seller, v.code or "", v.number))
@@ -432,43 +531,77 @@ class TradeService:
         return results
 
     def match(
-        self, *, buyer: str | None = None, invoice_ids: Sequence[int] | None = None, actor: str
+        self,
+        *,
+        principal: Principal,
+        key: str,
+        invoice_ids: Sequence[int] | None = None,
     ) -> dict[int, MatchResult]:
-        """Match again the invoices not yet confirmed (of ``buyer``, or those named): after
-        deliveries are accepted, say."""
+        """The buyer matches again its invoices not yet confirmed (all, or those named):
+        after deliveries are accepted, say."""
+        authorize(principal, Act.MATCH_INVOICES, principal.org)
+        buyer = principal.org
+        request = {"invoices": sorted(invoice_ids) if invoice_ids else None}
 
         def work(conn: Connection) -> dict[int, MatchResult]:
-            ids = list(invoice_ids or [])
-            if buyer is not None:
-                ids += [
-                    v.id
-                    for status in (InvoiceStatus.RECEIVED, InvoiceStatus.EXCEPTIONS)
-                    for v in repo.list_invoices(conn, buyer, status, 1_000_000)
-                    if v.buyer == buyer
-                ]
-            invoices = list(repo.invoices_by_id(conn, ids).values())
-            orders = repo.orders_by_number(conn, [(v.buyer, v.order_number) for v in invoices])
-            return self._match(conn, invoices, orders, actor=actor, now=self.clock.now_us())
+            def run() -> dict[int, MatchResult]:
+                if invoice_ids:
+                    invoices = list(repo.invoices_by_id(conn, invoice_ids).values())
+                    for i in invoice_ids:
+                        v = next((x for x in invoices if x.id == i), None)
+                        if v is None or not may_see(principal, v.buyer, v.seller):
+                            raise InvoiceNotFound(f"No invoice {i}.")
+                        authorize(principal, Act.MATCH_INVOICES, v.buyer)
+                else:
+                    invoices = [
+                        v
+                        for status in (InvoiceStatus.RECEIVED, InvoiceStatus.EXCEPTIONS)
+                        for v in repo.list_invoices(conn, buyer, status, 1_000_000)
+                        if v.buyer == buyer
+                    ]
+                orders = repo.orders_by_number(conn, [(v.buyer, v.order_number) for v in invoices])
+                return self._match(
+                    conn, invoices, orders, actor=principal.label, now=self.clock.now_us()
+                )
+
+            return self._single(conn, principal, key, Act.MATCH_INVOICES, request, run,
+                                dict[int, MatchResult])  # fmt: skip
 
         return self.db.transaction(work)
 
-    def invoice(self, seller: str, code: str | None, number: str) -> Invoice:
-        found = self.db.transaction(
-            lambda c: repo.invoices_by_number(c, [(seller, code or "", number)]), readonly=True
-        )
+    def invoice(
+        self, seller: str, code: str | None, number: str, *, principal: Principal
+    ) -> Invoice:
         key = (seller, code or "", number)
-        if key not in found:
+        found = self.db.transaction(lambda c: repo.invoices_by_number(c, [key]), readonly=True).get(
+            key
+        )
+        if found is None or not may_see(principal, found.buyer, found.seller):
             raise InvoiceNotFound(
                 f"{seller} issued no invoice {invoice_key(seller, code, number)}."
             )
-        return found[key]
+        return found
 
-    def invoice_exceptions(self, invoice_id: int) -> list[dict[str, Any]]:
-        return self.db.transaction(lambda c: repo.invoice_exceptions(c, invoice_id), readonly=True)
+    def invoice_exceptions(self, invoice_id: int, *, principal: Principal) -> list[dict[str, Any]]:
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            v = repo.invoices_by_id(conn, [invoice_id]).get(invoice_id)
+            if v is None or not may_see(principal, v.buyer, v.seller):
+                raise InvoiceNotFound(f"No invoice {invoice_id}.")
+            return repo.invoice_exceptions(conn, invoice_id)
+
+        return self.db.transaction(work, readonly=True)
 
     def invoices(
-        self, *, org: str | None = None, status: InvoiceStatus | None = None, limit: int = 100
+        self,
+        *,
+        principal: Principal,
+        org: str | None = None,
+        status: InvoiceStatus | None = None,
+        limit: int = 100,
     ) -> list[Invoice]:
+        org = _scope(principal, org)
+        if org == _NOTHING:
+            return []
         return self.db.transaction(
             lambda c: repo.list_invoices(c, org, status, limit), readonly=True
         )
@@ -483,19 +616,28 @@ class TradeService:
         *,
         due_date: date,
         override_reason: str | None = None,
-        actor: str,
+        principal: Principal,
+        key: str,
     ) -> Payable:
         """The buyer confirms it owes the invoice's total: a payable, due on ``due_date``.
         An invoice with match exceptions needs ``override_reason``, which is recorded."""
+        actor = principal.label
+        request = {"seller": seller, "code": code, "number": number, "due_date": due_date,
+                   "override_reason": override_reason}  # fmt: skip
 
         def work(conn: Connection) -> int:
-            now = self.clock.now_us()
-            key = (seller, code or "", number)
-            invoice = repo.invoices_by_number(conn, [key]).get(key)
-            if invoice is None:
+            doc = (seller, code or "", number)
+            invoice = repo.invoices_by_number(conn, [doc]).get(doc)
+            if invoice is None or not may_see(principal, invoice.buyer, invoice.seller):
                 raise InvoiceNotFound(
                     f"{seller} issued no invoice {invoice_key(seller, code, number)}."
                 )
+            authorize(principal, Act.CONFIRM_PAYABLE, invoice.buyer)
+            return self._single(conn, principal, key, Act.CONFIRM_PAYABLE, request,
+                                lambda: run(conn, invoice), int)  # fmt: skip
+
+        def run(conn: Connection, invoice: Invoice) -> int:
+            now = self.clock.now_us()
             reason = check_confirmation(invoice, due_date=due_date, override_reason=override_reason)
             payable_id = repo.insert_payable(
                 conn, invoice=invoice, due_date=due_date, override_reason=reason, now=now
@@ -513,25 +655,39 @@ class TradeService:
             )  # fmt: skip
             return payable_id
 
-        return self.payable(self.db.transaction(work))
+        return self.payable(self.db.transaction(work), principal=principal)
 
-    def payable(self, payable_id: int) -> Payable:
+    def payable(self, payable_id: int, *, principal: Principal) -> Payable:
         found = self.db.transaction(lambda c: repo.payable(c, payable_id), readonly=True)
-        if found is None:
+        if found is None or not may_see(principal, found.buyer, found.supplier):
             raise PayableNotFound(f"No payable {payable_id}.")
         return found
 
-    def payables(self, *, org: str | None = None, limit: int = 100) -> list[Payable]:
+    def payables(
+        self, *, principal: Principal, org: str | None = None, limit: int = 100
+    ) -> list[Payable]:
+        org = _scope(principal, org)
+        if org == _NOTHING:
+            return []
         return self.db.transaction(lambda c: repo.list_payables(c, org, limit), readonly=True)
 
-    def reduce_payable(self, payable_id: int, amount: int, *, why: str, actor: str) -> Payable:
-        """Take ``amount`` off a payable's open amount (a certificate issued against it, or a
-        payment); never below zero."""
+    def reduce_payable(
+        self, payable_id: int, amount: int, *, why: str, principal: Principal, key: str
+    ) -> Payable:
+        """The supplier acknowledges a payment outside the platform: ``amount`` off the
+        payable's open amount; never below zero."""
+        actor = principal.label
+        request = {"payable": payable_id, "amount": amount, "why": why}
 
         def work(conn: Connection) -> None:
             current = repo.payable(conn, payable_id)
-            if current is None:
+            if current is None or not may_see(principal, current.buyer, current.supplier):
                 raise PayableNotFound(f"No payable {payable_id}.")
+            authorize(principal, Act.REDUCE_PAYABLE, current.supplier)
+            self._single(conn, principal, key, Act.REDUCE_PAYABLE, request,
+                         lambda: run(conn, current), None)  # fmt: skip
+
+        def run(conn: Connection, current: Payable) -> None:
             remaining = reduce_open(current, amount)
             repo.set_open_amount(conn, payable_id, remaining)
             repo.insert_audit(
@@ -541,10 +697,57 @@ class TradeService:
             )  # fmt: skip
 
         self.db.transaction(work)
-        return self.payable(payable_id)
+        return self.payable(payable_id, principal=principal)
 
     # ------------------------------------------------------------ audit
 
-    def audit(self, entity: str, key: str) -> list[dict[str, Any]]:
-        """Every recorded change of one document: what, who, when."""
-        return self.db.transaction(lambda c: repo.audit_for(c, entity, key), readonly=True)
+    def audit(self, entity: str, key: str, *, principal: Principal) -> list[dict[str, Any]]:
+        """Every recorded change of one record the principal may see: what, who, when."""
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            if not principal.sees_everything and not _party_to(conn, principal, entity, key):
+                return []
+            return repo.audit_for(conn, entity, key)
+
+        return self.db.transaction(work, readonly=True)
+
+
+_NOTHING = "\0nothing"  # a scope that matches no organization
+
+
+def _scope(principal: Principal, org: str | None) -> str | None:
+    """The organization a listing is limited to: any (``org``) for those who see
+    everything, else the principal's own; another's is nothing."""
+    if principal.sees_everything:
+        return org
+    if org is not None and org != principal.org:
+        return _NOTHING
+    return principal.org
+
+
+def _party_to(conn: Connection, principal: Principal, entity: str, key: str) -> bool:
+    """Whether the principal is a party to the record ``entity``/``key`` of the audit
+    trail (the whole trail is for operators and auditors)."""
+    org = principal.org
+    head, _, rest = key.partition("/")
+    if entity == "organization":
+        return key == org
+    if entity == "order":
+        o = repo.orders_by_number(conn, [(head, rest)]).get((head, rest))
+        return o is not None and org in (o.buyer, o.supplier)
+    if entity == "delivery":
+        d = repo.deliveries_by_number(conn, [(head, rest)]).get((head, rest))
+        return d is not None and org in (d.buyer, d.supplier)
+    if entity == "invoice":
+        return head == org or any(
+            v.buyer == org and invoice_key(v.seller, v.code, v.number) == key
+            for v in repo.list_invoices(conn, org, None, 1_000_000)
+        )
+    if entity == "payable" and key.isdigit():
+        p = repo.payable(conn, int(key))
+        return p is not None and org in (p.buyer, p.supplier)
+    if entity in ("relationship", "credit"):
+        return org in key.split("/")[0].split(">")
+    if entity == "cash":
+        return head == org
+    return False

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from capillary.domain.errors import CapillaryError
-from capillary.entrypoints.cli import cert, context, db, ledger, ledger_demo, loop_demo, org, trade
+from capillary.entrypoints.cli import (
+    cert,
+    clock,
+    context,
+    db,
+    ledger,
+    ledger_demo,
+    loop_demo,
+    org,
+    trade,
+)
 from capillary.entrypoints.cli.render import console
 
 app = typer.Typer(
@@ -17,6 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(clock.platform_app, name="platform")
+app.add_typer(clock.clock_app, name="clock")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(org.app, name="org")
 app.add_typer(trade.app, name="trade")
@@ -39,11 +51,15 @@ def _root(
     ] = None,
     acting: Annotated[
         str | None,
-        typer.Option("--as", envvar="CAPILLARY_ACTOR", help="Who acts, for the audit trail."),
+        typer.Option(
+            "--as",
+            envvar="CAPILLARY_AS",
+            help="Who acts: ORG[:USER]. Every use case checks what this organization may do.",
+        ),
     ] = None,
 ) -> None:
     context.set_url(database)
-    context.set_actor(acting)
+    context.set_acting(acting)
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
@@ -13,7 +12,14 @@ from rich.table import Table
 from capillary.domain.errors import ValidationError
 from capillary.domain.pricing import DayCount
 from capillary.domain.units import currency, format_minor
-from capillary.entrypoints.cli.context import actor, parse_amount, platform
+from capillary.entrypoints.cli.context import (
+    Key,
+    new_key,
+    parse_amount,
+    platform,
+    principal,
+    reporting_replays,
+)
 from capillary.entrypoints.cli.render import console
 
 app = typer.Typer(help="Digital payable certificates.", no_args_is_help=True)
@@ -42,116 +48,180 @@ def _money(amount: int, cur: str) -> str:
 
 @app.command()
 def issue(
-    obligor: Annotated[str, typer.Argument()],
-    holder: Annotated[str, typer.Argument()],
+    holder: Annotated[str, typer.Argument(help="The first holder (the supplier paid).")],
     amount: Annotated[str, typer.Option(help="Face, e.g. 1,000,000.00")],
     maturity: Annotated[str, typer.Option(help="YYYY-MM-DD; rolls to a business day.")],
     payable: Annotated[list[int], typer.Option(help="Payable id(s) backing it.")],
-    on: Annotated[str, typer.Option(help="Issue date.")] = str(date.today()),
     cur: Annotated[str, typer.Option("--currency")] = "CNY",
+    key: Key = None,
 ) -> None:
-    """Issue a certificate against confirmed payables (pending until the holder accepts)."""
-    done = platform().certificates.issue(
-        obligor=obligor,
-        holder=holder,
-        payable_ids=payable,
-        face=parse_amount(amount, currency(cur).exponent),
-        maturity=_day(maturity, "--maturity"),
-        issue_date=_day(on, "--on"),
-        actor=actor(),
-    )
+    """As the obligor: issue a certificate against your confirmed payables, dated today
+    (pending until the holder accepts)."""
+    who = principal()
+    with reporting_replays():
+        done = platform().certificates.issue(
+            principal=who,
+            obligor=who.org,
+            holder=holder,
+            payable_ids=payable,
+            face=parse_amount(amount, currency(cur).exponent),
+            maturity=_day(maturity, "--maturity"),
+            key=new_key(key),
+        )
     c = done.certificate
     console.print(
-        f"Certificate {c.number}: {obligor} owes {holder} {_money(c.face, c.currency)} "
-        f"on {c.maturity}; pending {holder}'s acceptance."
+        f"Certificate {c.number}: {c.obligor} owes {holder} {_money(c.face, c.currency)} "
+        f"on {c.maturity} (issued {c.issue_date}); pending {holder}'s acceptance."
     )
     for warning in done.warnings:
         console.print(f"[yellow]warning[/yellow] {warning}")
 
 
 @app.command()
-def accept(number: Annotated[str, typer.Argument()], by: Annotated[str, typer.Option()]) -> None:
-    """The first holder accepts (signs) a certificate."""
-    c = platform().certificates.accept(number, by=by, actor=actor())
-    console.print(f"Certificate {c.number} accepted by {by}: active.")
+def accept(number: Annotated[str, typer.Argument()], key: Key = None) -> None:
+    """As the first holder: accept (sign) a certificate."""
+    who = principal()
+    with reporting_replays():
+        c = platform().certificates.accept(number, principal=who, key=new_key(key))
+    console.print(f"Certificate {c.number} accepted by {who.org}: active.")
 
 
 @app.command()
 def cancel(
-    number: Annotated[str, typer.Argument()], reason: Annotated[str, typer.Option()]
+    number: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option()],
+    key: Key = None,
 ) -> None:
-    """The issuer withdraws a certificate not yet accepted."""
-    platform().certificates.cancel(number, actor=actor(), reason=reason)
+    """As the obligor: withdraw a certificate not yet accepted."""
+    with reporting_replays():
+        platform().certificates.cancel(
+            number, principal=principal(), reason=reason, key=new_key(key)
+        )
     console.print(f"Certificate {number} cancelled.")
 
 
 @app.command()
 def transfer(
     fragment: Annotated[int, typer.Argument(help="Fragment id.")],
-    sender: Annotated[str, typer.Option("--from")],
     recipient: Annotated[str, typer.Option("--to")],
     amount: Annotated[str, typer.Option()],
     reference: Annotated[str, typer.Option(help="Invoice number, or contract:<ref>.")],
-    on: Annotated[str, typer.Option()] = str(date.today()),
+    key: Key = None,
 ) -> None:
-    """Pay a supplier with (part of) a fragment."""
-    certs = platform().certificates
+    """As the holder: pay a supplier with (part of) a fragment, today."""
+    who = principal()
     cur = _fragment_currency(fragment)
-    made = certs.transfer(
-        fragment_id=fragment,
-        sender=sender,
-        recipient=recipient,
-        amount=parse_amount(amount, currency(cur).exponent),
-        reference=reference,
-        on=_day(on, "--on"),
-        actor=actor(),
-    )
+    with reporting_replays():
+        made = platform().certificates.transfer(
+            principal=who,
+            fragment_id=fragment,
+            recipient=recipient,
+            amount=parse_amount(amount, currency(cur).exponent),
+            reference=reference,
+            key=new_key(key),
+        )
     console.print(
         ", ".join(f"fragment {f.id}: {f.holder} holds {_money(f.amount, cur)}" for f in made)
     )
 
 
 @app.command()
-def finance(
+def offer(
     fragment: Annotated[int, typer.Argument(help="Fragment id.")],
-    seller: Annotated[str, typer.Option("--from")],
-    funder: Annotated[str, typer.Option("--to")],
+    funder: Annotated[str, typer.Option("--to", help="The funder offered to.")],
     amount: Annotated[str, typer.Option()],
-    rate: Annotated[str, typer.Option(help="Annual rate: 4.5% or 0.045.")],
-    on: Annotated[str, typer.Option()] = str(date.today()),
+    rate: Annotated[str, typer.Option(help="Annual discount rate: 4.5% or 0.045.")],
     day_count: Annotated[DayCount, typer.Option()] = DayCount.ACT_360,
     fee: Annotated[str, typer.Option(help="Platform fee rate on the face.")] = "0",
     recourse: Annotated[bool, typer.Option(help="Sold with recourse to the seller.")] = False,
+    key: Key = None,
 ) -> None:
-    """Sell (part of) a fragment to a funder for cash today."""
+    """As the holder: offer (part of) a fragment to a funder; it moves when the funder
+    takes the offer."""
     cur = _fragment_currency(fragment)
-    done = platform().certificates.finance(
-        fragment_id=fragment,
-        seller=seller,
-        funder=funder,
-        amount=parse_amount(amount, currency(cur).exponent),
-        rate=_rate(rate),
-        on=_day(on, "--on"),
-        actor=actor(),
-        day_count=day_count,
-        fee_rate=_rate(fee),
-        recourse=recourse,
-    )
-    q = done.quote
-    console.print(
-        f"{funder} bought {_money(q.face, cur)} for {_money(q.price, cur)} "
-        f"({q.days} days, discount {_money(q.discount, cur)}, fee {_money(q.fee, cur)}); "
-        f"{seller} receives {_money(q.to_seller, cur)}."
-    )
+    with reporting_replays():
+        o = platform().certificates.offer_financing(
+            principal=principal(), fragment_id=fragment, funder=funder,
+            amount=parse_amount(amount, currency(cur).exponent), rate=_rate(rate),
+            day_count=day_count, fee_rate=_rate(fee), recourse=recourse, key=new_key(key),
+        )  # fmt: skip
+    console.print(f"Offer {o.id}: {o.seller} offers {_money(o.amount, cur)} of fragment "
+                  f"{o.fragment_id} to {o.funder} at {o.rate * 100}% a year; open.")  # fmt: skip
 
 
 @app.command()
-def settle(on: Annotated[str, typer.Option(help="Settle what is due by this date.")]) -> None:
-    """Settle every certificate due: the obligor pays once, every holder is paid."""
-    run = platform().certificates.settle(on=_day(on, "--on"), actor=actor())
+def quote(
+    fragment: Annotated[int, typer.Argument(help="Fragment id.")],
+    amount: Annotated[str, typer.Option()],
+    rate: Annotated[str, typer.Option(help="Annual discount rate: 4.5% or 0.045.")],
+    day_count: Annotated[DayCount, typer.Option()] = DayCount.ACT_360,
+    fee: Annotated[str, typer.Option(help="Platform fee rate on the face.")] = "0",
+    recourse: Annotated[bool, typer.Option(help="Bought with recourse to the seller.")] = False,
+    cur: Annotated[str, typer.Option("--currency", help="The certificate's.")] = "CNY",
+    key: Key = None,
+) -> None:
+    """As a funder: quote a rate to buy (part of) a fragment; it moves when the holder takes
+    the quote."""
+    with reporting_replays():
+        o = platform().certificates.quote_financing(
+            principal=principal(), fragment_id=fragment,
+            amount=parse_amount(amount, currency(cur).exponent), rate=_rate(rate),
+            day_count=day_count, fee_rate=_rate(fee), recourse=recourse, key=new_key(key),
+        )  # fmt: skip
+    console.print(f"Offer {o.id}: {o.funder} quotes {o.rate * 100}% a year for "
+                  f"{_money(o.amount, cur)} of fragment {o.fragment_id}; open.")  # fmt: skip
+
+
+@app.command()
+def take(offer_id: Annotated[int, typer.Argument(help="Offer id.")], key: Key = None) -> None:
+    """Accept an open financing offer made to you: the fragment and the cash move today."""
+    who = principal()
+    cur = platform().certificates.financing_offer(offer_id, principal=who).currency
+    with reporting_replays():
+        done = platform().certificates.accept_financing(offer_id, principal=who, key=new_key(key))
+    q = done.quote
+    funder = done.fragments[0].holder
     console.print(
-        f"Settled {len(run.settled)} certificate(s), {run.fragments} fragment(s), "
-        f"{run.paid} minor units paid; overdue: {', '.join(run.overdue) or 'none'}."
+        f"{funder} bought {_money(q.face, cur)} for {_money(q.price, cur)} "
+        f"({q.days} days, discount {_money(q.discount, cur)}, fee {_money(q.fee, cur)}); "
+        f"the seller receives {_money(q.to_seller, cur)}."
+    )
+
+
+@app.command("withdraw-offer")
+def withdraw_offer(
+    offer_id: Annotated[int, typer.Argument(help="Offer id.")], key: Key = None
+) -> None:
+    """Withdraw an open financing offer you made."""
+    with reporting_replays():
+        o = platform().certificates.withdraw_financing(
+            offer_id, principal=principal(), key=new_key(key)
+        )
+    console.print(f"Offer {o.id} withdrawn.")
+
+
+@app.command()
+def offers() -> None:
+    """Financing offers you made or received."""
+    table = Table(show_edge=False)
+    for column in ("offer", "fragment", "seller", "funder", "by", "amount", "rate", "status"):
+        table.add_column(column)
+    for o in platform().certificates.financing_offers(principal=principal()):
+        table.add_row(str(o.id), str(o.fragment_id), o.seller, o.funder, o.proposer,
+                      format_minor(o.amount, 2), f"{o.rate * 100}%", o.status.value)  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def settle(key: Key = None) -> None:
+    """As the operator: settle every certificate due today: the obligor pays once, every
+    holder is paid."""
+    with reporting_replays():
+        run = platform().certificates.settle(principal=principal(), key=new_key(key))
+    console.print(
+        f"{run.on}: settled {len(run.settled)} certificate(s), {run.fragments} fragment(s), "
+        f"{format_minor(run.paid, 2)} paid; overdue: {', '.join(run.overdue) or 'none'}; "
+        f"due today, cash short: {', '.join(run.unpaid) or 'none'}."
     )
 
 
@@ -159,21 +229,24 @@ def settle(on: Annotated[str, typer.Option(help="Settle what is due by this date
 def pay_early(
     number: Annotated[str, typer.Argument()],
     rate: Annotated[str, typer.Option()],
-    on: Annotated[str, typer.Option()] = str(date.today()),
+    key: Key = None,
 ) -> None:
-    """The obligor pays every holder now, at a discount (dynamic discounting)."""
-    c = platform().certificates.certificate(number)
-    paid = platform().certificates.pay_early(
-        number, rate=_rate(rate), on=_day(on, "--on"), actor=actor()
-    )
+    """As the obligor: pay every holder today, at a discount (dynamic discounting)."""
+    who = principal()
+    c = platform().certificates.certificate(number, principal=who)
+    with reporting_replays():
+        paid = platform().certificates.pay_early(
+            number, principal=who, rate=_rate(rate), key=new_key(key)
+        )
     console.print(f"Certificate {number} paid early: {_money(paid, c.currency)}.")
 
 
 @app.command()
 def show(number: Annotated[str, typer.Argument()]) -> None:
-    """A certificate and its fragment tree."""
+    """A certificate and what you may see of its fragment tree."""
     certs = platform().certificates
-    c = certs.certificate(number)
+    who = principal()
+    c = certs.certificate(number, principal=who)
     console.print(
         f"[bold]{c.number}[/bold] {c.obligor} owes {_money(c.face, c.currency)} on "
         f"{c.maturity} (issued {c.issue_date} to {c.first_holder}); {c.status.value}"
@@ -181,7 +254,7 @@ def show(number: Annotated[str, typer.Argument()]) -> None:
     table = Table(show_edge=False)
     for column in ("fragment", "parent", "holder", "amount", "tier", "status", "path"):
         table.add_column(column)
-    for f in certs.fragments(number):
+    for f in certs.fragments(number, principal=who):
         table.add_row(
             str(f.id),
             str(f.parent_id or ""),
@@ -197,32 +270,35 @@ def show(number: Annotated[str, typer.Argument()]) -> None:
 @app.command()
 def lineage(fragment: Annotated[int, typer.Argument()]) -> None:
     """The path of a fragment from its certificate's root."""
-    path = platform().certificates.lineage(fragment)
+    path = platform().certificates.lineage(fragment, principal=principal())
     console.print(" → ".join(f"{f.holder} ({f.id}, tier {f.tier})" for f in path))
 
 
 def _fragment_currency(fragment_id: int) -> str:
-    return platform().certificates.certificate_of(fragment_id).currency
+    return platform().certificates.certificate_of(fragment_id, principal=principal()).currency
 
 
 @credit_app.command()
 def grant(
-    funder: Annotated[str, typer.Argument()],
     obligor: Annotated[str, typer.Argument()],
     limit: Annotated[str, typer.Option()],
     expires: Annotated[str, typer.Option()],
     cur: Annotated[str, typer.Option("--currency")] = "CNY",
+    key: Key = None,
 ) -> None:
-    """A funder's credit line to an obligor."""
-    line = platform().certificates.grant_credit(
-        funder=funder,
-        obligor=obligor,
-        cur=cur,
-        limit=parse_amount(limit, currency(cur).exponent),
-        expires_on=_day(expires, "--expires"),
-        actor=actor(),
-    )
-    console.print(f"{funder} → {obligor}: {_money(line.limit, cur)} until {line.expires_on}.")
+    """As a funder: your credit line to an obligor."""
+    who = principal()
+    with reporting_replays():
+        line = platform().certificates.grant_credit(
+            principal=who,
+            funder=who.org,
+            obligor=obligor,
+            cur=cur,
+            limit=parse_amount(limit, currency(cur).exponent),
+            expires_on=_day(expires, "--expires"),
+            key=new_key(key),
+        )
+    console.print(f"{who.org} → {obligor}: {_money(line.limit, cur)} until {line.expires_on}.")
 
 
 @credit_app.command("limit")
@@ -230,21 +306,24 @@ def issuance_limit(
     obligor: Annotated[str, typer.Argument()],
     amount: Annotated[str, typer.Argument()],
     cur: Annotated[str, typer.Option("--currency")] = "CNY",
+    key: Key = None,
 ) -> None:
-    """The operator's cap on an obligor's outstanding certificates."""
-    platform().certificates.set_issuance_limit(
-        obligor=obligor, cur=cur, limit=parse_amount(amount, currency(cur).exponent), actor=actor()
-    )
+    """As the operator: cap an obligor's outstanding certificates."""
+    with reporting_replays():
+        platform().certificates.set_issuance_limit(
+            principal=principal(), obligor=obligor, cur=cur,
+            limit=parse_amount(amount, currency(cur).exponent), key=new_key(key),
+        )  # fmt: skip
     console.print(f"{obligor} may have up to {amount} {cur} of certificates outstanding.")
 
 
 @credit_app.command("list")
 def credit_list(org: Annotated[str | None, typer.Option()] = None) -> None:
-    """Credit lines, used and available."""
+    """Credit lines you are a party to, used and available."""
     table = Table(show_edge=False)
     for column in ("funder", "obligor", "limit", "used", "available", "expires"):
         table.add_column(column)
-    for line in platform().certificates.credit_lines(org):
+    for line in platform().certificates.credit_lines(org, principal=principal()):
         table.add_row(
             line.funder,
             line.obligor,
@@ -260,44 +339,61 @@ def credit_list(org: Annotated[str | None, typer.Option()] = None) -> None:
 def deposit(
     org: Annotated[str, typer.Argument()],
     amount: Annotated[str, typer.Argument()],
-    key: Annotated[str, typer.Option(help="Idempotency key (the bank reference).")],
+    key: Key = None,
     cur: Annotated[str, typer.Option("--currency")] = "CNY",
 ) -> None:
-    """Money arrives in the platform's bank for ORG."""
-    _move_cash(platform().certificates.deposit, org, amount, key, cur)
+    """As the operator: record money that arrived in the platform's bank for ORG."""
+    who = principal()
+    with reporting_replays():
+        platform().certificates.deposit(
+            principal=who, org=org, cur=cur,
+            amount=parse_amount(amount, currency(cur).exponent), key=new_key(key),
+        )  # fmt: skip
+    console.print(
+        f"{org} cash: {_money(platform().certificates.cash(org, cur, principal=who), cur)}."
+    )
 
 
 @cash_app.command()
 def withdraw(
-    org: Annotated[str, typer.Argument()],
     amount: Annotated[str, typer.Argument()],
-    key: Annotated[str, typer.Option(help="Idempotency key.")],
+    key: Key = None,
     cur: Annotated[str, typer.Option("--currency")] = "CNY",
 ) -> None:
-    """Money leaves for ORG's bank account."""
-    _move_cash(platform().certificates.withdraw, org, amount, key, cur)
-
-
-def _move_cash(move: Callable[..., int], org: str, amount: str, key: str, cur: str) -> None:
-    move(
-        org=org,
-        cur=cur,
-        amount=parse_amount(amount, currency(cur).exponent),
-        key=key,
-        actor=actor(),
+    """Send your own cash to your bank account."""
+    who = principal()
+    with reporting_replays():
+        platform().certificates.withdraw(
+            principal=who, org=who.org, cur=cur,
+            amount=parse_amount(amount, currency(cur).exponent), key=new_key(key),
+        )  # fmt: skip
+    console.print(
+        f"{who.org} cash: {_money(platform().certificates.cash(who.org, cur, principal=who), cur)}."
     )
-    console.print(f"{org} cash: {_money(platform().certificates.cash(org, cur), cur)}.")
+
+
+@cash_app.command()
+def balance(
+    org: Annotated[str | None, typer.Argument(help="Default: your own.")] = None,
+    cur: Annotated[str, typer.Option("--currency")] = "CNY",
+) -> None:
+    """A cash balance you may see."""
+    who = principal()
+    org = org or who.org
+    console.print(
+        f"{org} cash: {_money(platform().certificates.cash(org, cur, principal=who), cur)}."
+    )
 
 
 @app.command()
 def claims(
     org: Annotated[str | None, typer.Option(help="Only this organization's.")] = None,
 ) -> None:
-    """Recourse claims opened when certificates went overdue."""
+    """Recourse claims you are a party to, opened when certificates went overdue."""
     table = Table(show_edge=False)
     for column in ("claim", "fragment", "claimant", "debtor", "amount", "status"):
         table.add_column(column)
-    for c in platform().certificates.recourse_claims(org):
+    for c in platform().certificates.recourse_claims(org, principal=principal()):
         table.add_row(
             str(c["id"]),
             str(c["fragment_id"]),
@@ -314,9 +410,13 @@ def calendar(
     day: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
     business: Annotated[bool, typer.Option("--business/--holiday")],
     reason: Annotated[str, typer.Option()],
+    key: Key = None,
 ) -> None:
-    """Override the platform calendar for one day (the official schedule comes late)."""
-    platform().certificates.set_calendar_day(
-        _day(day, "DAY"), business_day=business, reason=reason, actor=actor()
-    )
+    """As the operator: override the platform calendar for one day (the official schedule
+    comes late)."""
+    with reporting_replays():
+        platform().certificates.set_calendar_day(
+            _day(day, "DAY"), principal=principal(), business_day=business, reason=reason,
+            key=new_key(key),
+        )  # fmt: skip
     console.print(f"{day} is now a {'business day' if business else 'holiday'} on the platform.")

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import getpass
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from typing import Annotated
+
+import typer
 
 from capillary.bootstrap import Platform, open_platform
-from capillary.domain.errors import InvalidAmount, ValidationError
+from capillary.domain.access import Principal
+from capillary.domain.errors import InvalidAmount, NoPrincipal, ValidationError
 from capillary.domain.ledger import Account
 from capillary.domain.units import to_minor
+from capillary.entrypoints.cli.render import console
+from capillary.services.idempotency import watching_replays
 from capillary.services.ledger import LedgerService
 
-_state: dict[str, str | None] = {"url": None, "actor": None}
+_state: dict[str, str | None] = {"url": None, "as": None}
 
 
 def set_url(url: str | None) -> None:
@@ -26,13 +35,41 @@ def url() -> str | None:
     return _state["url"]
 
 
-def set_actor(actor: str | None) -> None:
-    _state["actor"] = actor
+def set_acting(acting: str | None) -> None:
+    _state["as"] = acting
 
 
-def actor() -> str:
-    """Who the audit trail records: --as, CAPILLARY_ACTOR, or the system user."""
-    return _state["actor"] or os.environ.get("CAPILLARY_ACTOR") or f"cli:{getpass.getuser()}"
+def principal() -> Principal:
+    """Who acts: ``--as ORG[:USER]`` (or ``CAPILLARY_AS``); the user defaults to the system
+    user's name. Access to the database file is not an identity."""
+    acting = _state["as"] or os.environ.get("CAPILLARY_AS")
+    if not acting:
+        raise NoPrincipal(
+            "This command acts for an organization: name it with --as ORG[:USER] (or CAPILLARY_AS)."
+        )
+    org, _, user = acting.partition(":")
+    return platform().parties.principal(org, user or getpass.getuser())
+
+
+Key = Annotated[
+    str | None,
+    typer.Option("--key", help="Idempotency key: the same key and request again changes nothing."),
+]
+
+
+def new_key(key: str | None) -> str:
+    """The idempotency key given with --key, or a fresh one (no retry will share it)."""
+    return key or f"cli-{uuid.uuid4()}"
+
+
+@contextmanager
+def reporting_replays() -> Iterator[None]:
+    """Say so when the write inside was a replay of an earlier one with the same key."""
+    with watching_replays() as seen:
+        yield
+    if seen:
+        console.print(f"[yellow]replayed[/yellow]: key {seen[0]!r} was used before; nothing "
+                      "changed, the original result is shown.")  # fmt: skip
 
 
 @cache

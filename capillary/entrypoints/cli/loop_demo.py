@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from capillary.bootstrap import Platform, open_platform
+from capillary.domain.access import Principal
 from capillary.domain.certificates import FragmentStatus
 from capillary.domain.parties import Role
 from capillary.domain.trade import (
@@ -27,7 +28,8 @@ from capillary.entrypoints.cli.render import console
 from capillary.services.parties import new_organization
 
 Y = 100
-OPS = "ops:demo"
+OPS = "capillary-ops"
+OPS_ID = "91310115MA1K4LQP0J"
 CAST = [
     ("huaxin-auto", "Shenzhen Huaxin Automotive", "91440300MA5F8Q2K1L", Role.CORE),
     ("precision-parts", "Dongguan Precision Brake Parts", "91441900MA4UR6XB4L", Role.SUPPLIER),
@@ -48,23 +50,33 @@ def run(
     is financed, sold on, and settled at maturity; then the ledger proves it."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{file}{suffix}").unlink(missing_ok=True)
-    p = open_platform(f"sqlite:///{file}")
+    url = f"sqlite:///{file}"
+    operator = new_organization(code=OPS, name="Capillary Platform Operations", scheme="uscc",
+                                identifier=OPS_ID, roles=frozenset({Role.OPERATOR}))  # fmt: skip
+    open_platform(url).admin.init(operator, sandbox=True, start=date(2026, 11, 2))
+    p = open_platform(url)  # on the sandbox's stored clock from here on
     console.rule("[bold]Capillary: the closed loop")
-    console.print(f"A fresh platform in {file} (SQLite). Amounts in CNY.\n")
-    _participants(p)
+    console.print(f"A fresh sandbox platform in {file} (SQLite), its clock at "
+                  f"{p.admin.reading().today}, operated by {OPS}. Amounts in CNY.\n")  # fmt: skip
+    ops = _as(p, OPS)
+    _participants(p, ops)
     payable = _trade(p)
     certs = p.certificates
-    certs.set_issuance_limit(obligor=CORE, cur="CNY", limit=5_000_000 * Y, actor=OPS)
+    certs.set_issuance_limit(
+        principal=ops, obligor=CORE, cur="CNY", limit=5_000_000 * Y, key="limit-huaxin"
+    )
     for funder in (BANK, BANK2):
         certs.grant_credit(
+            principal=_as(p, funder),
             funder=funder,
             obligor=CORE,
             cur="CNY",
             limit=2_000_000 * Y,
             expires_on=date(2027, 12, 31),
-            actor=OPS,
+            key="line-huaxin",
         )
-        certs.deposit(org=funder, cur="CNY", amount=1_000_000 * Y, key=f"wire-{funder}", actor=OPS)
+        certs.deposit(principal=ops, org=funder, cur="CNY", amount=1_000_000 * Y,
+                      key=f"wire-{funder}")  # fmt: skip
     _cash(
         p,
         "3. Credit: the operator caps huaxin-auto's issuance at 5,000,000.00; two factors "
@@ -72,17 +84,17 @@ def run(
     )
 
     issued = certs.issue(
+        principal=_as(p, CORE, "treasury"),
         obligor=CORE,
         holder=TIER1,
         payable_ids=[payable],
         face=1_000_000 * Y,
         maturity=date(2027, 1, 31),
-        issue_date=date(2026, 11, 2),
-        actor="huaxin-auto:treasury",
+        key="cert-1",
     )
     number = issued.certificate.number
     maturity = issued.certificate.maturity
-    certs.accept(number, by=TIER1, actor="precision-parts:cfo")
+    certs.accept(number, principal=_as(p, TIER1, "cfo"), key="accept-1")
     _tree(
         p,
         number,
@@ -90,15 +102,14 @@ def run(
         f"which is not a business day, so due {maturity}; precision-parts accepts",
     )
 
-    (root,) = certs.fragments(number)
+    (root,) = certs.fragments(number, principal=ops)
     to2, _ = certs.transfer(
+        principal=_as(p, TIER1, "ap"),
         fragment_id=root.id,
-        sender=TIER1,
         recipient=TIER2,
         amount=300_000 * Y,
         reference="26442000000000000102",
-        on=date(2026, 11, 2),
-        actor="precision-parts:ap",
+        key="pay-housings",
     )
     _tree(
         p,
@@ -106,55 +117,51 @@ def run(
         "5. precision-parts pays dongguan-castings 300,000.00 with it (naming "
         "the invoice it pays); it keeps 700,000.00 as change",
     )
+    p.admin.set_clock(date(2026, 11, 3), principal=ops)
     to3, _ = certs.transfer(
+        principal=_as(p, TIER2, "ap"),
         fragment_id=to2.id,
-        sender=TIER2,
         recipient=TIER3,
         amount=50_000 * Y,
         reference="contract:NH-ALLOY-2026-11",
-        on=date(2026, 11, 3),
-        actor="dongguan-castings:ap",
+        key="pay-alloys",
     )
     _tree(p, number, "6. dongguan-castings pays foshan-alloys 50,000.00 under their contract")
 
-    financed = certs.finance(
-        fragment_id=to3.id,
-        seller=TIER3,
-        funder=BANK,
-        amount=50_000 * Y,
-        rate=Decimal("0.045"),
-        on=maturity - timedelta(days=90),
-        actor="foshan-alloys:cfo",
-    )
+    p.admin.set_clock(maturity - timedelta(days=90), principal=ops)
+    offer = certs.offer_financing(
+        principal=_as(p, TIER3, "cfo"), fragment_id=to3.id, funder=BANK, amount=50_000 * Y,
+        rate=Decimal("0.045"), key="sell-to-merchants",
+    )  # fmt: skip
+    financed = certs.accept_financing(offer.id, principal=_as(p, BANK, "desk"), key="buy-1")
     q = financed.quote
     _cash(
         p,
-        f"7. foshan-alloys sells its 50,000.00 to merchants-bank at 4.5% for {q.days} days "
-        f"(ACT/360): discount {_m(q.discount)}, cash today {_m(q.price)} -- the fragment and "
-        "the cash move in one ledger transaction",
+        f"7. {maturity - timedelta(days=90)}: foshan-alloys offers its 50,000.00 to "
+        f"merchants-bank at 4.5%, which accepts ({q.days} days, ACT/360): discount "
+        f"{_m(q.discount)}, cash today {_m(q.price)} -- the fragment and the cash move in one "
+        "ledger transaction",
         [TIER3, BANK],
     )
     (at_bank,) = financed.fragments
-    sold = certs.finance(
-        fragment_id=at_bank.id,
-        seller=BANK,
-        funder=BANK2,
-        amount=50_000 * Y,
-        rate=Decimal("0.04"),
-        on=maturity - timedelta(days=60),
-        actor="merchants-bank:desk",
-    )
+    p.admin.set_clock(maturity - timedelta(days=60), principal=ops)
+    bid = certs.quote_financing(
+        principal=_as(p, BANK2, "desk"), fragment_id=at_bank.id, amount=50_000 * Y,
+        rate=Decimal("0.04"), key="bid-1",
+    )  # fmt: skip
+    sold = certs.accept_financing(bid.id, principal=_as(p, BANK, "desk"), key="sell-on-1")
     _cash(
         p,
-        f"8. merchants-bank sells it on to cicc-factoring at 4.0% with {sold.quote.days} "
-        f"days left, for {_m(sold.quote.price)}",
+        f"8. cicc-factoring quotes merchants-bank 4.0% for it with {sold.quote.days} days "
+        f"left; merchants-bank accepts and sells it on for {_m(sold.quote.price)}",
         [BANK, BANK2],
     )
-    path = certs.lineage(sold.fragments[0].id)
+    path = certs.lineage(sold.fragments[0].id, principal=ops)
     console.print("   lineage: " + " → ".join(f"{f.holder} (tier {f.tier})" for f in path) + "\n")
 
-    certs.deposit(org=CORE, cur="CNY", amount=1_000_000 * Y, key="wire-huaxin", actor=OPS)
-    run_ = certs.settle(on=maturity, actor=OPS)
+    certs.deposit(principal=ops, org=CORE, cur="CNY", amount=1_000_000 * Y, key="wire-huaxin")
+    p.admin.set_clock(maturity, principal=ops)
+    run_ = certs.settle(principal=ops, key=f"settle-{maturity}")
     _cash(
         p,
         f"9. Maturity, {maturity}: huaxin-auto (which wired in 1,000,000.00) pays once; "
@@ -190,7 +197,7 @@ def _cash(p: Platform, title: str, orgs: list[str] | None = None) -> None:
     table.add_column("organization")
     table.add_column("cash (CNY)", justify="right")
     for org in orgs or [BANK, BANK2]:
-        table.add_row(org, _m(p.certificates.cash(org, "CNY")))
+        table.add_row(org, _m(p.certificates.cash(org, "CNY", principal=_as(p, OPS))))
     console.print(table)
     console.print()
 
@@ -200,23 +207,28 @@ def _tree(p: Platform, number: str, title: str) -> None:
     table = Table(show_edge=False)
     for column in ("fragment", "holder", "amount", "tier", "status"):
         table.add_column(column, justify="right" if column == "amount" else "left")
-    for f in p.certificates.fragments(number):
+    for f in p.certificates.fragments(number, principal=_as(p, CORE)):
         if f.status is FragmentStatus.ACTIVE:
             table.add_row(str(f.id), f.holder, _m(f.amount), str(f.tier), f.status.value)
     console.print(table)
     console.print()
 
 
-def _participants(p: Platform) -> None:
+def _as(p: Platform, org: str, user: str = "demo") -> Principal:
+    return p.parties.principal(org, user)
+
+
+def _participants(p: Platform, ops: Principal) -> None:
     for code, name, uscc, role in CAST:
         p.parties.register(
             new_organization(
                 code=code, name=name, scheme="uscc", identifier=uscc, roles=frozenset({role})
             ),
-            actor=OPS,
+            principal=ops,
+            key=f"register-{code}",
         )
     for buyer, supplier in ((CORE, TIER1), (TIER1, TIER2), (TIER2, TIER3)):
-        p.parties.relate(buyer=buyer, supplier=supplier, actor=OPS)
+        p.parties.relate(buyer=buyer, supplier=supplier, principal=ops, key=f"{buyer}>{supplier}")
     console.print(
         "1. Participants: a core automaker, three tiers of suppliers beneath it, two factors; "
         "each identified by its Unified Social Credit Code; who buys from whom recorded.\n"
@@ -235,7 +247,8 @@ def _trade(p: Platform) -> int:
         )
         trade.create_order(
             PurchaseOrder(number, buyer, supplier, "CNY", date(2026, 9, 1), None, (line,)),
-            actor=OPS,
+            principal=_as(p, buyer, "purchasing"),
+            key=number,
         )
         trade.record_delivery(
             Delivery(
@@ -246,7 +259,8 @@ def _trade(p: Platform) -> int:
                 date(2026, 10, 12),
                 (DeliveryLine(1, Decimal(qty), Decimal(qty), Decimal(0)),),
             ),
-            actor=OPS,
+            principal=_as(p, supplier, "logistics"),
+            key=f"DN-{number}",
         )
         amount = qty * int(Decimal(price) * Y)
         trade.receive_invoice(
@@ -263,11 +277,13 @@ def _trade(p: Platform) -> int:
                 amount,
                 (InvoiceLine(1, 1, Decimal(qty), Decimal(price), amount, Decimal(0), 0),),
             ),
-            actor=OPS,
+            principal=_as(p, supplier, "billing"),
+            key=inv,
         )
     payable = trade.confirm_invoice(
-        TIER1, None, "26442000000000000101", due_date=date(2027, 2, 28), actor="huaxin-auto:ap"
-    )
+        TIER1, None, "26442000000000000101", due_date=date(2027, 2, 28),
+        principal=_as(p, CORE, "ap"), key="confirm-101",
+    )  # fmt: skip
     console.print(
         "2. The trade, digitized: huaxin-auto ordered 5,000 brake calipers from precision-parts "
         "(1,000,000.00); the delivery was accepted, the invoice matched it, and huaxin-auto "

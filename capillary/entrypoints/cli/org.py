@@ -9,7 +9,12 @@ import typer
 from rich.table import Table
 
 from capillary.domain.parties import RelationshipStatus, Tolerance, parse_percent, parse_roles
-from capillary.entrypoints.cli.context import actor, platform
+from capillary.entrypoints.cli.context import (
+    Key,
+    new_key,
+    platform,
+    principal,
+)
 from capillary.entrypoints.cli.render import console, import_report, when
 from capillary.services.imports import Kind
 from capillary.services.parties import new_organization
@@ -24,12 +29,13 @@ def create(
     identifier: Annotated[str, typer.Option("--id", help="Registered identifier.")],
     roles: Annotated[str, typer.Option(help="core, supplier, funder, operator, auditor; a|b.")],
     scheme: Annotated[str, typer.Option(help="uscc, or another declared scheme.")] = "uscc",
+    key: Key = None,
 ) -> None:
     """Register an organization."""
     org = new_organization(
         code=code, name=name, scheme=scheme, identifier=identifier, roles=parse_roles(roles)
     )
-    org = platform().parties.register(org, actor=actor())
+    org = platform().parties.register(org, principal=principal(), key=new_key(key))
     console.print(
         f"Registered {org.code} ({org.scheme} {org.identifier}): {', '.join(sorted(org.roles))}."
     )
@@ -60,9 +66,9 @@ def show(code: Annotated[str, typer.Argument(help="Organization code.")]) -> Non
     console.print(f"[bold]{org.code}[/bold] {org.name} ({org.scheme} {org.identifier})")
     console.print(f"roles: {', '.join(sorted(org.roles))}; match tolerance "
                   f"{org.tolerance.percent}% + {org.tolerance.absolute} minor units")  # fmt: skip
-    for rel in p.parties.relationships(code):
+    for rel in p.parties.relationships(code, principal=principal()):
         console.print(f"  {rel.buyer} buys from {rel.supplier} ({rel.status.value})")
-    for entry in p.trade.audit("organization", code):
+    for entry in p.trade.audit("organization", code, principal=principal()):
         console.print(f"  [dim]{when(entry['at'])}[/dim] {entry['action']} by {entry['actor']}")
 
 
@@ -70,30 +76,45 @@ def show(code: Annotated[str, typer.Argument(help="Organization code.")]) -> Non
 def relate(
     buyer: Annotated[str, typer.Argument()],
     supplier: Annotated[str, typer.Argument()],
+    key: Key = None,
 ) -> None:
     """Record that BUYER buys from SUPPLIER."""
-    platform().parties.relate(buyer=buyer, supplier=supplier, actor=actor())
+    platform().parties.relate(
+        buyer=buyer, supplier=supplier, principal=principal(), key=new_key(key)
+    )
     console.print(f"{buyer} buys from {supplier} (active).")
 
 
 @app.command()
 def suspend(
-    buyer: Annotated[str, typer.Argument()], supplier: Annotated[str, typer.Argument()]
+    buyer: Annotated[str, typer.Argument()],
+    supplier: Annotated[str, typer.Argument()],
+    key: Key = None,
 ) -> None:
     """Suspend a trade relationship: no documents flow along it until resumed."""
     platform().parties.set_relationship(
-        buyer=buyer, supplier=supplier, status=RelationshipStatus.SUSPENDED, actor=actor()
+        buyer=buyer,
+        supplier=supplier,
+        status=RelationshipStatus.SUSPENDED,
+        principal=principal(),
+        key=new_key(key),
     )
     console.print(f"{buyer} → {supplier} suspended.")
 
 
 @app.command()
 def resume(
-    buyer: Annotated[str, typer.Argument()], supplier: Annotated[str, typer.Argument()]
+    buyer: Annotated[str, typer.Argument()],
+    supplier: Annotated[str, typer.Argument()],
+    key: Key = None,
 ) -> None:
     """Make a suspended trade relationship active again."""
     platform().parties.set_relationship(
-        buyer=buyer, supplier=supplier, status=RelationshipStatus.ACTIVE, actor=actor()
+        buyer=buyer,
+        supplier=supplier,
+        status=RelationshipStatus.ACTIVE,
+        principal=principal(),
+        key=new_key(key),
     )
     console.print(f"{buyer} → {supplier} active.")
 
@@ -103,10 +124,11 @@ def tolerance(
     code: Annotated[str, typer.Argument(help="The buyer.")],
     percent: Annotated[str, typer.Option(help="e.g. 2 or 2%.")] = "0",
     absolute: Annotated[int, typer.Option(help="Minor units.")] = 0,
+    key: Key = None,
 ) -> None:
     """Set how far invoices to this buyer may exceed what is supported and still match."""
     org = platform().parties.set_tolerance(
-        code, Tolerance(parse_percent(percent), absolute), actor=actor()
+        code, Tolerance(parse_percent(percent), absolute), principal=principal(), key=new_key(key)
     )
     console.print(f"{org.code} matches within {org.tolerance.percent}% + {org.tolerance.absolute}.")
 
@@ -115,8 +137,11 @@ def tolerance(
 def import_(
     kind: Annotated[str, typer.Argument(help="organizations or relationships")],
     file: Annotated[Path, typer.Argument(exists=False, help="A .csv or .json file.")],
+    key: Key = None,
 ) -> None:
     """Import organizations or relationships from CSV or JSON."""
     if kind not in (Kind.ORGANIZATIONS, Kind.RELATIONSHIPS):
         raise typer.BadParameter("org import takes organizations or relationships")
-    import_report(platform().imports.run_file(Kind(kind), file, actor=actor()))
+    import_report(
+        platform().imports.run_file(Kind(kind), file, principal=principal(), key=new_key(key))
+    )

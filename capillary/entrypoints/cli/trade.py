@@ -12,7 +12,13 @@ from rich.table import Table
 
 from capillary.domain.errors import ValidationError
 from capillary.domain.units import currency, format_minor
-from capillary.entrypoints.cli.context import actor, platform
+from capillary.entrypoints.cli.context import (
+    Key,
+    new_key,
+    platform,
+    principal,
+    reporting_replays,
+)
 from capillary.entrypoints.cli.render import console, import_report, when
 from capillary.services.imports import Kind
 from capillary.services.trade import invoice_key, order_key
@@ -24,12 +30,15 @@ app = typer.Typer(help="Orders, deliveries, invoices, the match, payables.", no_
 def import_(
     kind: Annotated[str, typer.Argument(help="orders, deliveries or invoices")],
     file: Annotated[Path, typer.Argument(help="A .csv or .json file.")],
+    key: Key = None,
 ) -> None:
     """Create documents from a CSV or JSON file; bad rows are named, good ones go in, and
     importing the same file again changes nothing. Invoices are matched on arrival."""
     if kind not in (Kind.ORDERS, Kind.DELIVERIES, Kind.INVOICES):
         raise typer.BadParameter("trade import takes orders, deliveries or invoices")
-    import_report(platform().imports.run_file(Kind(kind), file, actor=actor()))
+    import_report(
+        platform().imports.run_file(Kind(kind), file, principal=principal(), key=new_key(key))
+    )
 
 
 @app.command("list")
@@ -44,7 +53,7 @@ def list_(
     if what == "orders":
         for column in ("order", "supplier", "date", "lines", "amount", "status", "v"):
             table.add_column(column)
-        for o in trade.orders(org=org, limit=limit):
+        for o in trade.orders(principal=principal(), org=org, limit=limit):
             e = currency(o.currency).exponent
             table.add_row(order_key(o.buyer, o.number), o.supplier, str(o.order_date),
                           str(len(o.lines)), f"{format_minor(o.amount(e), e)} {o.currency}",
@@ -52,7 +61,7 @@ def list_(
     elif what == "invoices":
         for column in ("id", "invoice", "buyer", "order", "total", "status"):
             table.add_column(column)
-        for v in trade.invoices(org=org, limit=limit):
+        for v in trade.invoices(principal=principal(), org=org, limit=limit):
             e = currency(v.currency).exponent
             table.add_row(str(v.id), invoice_key(v.seller, v.code, v.number), v.buyer,
                           v.order_number, f"{format_minor(v.total, e)} {v.currency}",
@@ -60,7 +69,7 @@ def list_(
     elif what == "payables":
         for column in ("id", "buyer", "supplier", "amount", "open", "due", "status", "override"):
             table.add_column(column)
-        for p in trade.payables(org=org, limit=limit):
+        for p in trade.payables(principal=principal(), org=org, limit=limit):
             e = currency(p.currency).exponent
             table.add_row(str(p.id), p.buyer, p.supplier, format_minor(p.amount, e),
                           format_minor(p.open_amount, e), str(p.due_date), p.status.value,
@@ -82,7 +91,7 @@ def show(
     """One document with its lines, match result and history."""
     trade = platform().trade
     if what == "order":
-        o = trade.order(party, number)
+        o = trade.order(party, number, principal=principal())
         e = currency(o.currency).exponent
         console.print(f"[bold]Order {order_key(o.buyer, o.number)}[/bold] to {o.supplier}, "
                       f"{o.order_date}, {o.status.value}, version {o.version}")  # fmt: skip
@@ -92,7 +101,7 @@ def show(
         console.print(f"  amount before tax {format_minor(o.amount(e), e)} {o.currency}")
         key = ("order", order_key(party, number))
     elif what == "delivery":
-        d = trade.delivery(party, number)
+        d = trade.delivery(party, number, principal=principal())
         console.print(f"[bold]Delivery {party}/{number}[/bold] for order {d.order_number}, "
                       f"{d.delivered_on}, {d.status.value}")  # fmt: skip
         for dl in d.lines:
@@ -100,18 +109,18 @@ def show(
                           f"{dl.accepted} accepted, {dl.rejected} rejected")  # fmt: skip
         key = ("delivery", f"{party}/{number}")
     elif what == "invoice":
-        v = trade.invoice(party, code, number)
+        v = trade.invoice(party, code, number, principal=principal())
         e = currency(v.currency).exponent
         console.print(f"[bold]Invoice {invoice_key(v.seller, v.code, v.number)}[/bold] to "
                       f"{v.buyer} for order {v.order_number}, {v.issue_date}: "
                       f"{format_minor(v.amount, e)} + tax {format_minor(v.tax, e)} = "
                       f"{format_minor(v.total, e)} {v.currency}; {v.status.value}")  # fmt: skip
-        for x in trade.invoice_exceptions(v.id):
+        for x in trade.invoice_exceptions(v.id, principal=principal()):
             console.print(f"  [red]{x['code']}[/red] {x['message']}")
         key = ("invoice", invoice_key(v.seller, v.code, v.number))
     else:
         raise typer.BadParameter("show an order, delivery or invoice")
-    for entry in trade.audit(*key):
+    for entry in trade.audit(*key, principal=principal()):
         console.print(f"  [dim]{when(entry['at'])}[/dim] {entry['action']} by {entry['actor']}"
                       f"{' ' + str(entry['detail']) if entry['detail'] else ''}")  # fmt: skip
 
@@ -123,6 +132,7 @@ def accept(
     line: Annotated[
         list[str] | None, typer.Option(help="LINE=QTY accepted; others in full.")
     ] = None,
+    key: Key = None,
 ) -> None:
     """The buyer accepts a delivery (what is not accepted is rejected)."""
     accepted = {}
@@ -132,17 +142,19 @@ def accept(
             accepted[int(no)] = Decimal(qty)
         except (ValueError, ArithmeticError):
             raise ValidationError(f"Write --line LINE=QTY; got {spec!r}.") from None
-    d = platform().trade.accept_delivery(supplier, number, accepted=accepted, actor=actor())
+    d = platform().trade.accept_delivery(
+        supplier, number, accepted=accepted, principal=principal(), key=new_key(key)
+    )
     console.print(f"Delivery {supplier}/{number} accepted: " + ", ".join(
         f"line {x.order_line_no} {x.accepted} of {x.quantity}" for x in d.lines))  # fmt: skip
 
 
 @app.command()
-def match(
-    buyer: Annotated[str, typer.Option(help="Match this buyer's open invoices again.")],
-) -> None:
-    """Match again every invoice of BUYER not yet confirmed (after acceptances, say)."""
-    results = platform().trade.match(buyer=buyer, actor=actor())
+def match(key: Key = None) -> None:
+    """As a buyer: match again every invoice of yours not yet confirmed (after acceptances,
+    say)."""
+    with reporting_replays():
+        results = platform().trade.match(principal=principal(), key=new_key(key))
     matched = sum(1 for r in results.values() if r.matched)
     console.print(f"{len(results)} invoice(s) matched again: {matched} matched, "
                   f"{len(results) - matched} with exceptions.")  # fmt: skip
@@ -157,6 +169,7 @@ def confirm(
     override: Annotated[
         str | None, typer.Option(help="Reason to confirm despite exceptions.")
     ] = None,
+    key: Key = None,
 ) -> None:
     """The buyer confirms an invoice into a payable."""
     try:
@@ -164,7 +177,13 @@ def confirm(
     except ValueError:
         raise ValidationError(f"--due takes a date as YYYY-MM-DD; got {due!r}.") from None
     p = platform().trade.confirm_invoice(
-        seller, code, number, due_date=due_date, override_reason=override, actor=actor()
+        seller,
+        code,
+        number,
+        due_date=due_date,
+        override_reason=override,
+        principal=principal(),
+        key=new_key(key),
     )
     e = currency(p.currency).exponent
     overridden = f"; exceptions overridden: {p.override_reason}" if p.override_reason else ""
@@ -179,9 +198,12 @@ def cancel(
     buyer: Annotated[str, typer.Argument()],
     number: Annotated[str, typer.Argument()],
     reason: Annotated[str, typer.Option()],
+    key: Key = None,
 ) -> None:
     """Cancel an order (its history is kept)."""
-    o = platform().trade.cancel_order(buyer, number, reason=reason, actor=actor())
+    o = platform().trade.cancel_order(
+        buyer, number, reason=reason, principal=principal(), key=new_key(key)
+    )
     console.print(f"Order {order_key(buyer, number)} cancelled (version {o.version}).")
 
 
@@ -190,7 +212,7 @@ def history(
     buyer: Annotated[str, typer.Argument()], number: Annotated[str, typer.Argument()]
 ) -> None:
     """Every version of an order."""
-    for v in platform().trade.order_history(buyer, number):
+    for v in platform().trade.order_history(buyer, number, principal=principal()):
         why = f"; {v['reason']}" if v["reason"] else ""
         console.print(
             f"version {v['version']} by {v['actor']} at {when(v['at'])}: {v['order']['status']}, "

@@ -1,0 +1,95 @@
+"""Every write is idempotent (DESIGN.md §8): a client-chosen key, scoped to the principal's
+organization, names one request. The first time, the use case runs and its result is
+recorded with the key in the same database transaction; the same key with the same request
+returns that recorded result and changes nothing; the same key with another request is
+``idempotency_conflict``. Two concurrent twins race for the key's row: the loser's
+transaction is run again from the start (see :mod:`capillary.adapters.database`) and
+becomes a replay.
+
+Callers that want to know whether a call was a replay (the CLI says "replayed", the API
+will set a header) watch for it with :func:`watching_replays`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+from sqlalchemy.engine import Connection
+
+from capillary.adapters import trust_repository as repo
+from capillary.domain.access import Principal
+from capillary.domain.errors import IdempotencyConflict
+from capillary.domain.ledger import check_key
+
+T = TypeVar("T")
+
+_replays: ContextVar[list[str] | None] = ContextVar("capillary_replays", default=None)
+
+
+@contextmanager
+def watching_replays() -> Iterator[list[str]]:
+    """Within the block, the keys of the calls that were replays are appended to the list."""
+    seen: list[str] = []
+    token = _replays.set(seen)
+    try:
+        yield seen
+    finally:
+        _replays.reset(token)
+
+
+@cache
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(kind)
+
+
+def request_hash(use_case: str, request: Mapping[str, Any]) -> str:
+    text = json.dumps({"use_case": use_case, "request": request}, default=str, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def once(
+    conn: Connection,
+    *,
+    principal: Principal,
+    key: str,
+    use_case: str,
+    request: Mapping[str, Any],
+    result: Any,
+    run: Callable[[], T],
+    now: int,
+) -> T:
+    """``run()`` the first time ``key`` is used by the principal's organization, recording
+    its result (of type ``result``); the recorded result on a replay of the same request."""
+    check_key(key)
+    digest = request_hash(use_case, request)
+    found = repo.recorded(conn, principal.org, key)
+    adapter = _adapter(result)
+    if found is not None:
+        if (found.use_case, found.request_hash) != (use_case, digest):
+            raise IdempotencyConflict(
+                f"Key {key!r} was used by {principal.org} for another request "
+                f"({found.use_case.replace('_', ' ')}); choose a new key for a new request."
+            )
+        seen = _replays.get()
+        if seen is not None:
+            seen.append(key)
+        value: T = adapter.validate_json(found.result)
+        return value
+    value = run()
+    repo.record(
+        conn,
+        org=principal.org,
+        key=key,
+        use_case=use_case,
+        request_hash=digest,
+        result=adapter.dump_json(value).decode(),
+        now=now,
+    )
+    return value

@@ -1,0 +1,170 @@
+"""Use cases of the platform itself: creating it (production or sandbox, with its operator)
+and its clock (DESIGN.md §9).
+
+A production platform's clock is wall time and cannot be set. A sandbox's clock is stored in
+the database: the operator sets or advances it (never backwards), and every process sees the
+same business date, so demos, tests and simulations run months in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import Connection
+
+from capillary.adapters import trade_repository as trade_repo
+from capillary.adapters import trust_repository as repo
+from capillary.adapters.clock import (
+    DEFAULT_TIMEZONE,
+    Clock,
+    SystemClock,
+    business_date,
+    from_us,
+    start_of,
+)
+from capillary.adapters.database import Database
+from capillary.domain.access import Act, Principal, authorize
+from capillary.domain.errors import (
+    ClockBackwards,
+    ClockNotSettable,
+    PlatformExists,
+    PlatformNotInitialized,
+    ValidationError,
+)
+from capillary.domain.parties import Organization, Role
+from capillary.services.outcomes import audit_row
+
+SANDBOX, PRODUCTION = "sandbox", "production"
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReading:
+    kind: str  # sandbox | production
+    timezone: str
+    now: datetime  # in the platform's time zone
+    today: date
+
+
+class PlatformService:
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    def init(
+        self, operator: Organization, *, sandbox: bool, start: date | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> ClockReading:  # fmt: skip
+        """Create the platform with its operator (registered here if new, and given the
+        operator role). Only once per store: the one act without a principal, since there is
+        nobody yet to ask. A sandbox's clock starts at midnight of ``start`` (default: today
+        on the wall clock)."""
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(
+                f"{timezone!r} is not a time zone (e.g. Asia/Shanghai)."
+            ) from None
+        if Role.OPERATOR not in operator.roles:
+            raise ValidationError(
+                f"The platform's operator {operator.code} needs the operator role."
+            )
+
+        def work(conn: Connection) -> None:
+            if repo.platform(conn, lock=True) is not None:
+                raise PlatformExists("This store already holds a platform; it is created once.")
+            now = SystemClock().now_us()
+            clock_us = None
+            if sandbox:
+                clock_us = start_of(start or business_date(SystemClock(), timezone), timezone)
+            known = trade_repo.orgs_by_code(conn, [operator.code]).get(operator.code)
+            if known is None:
+                trade_repo.insert_orgs(conn, [replace(operator, created_at=now)])
+            elif Role.OPERATOR not in known.roles:
+                raise ValidationError(f"{operator.code} is registered without the operator role.")
+            repo.insert_platform(
+                conn,
+                repo.PlatformRow(SANDBOX if sandbox else PRODUCTION, timezone, operator.code,
+                                 clock_us, now),
+            )  # fmt: skip
+            trade_repo.insert_audit(
+                conn,
+                [audit_row("platform", "platform", "created", f"{operator.code}:setup", now,
+                           {"kind": SANDBOX if sandbox else PRODUCTION, "timezone": timezone})],
+            )  # fmt: skip
+
+        self.db.transaction(work)
+        return self.reading()
+
+    def _platform(self, conn: Connection, *, lock: bool = False) -> repo.PlatformRow:
+        found = repo.platform(conn, lock=lock)
+        if found is None:
+            raise PlatformNotInitialized(
+                "This store holds no platform yet: create it with `capillary platform init`."
+            )
+        return found
+
+    def reading(self) -> ClockReading:
+        """The platform's clock: kind, time zone, now and today."""
+        row = self.db.transaction(lambda c: self._platform(c), readonly=True)
+        now_us = row.clock_us if row.clock_us is not None else self.clock.now_us()
+        now = from_us(now_us).astimezone(ZoneInfo(row.timezone))
+        return ClockReading(row.kind, row.timezone, now, now.date())
+
+    def set_clock(self, day: date, *, principal: Principal) -> ClockReading:
+        """The operator moves a sandbox's clock to midnight starting ``day``, never back."""
+        authorize(principal, Act.SET_CLOCK)
+
+        def work(conn: Connection) -> None:
+            row = self._platform(conn, lock=True)
+            if row.clock_us is None:
+                raise ClockNotSettable(
+                    "This is a production platform: its clock is wall time and cannot be set."
+                )
+            target = start_of(day, row.timezone)
+            current = from_us(row.clock_us).astimezone(ZoneInfo(row.timezone))
+            if target < row.clock_us:
+                raise ClockBackwards(
+                    f"The sandbox clock is at {current:%Y-%m-%d %H:%M}; it never goes back "
+                    f"(to {day})."
+                )
+            repo.set_sandbox_clock(conn, target)
+            trade_repo.insert_audit(
+                conn,
+                [audit_row("platform", "clock", "set", principal.label, target,
+                           {"from": current.isoformat(), "to": day.isoformat()})],
+            )  # fmt: skip
+
+        self.db.transaction(work)
+        return self.reading()
+
+    def advance_clock(self, *, days: int, principal: Principal) -> ClockReading:
+        """The operator moves a sandbox's clock ``days`` forward, to midnight."""
+        if days < 1 or days > 36_600:
+            raise ValidationError(f"Advance the clock by 1 to 36,600 days; got {days}.")
+        today = self.reading().today
+        return self.set_clock(today + timedelta(days=days), principal=principal)
+
+
+def platform_clock(db: Database) -> tuple[Clock, str]:
+    """The clock a process on ``db`` runs by, and the platform's time zone: the stored clock
+    for a sandbox, wall time otherwise (also for a store with no platform yet)."""
+    row = db.transaction(repo.platform, readonly=True)
+    if row is None:
+        return SystemClock(), DEFAULT_TIMEZONE
+    if row.kind == SANDBOX:
+        return _StoredClock(db), row.timezone
+    return SystemClock(), row.timezone
+
+
+class _StoredClock:
+    """A sandbox's clock, read from the store at each use."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def now_us(self) -> int:
+        value = self.db.transaction(repo.sandbox_clock, readonly=True)
+        assert value is not None
+        return value
