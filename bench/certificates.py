@@ -38,6 +38,7 @@ from capillary.adapters.database import Database
 from capillary.domain.certificates import FragmentStatus
 from capillary.domain.ledger import Leg, Side, make_request
 from capillary.services.certificates import IssueRequest, Move
+from tests.support.acting import as_
 from tests.support.loop import OPS, Loop, Y
 
 console = Console()
@@ -79,6 +80,7 @@ def operations(loop: Loop, n: int) -> dict[str, float]:
         certs.accept(number, by="tier1", actor="tier1")
     figures["accept/s"] = n / (time.perf_counter() - start)
     roots = [certs.fragments(number)[0].id for number in numbers]
+    certs.on(date(2026, 12, 1))
     start = time.perf_counter()
     change = []
     for r in roots:
@@ -112,8 +114,8 @@ def operations(loop: Loop, n: int) -> dict[str, float]:
 def batched(loop: Loop, payable: int, n: int, size: int = 100) -> dict[str, float]:
     """The same operations, ``size`` to a call (one unit of work, one ledger submission)."""
     certs = loop.certs
-    on = date(2026, 12, 1)
-    request = IssueRequest("core", "tier1", (payable,), 100_000 * Y, MATURITY, date(2026, 11, 2))
+    certs.on(date(2026, 11, 2))
+    request = IssueRequest("core", "tier1", (payable,), 100_000 * Y, MATURITY)
     start = time.perf_counter()
     numbers = []
     for _ in range(0, n, size):
@@ -122,23 +124,29 @@ def batched(loop: Loop, payable: int, n: int, size: int = 100) -> dict[str, floa
     for number in numbers:
         certs.accept(number, by="tier1", actor="tier1")
     roots = [certs.fragments(number)[0].id for number in numbers]
+    certs.on(date(2026, 12, 1))
     start = time.perf_counter()
     change = []
     for i in range(0, len(roots), size):
         moves = [
-            Move(r, "tier1", "tier2", 10_000 * Y, on, reference="contract:bench")
+            Move(r, "tier1", "tier2", 10_000 * Y, reference="contract:bench")
             for r in roots[i : i + size]
         ]
         change += [m.fragments[1].id for m in certs.move(moves, actor="tier1")]
     figures[f"transfer/s, batches of {size}"] = len(roots) / (time.perf_counter() - start)
+    # A financing is agreed by both sides: the holder's offers (one per call), then the
+    # funder accepts them in batches (the fragments and the cash move then).
+    offers = [
+        certs.service.offer_financing(
+            principal=as_("tier1"), fragment_id=f, funder="bank", amount=10_000 * Y,
+            rate=Decimal("0.045"), key=f"offer-{f}",
+        ).id
+        for f in change
+    ]  # fmt: skip
     start = time.perf_counter()
-    for i in range(0, len(change), size):
-        certs.move(
-            [
-                Move(f, "tier1", "bank", 10_000 * Y, on, rate=Decimal("0.045"))
-                for f in change[i : i + size]
-            ],
-            actor="tier1",
+    for i in range(0, len(offers), size):
+        certs.service.accept_financings(
+            offers[i : i + size], principal=as_("bank"), key=f"take-{i}"
         )
     figures[f"finance/s, batches of {size}"] = len(change) / (time.perf_counter() - start)
     return figures

@@ -107,7 +107,8 @@ def insert_offer(conn: Connection, offer: FinancingOffer) -> int:
     result = conn.execute(
         t.financing_offers.insert().values(
             fragment_id=offer.fragment_id, seller=offer.seller, funder=offer.funder,
-            proposer=offer.proposer, currency=offer.currency, amount=offer.amount, rate=str(offer.rate),
+            proposer=offer.proposer, currency=offer.currency, amount=offer.amount,
+            rate=str(offer.rate),
             day_count=offer.day_count.value, fee_rate=str(offer.fee_rate),
             recourse=offer.recourse, status=offer.status.value, created_at=offer.created_at,
         )

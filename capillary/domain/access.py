@@ -161,7 +161,7 @@ def authorize(principal: Principal, act: Act, party: str | Iterable[str] | None 
     :data:`WHO_MAY` names for this act on this resource; operator acts need none."""
     who = WHO_MAY[act]
     doing = act.value.replace("_", " ")
-    if principal.is_auditor:
+    if principal.is_auditor and not principal.is_operator:
         raise Forbidden(f"{principal.org} is an auditor: it reads everything and changes nothing.")
     if principal.user_role is UserRole.READ_ONLY:
         raise Forbidden(f"{principal.label} has read-only access and may not {doing}.")

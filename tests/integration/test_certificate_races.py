@@ -9,30 +9,30 @@ from decimal import Decimal
 
 import pytest
 
-from capillary.adapters.clock import ManualClock
+from capillary.adapters.clock import ManualClock, start_of
 from capillary.adapters.database import Database
 from capillary.domain import errors
 from capillary.domain.certificates import FragmentStatus
 from capillary.services.certificates import CertificateService
 from capillary.services.ledger import LedgerService
+from tests.support.acting import as_
 from tests.support.loop import OPS, Loop, Y
 
 WORKERS = 8
 pytestmark = pytest.mark.slow
 
 
-def _move(url: str, fragment_id: int, worker: int) -> str:
+def _move(url: str, fragment_id: int, worker: int, offer: int | None) -> str:
     db = Database(url, max_attempts=200)
-    certs = CertificateService(db, LedgerService(db))
+    clock = ManualClock(start_of(date(2026, 12, 1)))
+    certs = CertificateService(db, LedgerService(db, clock=clock), clock=clock)
     try:
-        if worker % 2:
-            certs.finance(fragment_id=fragment_id, seller="tier1", funder="bank",
-                          amount=(100_000 + worker) * Y, rate=Decimal("0.05"),
-                          on=date(2026, 12, 1), actor=f"w{worker}")  # fmt: skip
+        if offer is not None:  # the bank takes tier-1's offer
+            certs.accept_financing(offer, principal=as_("bank"), key=f"w{worker}")
         else:
-            certs.transfer(fragment_id=fragment_id, sender="tier1", recipient="tier2",
+            certs.transfer(principal=as_("tier1"), fragment_id=fragment_id, recipient="tier2",
                            amount=(100_000 + worker) * Y, reference="contract:race",
-                           on=date(2026, 12, 1), actor=f"w{worker}")  # fmt: skip
+                           key=f"w{worker}")  # fmt: skip
     except errors.FragmentNotActive:
         return "fragment_not_active"
     except errors.CapillaryError as exc:
@@ -57,9 +57,23 @@ def test_one_fragment_raced_by_many_moves_once(store_url: str) -> None:
     certs.accept(number, by="tier1", actor="tier1")
     (root,) = certs.fragments(number)
 
+    certs.on(date(2026, 12, 1))
+    offers = {
+        w: certs.service.offer_financing(
+            principal=as_("tier1"),
+            fragment_id=root.id,
+            funder="bank",
+            amount=(100_000 + w) * Y,
+            rate=Decimal("0.05"),
+            key=f"offer-{w}",
+        ).id
+        for w in range(1, WORKERS, 2)
+    }
     spawn = multiprocessing.get_context("spawn")
     with spawn.Pool(WORKERS) as pool:
-        results = pool.starmap(_move, [(store_url, root.id, w) for w in range(WORKERS)])
+        results = pool.starmap(
+            _move, [(store_url, root.id, w, offers.get(w)) for w in range(WORKERS)]
+        )
     assert Counter(results) == {"moved": 1, "fragment_not_active": WORKERS - 1}
 
     fragments = certs.fragments(number)

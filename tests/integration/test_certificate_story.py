@@ -56,7 +56,7 @@ def test_the_closed_loop_to_the_fen(loop: Loop) -> None:
     maturity = issued.certificate.maturity
     assert maturity == certs.calendar().roll_forward(date(2027, 1, 31))
     assert loop.trade.payable(core_payable).open_amount == 200_000 * Y
-    with pytest.raises(errors.Refused):
+    with pytest.raises(errors.CertificateNotFound):  # tier-2 is no party to it yet
         certs.accept(number, by="tier2", actor="tier2")
     assert certs.accept(number, by="tier1", actor="tier1:cfo").status is CertificateStatus.ACTIVE
     (root_fragment,) = certs.fragments(number)
@@ -140,8 +140,12 @@ def test_the_closed_loop_to_the_fen(loop: Loop) -> None:
         held = loop.ledger.find_account(org=holder, unit=unit, code="held")
         assert loop.ledger.balance(held.id).net_debit == amount
 
-    # Maturity: the core has not funded yet -- nothing is paid, all goes overdue.
+    # Maturity: the core has not funded yet -- nothing is paid; due today, not yet overdue.
     run = certs.settle(on=maturity, actor=OPS)
+    assert (run.unpaid, run.overdue) == ([number], [])
+    assert certs.certificate(number).status is CertificateStatus.ACTIVE
+    # The day after, its maturity has passed unpaid: overdue.
+    run = certs.settle(on=maturity + timedelta(days=1), actor=OPS)
     assert run.overdue == [number]
     assert certs.certificate(number).status is CertificateStatus.OVERDUE
     assert loop.cash("tier1") == 0
@@ -268,7 +272,7 @@ def test_refusals_are_named(loop: Loop) -> None:
         certs.transfer(**{**move, "recipient": "tier3"})  # type: ignore[arg-type]
     with pytest.raises(errors.NoTradeReference):
         certs.transfer(**{**move, "reference": "26442000000000009999"})  # type: ignore[arg-type]
-    with pytest.raises(errors.NotHolder):
+    with pytest.raises(errors.FragmentNotFound):  # tier-2 is no party to tier-1's fragment
         certs.transfer(**{**move, "sender": "tier2", "recipient": "tier3"})  # type: ignore[arg-type]
     with pytest.raises(errors.BelowMinimumFragment):
         certs.transfer(**{**move, "amount": 50 * Y})  # type: ignore[arg-type]
@@ -379,10 +383,10 @@ def test_moves_go_in_batches_all_or_nothing(loop: Loop) -> None:
         ).certificate.number
         certs.accept(number, by="tier1", actor="tier1")
         roots.append(certs.fragments(number)[0].id)
-    on = date(2026, 12, 1)
-    pay = [Move(r, "tier1", "tier2", 10_000 * Y, on, reference="contract:batch") for r in roots]
+    certs.on(date(2026, 12, 1))
+    pay = [Move(r, "tier1", "tier2", 10_000 * Y, reference="contract:batch") for r in roots]
     # One bad move (below the minimum fragment) refuses the whole batch.
-    bad = [*pay[:2], Move(roots[2], "tier1", "tier2", 1, on, reference="contract:batch")]
+    bad = [*pay[:2], Move(roots[2], "tier1", "tier2", 1, reference="contract:batch")]
     with pytest.raises(errors.BelowMinimumFragment):
         certs.move(bad, actor="tier1")
     assert all(len(certs.fragments(n.number)) == 1 for n in certs.certificates(org="core"))
@@ -391,7 +395,7 @@ def test_moves_go_in_batches_all_or_nothing(loop: Loop) -> None:
     assert len({m.posting for m in moved}) == 3  # one ledger transaction each
     change = [m.fragments[1].id for m in moved]
     financed = certs.move(
-        [Move(f, "tier1", "bank", 100_000 * Y, on, rate=Decimal("0.05")) for f in change],
+        [Move(f, "tier1", "bank", 100_000 * Y, rate=Decimal("0.05")) for f in change],
         actor="tier1",
     )
     assert all(m.quote is not None for m in financed)
@@ -407,9 +411,9 @@ def test_issues_in_a_batch_share_payables_and_the_limit(loop: Loop) -> None:
     certs.set_issuance_limit(obligor="core", cur="CNY", limit=250_000 * Y, actor=OPS)
 
     def request(face_yuan: int) -> IssueRequest:
-        return IssueRequest(
-            "core", "tier1", (payable,), face_yuan * Y, date(2027, 3, 1), date(2026, 11, 2)
-        )
+        return IssueRequest("core", "tier1", (payable,), face_yuan * Y, date(2027, 3, 1))
+
+    certs.on(date(2026, 11, 2))
 
     with pytest.raises(errors.IssuanceLimitExceeded):  # 100k + 100k + 100k > 250k
         certs.issue_many([request(100_000)] * 3, actor="core")

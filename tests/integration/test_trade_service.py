@@ -21,16 +21,17 @@ from capillary.services.imports import ImportService, Kind
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService, new_organization
 from capillary.services.trade import TradeService
+from tests.support.acting import Parties, Trade, as_
 from tests.support.documents import an_invoice, an_order
 
 A = "ops"
 
 
 @pytest.fixture
-def services(store_url: str, clock: ManualClock) -> Iterator[tuple[PartiesService, TradeService]]:
+def services(store_url: str, clock: ManualClock) -> Iterator[tuple[Parties, Trade]]:
     db = Database(store_url)
-    parties = PartiesService(db, LedgerService(db, clock=clock), clock=clock)
-    trade = TradeService(db, clock=clock)
+    parties = Parties(PartiesService(db, LedgerService(db, clock=clock), clock=clock))
+    trade = Trade(TradeService(db, clock=clock))
     parties.register(
         new_organization(code="core", name="Core Co", scheme="uscc",
                          identifier="91440300MA5F8Q2K1L", roles=frozenset({Role.CORE})),
@@ -55,7 +56,7 @@ def delivered(order_number: str = "PO-1", number: str = "DN-1", **accepted: str)
 
 
 def test_registering_again_identically_changes_nothing_and_otherwise_is_refused(
-    services: tuple[PartiesService, TradeService],
+    services: tuple[Parties, Trade],
 ) -> None:
     parties, _ = services
     same = new_organization(
@@ -75,7 +76,7 @@ def test_registering_again_identically_changes_nothing_and_otherwise_is_refused(
 
 
 def test_orders_are_amended_and_cancelled_with_every_version_kept(
-    services: tuple[PartiesService, TradeService],
+    services: tuple[Parties, Trade],
 ) -> None:
     _, trade = services
     trade.create_order(an_order(("100", "10.00", "0.13")), actor=A)
@@ -107,7 +108,7 @@ def test_orders_are_amended_and_cancelled_with_every_version_kept(
 
 
 def test_a_suspended_relationship_stops_new_documents(
-    services: tuple[PartiesService, TradeService],
+    services: tuple[Parties, Trade],
 ) -> None:
     parties, trade = services
     parties.set_relationship(
@@ -124,7 +125,7 @@ def test_a_suspended_relationship_stops_new_documents(
 
 
 def test_two_invoices_cannot_bill_the_same_accepted_goods(
-    services: tuple[PartiesService, TradeService],
+    services: tuple[Parties, Trade],
 ) -> None:
     _, trade = services
     trade.create_order(an_order(("100", "10.00", "0.13")), actor=A)
@@ -143,7 +144,7 @@ def test_two_invoices_cannot_bill_the_same_accepted_goods(
     ]
 
 
-def test_acceptance_drives_the_match(services: tuple[PartiesService, TradeService]) -> None:
+def test_acceptance_drives_the_match(services: tuple[Parties, Trade]) -> None:
     _, trade = services
     trade.create_order(an_order(("100", "10.00", "0.13")), actor=A)
     receipt = Delivery("DN-9", "PO-1", "core", "tier1", date(2026, 10, 1),
@@ -166,7 +167,7 @@ def test_acceptance_drives_the_match(services: tuple[PartiesService, TradeServic
 
 
 def test_a_seller_number_is_unique_in_the_database_itself(
-    services: tuple[PartiesService, TradeService],
+    services: tuple[Parties, Trade],
 ) -> None:
     _, trade = services
     trade.receive_invoice(an_invoice((1, "1", "1.00", "0.13")), actor=A)
@@ -181,7 +182,7 @@ def test_a_seller_number_is_unique_in_the_database_itself(
 
 
 def test_invoices_import_from_json_with_nested_lines(
-    services: tuple[PartiesService, TradeService], tmp_path: Path
+    services: tuple[Parties, Trade], tmp_path: Path
 ) -> None:
     parties, trade = services
     trade.create_order(an_order(("10", "100.00", "0.13")), actor=A)
@@ -200,7 +201,9 @@ def test_invoices_import_from_json_with_nested_lines(
     ]  # fmt: skip
     path = tmp_path / "invoices.json"
     path.write_text(json.dumps(records))
-    report = ImportService(parties, trade).run_file(Kind.INVOICES, path, actor=A)
+    report = ImportService(parties.service, trade.service).run_file(
+        Kind.INVOICES, path, principal=as_("tier1"), key="import-1"
+    )
     assert report.created == 1
     assert [(e.row, e.field) for e in report.errors] == [(2, "lines[1].quantity")]
     assert trade.invoice("tier1", None, "26442000000000000042").status is InvoiceStatus.MATCHED

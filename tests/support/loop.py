@@ -14,6 +14,7 @@ from capillary.services.certificates import CertificateService
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService, new_organization
 from capillary.services.trade import TradeService
+from tests.support.acting import Certificates, Parties, Trade
 from tests.support.documents import an_invoice, an_order
 
 Y = 100  # fen per yuan
@@ -31,10 +32,11 @@ ROLES = {"core": Role.CORE, "bank": Role.FUNDER, "bank2": Role.FUNDER}
 
 class Loop:
     def __init__(self, db: Database, clock: ManualClock) -> None:
+        self.clock = clock
         self.ledger = LedgerService(db, clock=clock)
-        self.parties = PartiesService(db, self.ledger, clock=clock)
-        self.trade = TradeService(db, clock=clock)
-        self.certs = CertificateService(db, self.ledger, clock=clock)
+        self.parties = Parties(PartiesService(db, self.ledger, clock=clock))
+        self.trade = Trade(TradeService(db, clock=clock))
+        self.certs = Certificates(CertificateService(db, self.ledger, clock=clock), clock)
         for code, uscc in USCC.items():
             self.parties.register(
                 new_organization(
