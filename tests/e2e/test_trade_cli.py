@@ -12,45 +12,63 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "supply_chain"
 def test_a_supply_chain_from_files_to_payables(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'trade.db'}"
 
-    def cli(*args: str, ok: bool = True) -> str:
-        done = run("--as", "ops:li.wei", *args, cwd=tmp_path, db=db, ok=ok)
+    def cli(who: str, *args: str, ok: bool = True) -> str:
+        done = run("--as", who, *args, cwd=tmp_path, db=db, ok=ok)
         assert "Traceback" not in done.stdout + done.stderr
         return done.stdout
 
-    out = cli("org", "import", "organizations", str(DATA / "organizations.csv"))
+    run("platform", "init", "ops", "--name", "Platform Operator", "--id", "91310115MA1K4LQP0J",
+        cwd=tmp_path, db=db)  # fmt: skip
+    nobody = run("org", "list", cwd=tmp_path, db=db)
+    assert "huaxin" not in nobody.stdout
+    ops = "ops:li.wei"
+    out = cli(ops, "org", "import", "organizations", str(DATA / "organizations.csv"))
     assert "6 created" in out
     assert "invalid_identifier" in out
-    cli("org", "import", "relationships", str(DATA / "relationships.csv"))
-    assert "3 created" in cli("trade", "import", "orders", str(DATA / "orders.csv"))
-    assert "3 created" in cli("trade", "import", "deliveries", str(DATA / "deliveries.json"))
-    out = cli("trade", "import", "invoices", str(DATA / "invoices.csv"))
-    assert "4 created" in out
-    assert "inconsistent_amounts" in out
-    again = cli("trade", "import", "invoices", str(DATA / "invoices.csv"))
-    assert "0 created, 4 unchanged" in again
+    cli(ops, "org", "import", "relationships", str(DATA / "relationships.csv"))
+    # Each party imports its own documents; the rows of others are refused as forbidden.
+    out = cli("huaxin-auto", "trade", "import", "orders", str(DATA / "orders.csv"))
+    assert "1 created" in out  # PO-2026-0001 (two rows): the rest is bad or not its own
+    assert "forbidden" in out
+    cli("precision-parts", "trade", "import", "orders", str(DATA / "orders.csv"))
+    cli("dongguan-castings", "trade", "import", "orders", str(DATA / "orders.csv"))
+    cli("dongguan-castings", "trade", "import", "deliveries", str(DATA / "deliveries.json"))
+    cli("precision-parts", "trade", "import", "deliveries", str(DATA / "deliveries.json"))
+    out = cli("dongguan-castings", "trade", "import", "invoices", str(DATA / "invoices.csv"))
+    assert "1 created" in out
+    again = cli("dongguan-castings", "trade", "import", "invoices", str(DATA / "invoices.csv"))
+    assert "0 created, 1 unchanged" in again
+    cli("precision-parts", "trade", "import", "invoices", str(DATA / "invoices.csv"))
 
-    listing = cli("trade", "list", "invoices")
+    listing = cli("huaxin-auto", "trade", "list", "invoices")
     assert "207,719.43 CNY" in listing
-    assert "matched" in listing
-    shown = cli("trade", "show", "invoice", "dongguan-castings", "26442000000087654321")
+    assert "dongguan-castings" not in listing  # not huaxin-auto's business
+    shown = cli("precision-parts", "trade", "show", "invoice", "dongguan-castings",
+                "26442000000087654321")  # fmt: skip
     assert "quantity_exceeds_accepted" in shown
+    hidden = cli("huaxin-auto", "trade", "show", "invoice", "dongguan-castings",
+                 "26442000000087654321", ok=False)  # fmt: skip
+    assert "invoice_not_found" in hidden
 
-    refused = run("trade", "confirm", "dongguan-castings", "26442000000087654321", "--due",
-                  "2027-01-28", cwd=tmp_path, db=db, ok=False)  # fmt: skip
+    refused = run("--as", "precision-parts", "trade", "confirm", "dongguan-castings",
+                  "26442000000087654321", "--due", "2027-01-28", cwd=tmp_path, db=db,
+                  ok=False)  # fmt: skip
     assert refused.returncode == 1
     assert "error override_reason_required" in refused.stdout
-    cli("trade", "accept", "dongguan-castings", "DC-SHIP-2231")
-    assert "1 matched" in cli("trade", "match", "--buyer", "precision-parts")
-    out = cli(
-        "trade", "confirm", "dongguan-castings", "26442000000087654321", "--due", "2027-01-28"
-    )
+    cli("precision-parts", "trade", "accept", "dongguan-castings", "DC-SHIP-2231")
+    assert "1 matched" in cli("precision-parts", "trade", "match")
+    out = cli("precision-parts", "trade", "confirm", "dongguan-castings",
+              "26442000000087654321", "--due", "2027-01-28")  # fmt: skip
     assert "precision-parts owes dongguan-castings 28,322.32 CNY" in out
-    assert "28,322.32" in cli("trade", "list", "payables")
-    org = cli("org", "show", "huaxin-auto")
+    assert "28,322.32" in cli("dongguan-castings", "trade", "list", "payables")
+    org = cli(ops, "org", "show", "huaxin-auto")
     assert "huaxin-auto buys from precision-parts (active)" in org
     assert "registered by ops:li.wei" in org
-    created = cli("org", "create", "new-supplier", "--name", "New Supplier Ltd", "--id",
+    created = cli(ops, "org", "create", "new-supplier", "--name", "New Supplier Ltd", "--id",
                   "91440300X8812345YA", "--roles", "supplier", ok=False)  # fmt: skip
     assert "organization_exists" in created  # that identifier belongs to capillary-ops
-    hist = cli("trade", "history", "huaxin-auto", "PO-2026-0001")
-    assert "version 1 by ops:li.wei" in hist
+    forbidden = cli("huaxin-auto", "org", "create", "new-supplier", "--name", "New Ltd",
+                    "--id", "91310115MA1K4LQP0J", "--roles", "supplier", ok=False)  # fmt: skip
+    assert "error forbidden" in forbidden
+    hist = cli("huaxin-auto", "trade", "history", "huaxin-auto", "PO-2026-0001")
+    assert "version 1 by huaxin-auto" in hist
