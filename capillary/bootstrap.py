@@ -9,6 +9,7 @@ from capillary.adapters.clock import Clock
 from capillary.adapters.database import Database
 from capillary.config import Settings
 from capillary.domain.certificates import Rules
+from capillary.services.books import BooksService
 from capillary.services.certificates import CertificateService
 from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
@@ -43,6 +44,7 @@ class Platform:
     imports: ImportService
     certificates: CertificateService
     admin: PlatformService  # the platform itself and its clock
+    books: BooksService  # the ledger, as principals reach it
 
 
 def open_platform(
@@ -67,7 +69,10 @@ def open_platform(
         timezone=timezone,
     )  # fmt: skip
     admin = PlatformService(db, clock=clock)
-    return Platform(ledger, parties, trade, ImportService(parties, trade), certificates, admin)
+    return Platform(
+        ledger, parties, trade, ImportService(parties, trade), certificates, admin,
+        BooksService(ledger),
+    )  # fmt: skip
 
 
 def upgrade_schema(url: str | None = None) -> tuple[str | None, str | None]:

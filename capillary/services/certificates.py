@@ -511,7 +511,7 @@ class CertificateService:
         payables = {}
         for pid in sorted({pid for r in requests for pid in r.payable_ids}):
             found = trade_repo.payable(conn, pid, lock=True)
-            if found is None:
+            if found is None or not may_see(principal, found.buyer, found.supplier):
                 raise PayableNotFound(f"No payable {pid}.")
             payables[pid] = found
         calendar = BusinessCalendar(repo.calendar_overrides(conn))
@@ -819,6 +819,7 @@ class CertificateService:
         *,
         principal: Principal,
         fragment_id: int,
+        seller: str,
         amount: int,
         rate: Decimal,
         key: str,
@@ -826,17 +827,19 @@ class CertificateService:
         fee_rate: Decimal = Decimal(0),
         recourse: bool = False,
     ) -> FinancingOffer:
-        """A funder offers to buy (part of) a fragment from its holder at ``rate``; nothing
-        moves until the holder accepts. A funder quotes only on obligors it has a credit
-        line to."""
+        """A funder offers to buy (part of) a fragment from its holder ``seller`` (who told
+        the funder which fragment it holds) at ``rate``; nothing moves until the holder
+        accepts. A funder quotes only on obligors it has a credit line to, and a fragment
+        not held by ``seller`` does not exist for it."""
         terms = _Terms(fragment_id, amount, rate, day_count, fee_rate, recourse)
 
         def work(conn: Connection) -> FinancingOffer:
             source, cert = self._fragment(conn, fragment_id)
             line = repo.credit_line(conn, principal.org, cert.obligor, cert.currency)
             visible = visible_fragments(principal, cert, repo.fragments_of(conn, [cert.id]))
-            if line is None and source not in visible:
-                raise FragmentNotFound(f"No fragment {fragment_id}.")
+            named = line is not None and source.holder == seller
+            if not named and source not in visible:
+                raise FragmentNotFound(f"No fragment {fragment_id} held by {seller}.")
             authorize(principal, Act.QUOTE_FINANCING, principal.org)
             return self._propose(conn, principal, key, Act.QUOTE_FINANCING, terms,
                                  seller=source.holder, funder=principal.org)  # fmt: skip

@@ -6,7 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,11 +18,13 @@ CAPILLARY = shutil.which("capillary", path=str(Path(sys.executable).parent)) or 
 
 
 def run(
-    *args: str, cwd: Path, db: str | None = None, ok: bool = True
+    *args: str, cwd: Path, db: str | None = None, ok: bool = True, who: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "160"}
     if db is not None:
         env["CAPILLARY_DATABASE_URL"] = db
+    if who is not None:
+        env["CAPILLARY_AS"] = who
     done = subprocess.run(
         [CAPILLARY, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
@@ -60,41 +64,66 @@ def test_the_ledger_demo_walks_through_the_ledger_and_verifies(tmp_path: Path) -
     assert (tmp_path / "capillary-ledger-demo.db").exists()
 
 
+def operated(tmp_path: Path, db: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """A fresh platform whose operator ``ops`` runs the commands (``who=`` for another)."""
+    run("platform", "init", "ops", "--name", "Platform Operator", "--id", "91310115MA1K4LQP0J",
+        cwd=tmp_path, db=db)  # fmt: skip
+
+    def as_ops(*args: str, ok: bool = True, who: str = "ops:cli") -> Any:
+        return run(*args, cwd=tmp_path, db=db, ok=ok, who=who)
+
+    return as_ops
+
+
 def test_a_ledger_session_from_the_command_line(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'books.db'}"
     head = migrate.head_revision()
     assert f"from empty to revision {head}" in run("db", "upgrade", cwd=tmp_path, db=db).stdout
     assert f"already at revision {head}" in run("db", "upgrade", cwd=tmp_path, db=db).stdout
-    run("ledger", "open", "platform", "clearing", "CNY", cwd=tmp_path, db=db)
-    run("ledger", "open", "acme", "cash", "CNY", "--type", "liability",
-        "--constraint", "debits_must_not_exceed_credits", cwd=tmp_path, db=db)  # fmt: skip
-    run("ledger", "open", "beta", "cash", "CNY", "--type", "liability", cwd=tmp_path, db=db)
-    posted = run("ledger", "post", "--key", "dep-1", "-d", "platform:clearing:CNY=1,000.50",
-                 "-c", "acme:cash:CNY=1000.50", "--ref", "bank", cwd=tmp_path, db=db)  # fmt: skip
+    ops = operated(tmp_path, db)
+    ops("ledger", "open", "platform", "clearing", "CNY")
+    ops("ledger", "open", "acme", "cash", "CNY", "--type", "liability",
+        "--constraint", "debits_must_not_exceed_credits")  # fmt: skip
+    ops("ledger", "open", "beta", "cash", "CNY", "--type", "liability")
+    posted = ops("ledger", "post", "--key", "dep-1", "-d", "platform:clearing:CNY=1,000.50",
+                 "-c", "acme:cash:CNY=1000.50", "--ref", "bank")  # fmt: skip
     assert "Posted transaction 1" in posted.stdout
-    again = run("ledger", "post", "--key", "dep-1", "-d", "platform:clearing:CNY=1000.50",
-                "-c", "acme:cash:CNY=1000.50", "--ref", "bank", cwd=tmp_path, db=db)  # fmt: skip
+    again = ops("ledger", "post", "--key", "dep-1", "-d", "platform:clearing:CNY=1000.50",
+                "-c", "acme:cash:CNY=1000.50", "--ref", "bank")  # fmt: skip
     assert "Replayed transaction 1" in again.stdout
-    run("ledger", "post", "--key", "pay-1", "-d", "2=400", "-c", "beta:cash:CNY=400",
-        cwd=tmp_path, db=db)  # fmt: skip
-    balance = run("ledger", "balance", "acme:cash:CNY", cwd=tmp_path, db=db).stdout
+    ops("ledger", "post", "--key", "pay-1", "-d", "2=400", "-c", "beta:cash:CNY=400")  # fmt: skip
+    balance = ops("ledger", "balance", "acme:cash:CNY").stdout
     assert "600.50" in balance
-    history = run("ledger", "history", "2", cwd=tmp_path, db=db).stdout
+    history = ops("ledger", "history", "2").stdout
     assert "pay-1" in history
     assert "dep-1" in history
-    assert "Sealed 2 entries" in run("ledger", "seal", cwd=tmp_path, db=db).stdout
-    verified = run("ledger", "verify", cwd=tmp_path, db=db).stdout
+    assert "Sealed 2 entries" in ops("ledger", "seal").stdout
+    verified = ops("ledger", "verify").stdout
     assert "Journal verified" in verified
     assert "2 sealed entries" in verified
-    listing = run("ledger", "accounts", cwd=tmp_path, db=db).stdout
+    listing = ops("ledger", "accounts").stdout
     assert "beta:cash" in listing
+    # An organization reads its own books, nobody else's, and posts nothing by hand.
+    ops("org", "create", "acme", "--name", "Acme Ltd", "--id", "91441900MA4UR6XB4L",
+        "--roles", "supplier")  # fmt: skip
+    assert "600.50" in ops("ledger", "balance", "acme:cash:CNY", who="acme").stdout
+    assert "beta:cash" not in ops("ledger", "accounts", who="acme").stdout
+    hidden = ops("ledger", "balance", "beta:cash:CNY", who="acme", ok=False)
+    assert "error account_not_found" in hidden.stdout
+    forbidden = ops("ledger", "post", "--key", "grab", "-d", "beta:cash:CNY=1",
+                    "-c", "acme:cash:CNY=1", who="acme", ok=False)  # fmt: skip
+    assert "error forbidden" in forbidden.stdout or "account_not_found" in forbidden.stdout
+    nobody = run("ledger", "post", "--key", "x", "-d", "1=1", "-c", "2=1", cwd=tmp_path, db=db,
+                 ok=False)  # fmt: skip
+    assert "error no_principal" in nobody.stdout
 
 
 def test_refusals_are_a_code_and_a_sentence_never_a_traceback(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'books.db'}"
-    run("ledger", "open", "acme", "cash", "CNY", "--constraint",
-        "debits_must_not_exceed_credits", cwd=tmp_path, db=db)  # fmt: skip
-    run("ledger", "open", "beta", "cash", "CNY", cwd=tmp_path, db=db)
+    ops = operated(tmp_path, db)
+    ops("ledger", "open", "acme", "cash", "CNY", "--constraint",
+        "debits_must_not_exceed_credits")  # fmt: skip
+    ops("ledger", "open", "beta", "cash", "CNY")
     cases = {
         "debits_exceed_credits": ["ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5"],
         "invalid_amount": ["ledger", "post", "--key", "k", "-d", "1=0.001", "-c", "2=0.001"],
@@ -105,11 +134,11 @@ def test_refusals_are_a_code_and_a_sentence_never_a_traceback(tmp_path: Path) ->
         "validation_error": ["ledger", "balance", "not-an-account"],
     }
     for code, args in cases.items():
-        done = run(*args, cwd=tmp_path, db=db, ok=False)
+        done = ops(*args, ok=False)
         assert done.returncode == 1, (code, done.stdout, done.stderr)
         assert f"error {code}:" in done.stdout, (code, done.stdout, done.stderr)
         assert "Traceback" not in done.stdout + done.stderr
-    usage = run("ledger", "post", cwd=tmp_path, db=db, ok=False)
+    usage = ops("ledger", "post", ok=False)
     assert usage.returncode == 2
     assert "Missing option" in usage.stderr
     assert "Traceback" not in usage.stderr
@@ -120,14 +149,15 @@ def test_verify_fails_loudly_on_a_tampered_journal(tmp_path: Path) -> None:
 
     db_file = tmp_path / "books.db"
     db = f"sqlite:///{db_file}"
-    run("ledger", "open", "a", "cash", "CNY", cwd=tmp_path, db=db)
-    run("ledger", "open", "b", "cash", "CNY", cwd=tmp_path, db=db)
-    run("ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5", cwd=tmp_path, db=db)
-    run("ledger", "seal", cwd=tmp_path, db=db)
+    ops = operated(tmp_path, db)
+    ops("ledger", "open", "a", "cash", "CNY")
+    ops("ledger", "open", "b", "cash", "CNY")
+    ops("ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5")
+    ops("ledger", "seal")
     with sqlite3.connect(db_file) as conn:
         conn.execute("DROP TRIGGER postings_append_only_update")
         conn.execute("UPDATE postings SET amount = 6")
-    done = run("ledger", "verify", cwd=tmp_path, db=db, ok=False)
+    done = ops("ledger", "verify", ok=False)
     assert done.returncode == 1
     assert "changed: Entry seq 1 (transaction 1) was changed" in done.stdout
     assert "balance_mismatch" in done.stdout
@@ -139,7 +169,8 @@ def test_the_cli_runs_on_postgresql(pg_template_url: str, tmp_path: Path) -> Non
 
     reset_postgres(pg_template_url)
     db = pg_template_url
-    run("ledger", "open", "a", "cash", "CNY", cwd=tmp_path, db=db)
-    run("ledger", "open", "b", "cash", "CNY", cwd=tmp_path, db=db)
-    run("ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5", cwd=tmp_path, db=db)
-    assert "Journal verified" in run("ledger", "verify", cwd=tmp_path, db=db).stdout
+    ops = operated(tmp_path, db)
+    ops("ledger", "open", "a", "cash", "CNY")
+    ops("ledger", "open", "b", "cash", "CNY")
+    ops("ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5")
+    assert "Journal verified" in ops("ledger", "verify").stdout

@@ -72,7 +72,7 @@ def test_nobody_moves_what_it_does_not_hold(world: tuple[Loop, str, int]) -> Non
                           funder="bank", amount=change.amount, rate=Decimal("0.9999"),
                           key="steal")  # fmt: skip
     # The bank quotes 99.99%: nothing moves unless tier-1 accepts, and the bank cannot.
-    quote = s.quote_financing(principal=as_("bank"), fragment_id=change.id,
+    quote = s.quote_financing(principal=as_("bank"), fragment_id=change.id, seller="tier1",
                               amount=100_000 * Y, rate=Decimal("0.9999"), key="q")  # fmt: skip
     with pytest.raises(errors.Forbidden):
         s.accept_financing(quote.id, principal=as_("bank"), key="self-accept")

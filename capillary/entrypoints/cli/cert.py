@@ -152,6 +152,7 @@ def offer(
 @app.command()
 def quote(
     fragment: Annotated[int, typer.Argument(help="Fragment id.")],
+    seller: Annotated[str, typer.Option("--from", help="Its holder, who offers it to you.")],
     amount: Annotated[str, typer.Option()],
     rate: Annotated[str, typer.Option(help="Annual discount rate: 4.5% or 0.045.")],
     day_count: Annotated[DayCount, typer.Option()] = DayCount.ACT_360,
@@ -164,7 +165,7 @@ def quote(
     the quote."""
     with reporting_replays():
         o = platform().certificates.quote_financing(
-            principal=principal(), fragment_id=fragment,
+            principal=principal(), fragment_id=fragment, seller=seller,
             amount=parse_amount(amount, currency(cur).exponent), rate=_rate(rate),
             day_count=day_count, fee_rate=_rate(fee), recourse=recourse, key=new_key(key),
         )  # fmt: skip

@@ -20,8 +20,8 @@ from capillary.domain.errors import InvalidAmount, NoPrincipal, ValidationError
 from capillary.domain.ledger import Account
 from capillary.domain.units import to_minor
 from capillary.entrypoints.cli.render import console
+from capillary.services.books import BooksService
 from capillary.services.idempotency import watching_replays
-from capillary.services.ledger import LedgerService
 
 _state: dict[str, str | None] = {"url": None, "as": None}
 
@@ -77,20 +77,21 @@ def platform() -> Platform:
     return open_platform(_state["url"])
 
 
-def ledger() -> LedgerService:
-    return platform().ledger
+def books() -> BooksService:
+    return platform().books
 
 
 def resolve_account(ref: str) -> Account:
-    """An account by id (``12``) or by ``org:code:unit`` (``acme:cash:CNY``)."""
-    service = ledger()
+    """An account the acting principal may see, by id (``12``) or by ``org:code:unit``
+    (``acme:cash:CNY``)."""
+    who = principal()
     if ref.isdigit():
-        return service.account(int(ref))
+        return books().account(int(ref), principal=who)
     parts = ref.split(":")
     if len(parts) != 3:
         raise ValidationError(f"Name an account by its id or as org:code:unit; got {ref!r}.")
     org, code, unit = parts
-    return service.find_account(org=org, unit=unit, code=code)
+    return books().find_account(org=org, unit=unit, code=code, principal=who)
 
 
 def parse_amount(text: str, exponent: int) -> int:

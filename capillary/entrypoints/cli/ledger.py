@@ -11,7 +11,7 @@ from rich.table import Table
 from capillary.domain.errors import ValidationError
 from capillary.domain.ledger import BalanceConstraint, Leg, Side
 from capillary.domain.units import format_minor
-from capillary.entrypoints.cli.context import ledger, parse_amount, resolve_account
+from capillary.entrypoints.cli.context import books, parse_amount, principal, resolve_account
 from capillary.entrypoints.cli.render import balances_table, console, when
 
 app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
@@ -29,9 +29,9 @@ def open_account(
         BalanceConstraint, typer.Option(help="Balance constraint.")
     ] = BalanceConstraint.NONE,
 ) -> None:
-    """Open an account."""
-    account = ledger().open_account(
-        org=org, unit=unit, type=type_, code=code, constraint=constraint
+    """As the operator: open an account."""
+    account = books().open_account(
+        principal=principal(), org=org, unit=unit, type=type_, code=code, constraint=constraint
     )
     console.print(f"Opened account {account.id}: {org}:{code}:{unit} ({constraint.value}).")
 
@@ -40,9 +40,9 @@ def open_account(
 def accounts(
     org: Annotated[str | None, typer.Option(help="Only this organization's.")] = None,
 ) -> None:
-    """List accounts with their balances."""
-    service = ledger()
-    rows = service.accounts(org=org)
+    """List the accounts you may see, with their balances."""
+    service = books()
+    rows = service.accounts(principal=principal(), org=org)
     exponents = {u.code: u.exponent for u in service.units()}
     console.print(balances_table(rows, exponents))
 
@@ -57,7 +57,7 @@ def _legs(debits: list[str], credits: list[str]) -> list[Leg]:
                     f"Write a leg as ACCOUNT=AMOUNT (acme:cash:CNY=100.00); got {spec!r}."
                 )
             account = resolve_account(ref)
-            exponent = ledger().unit(account.unit).exponent
+            exponent = books().unit(account.unit).exponent
             legs.append(Leg(account.id, side, parse_amount(amount, exponent)))
     return legs
 
@@ -71,13 +71,14 @@ def post(
     hold: Annotated[bool, typer.Option(help="Only reserve the amounts (pending).")] = False,
     timeout: Annotated[int | None, typer.Option(help="Seconds a hold lasts.")] = None,
 ) -> None:
-    """Post a transaction (amounts in major units: 100.50 CNY)."""
-    service = ledger()
+    """As the operator: post a transaction (amounts in major units: 100.50 CNY)."""
+    service = books()
+    who = principal()
     legs = _legs(debit, credit)
     if hold:
-        tx = service.hold(key=key, legs=legs, timeout_seconds=timeout, ref=ref)
+        tx = service.hold(principal=who, key=key, legs=legs, timeout_seconds=timeout, ref=ref)
     else:
-        tx = service.post(key=key, legs=legs, ref=ref)
+        tx = service.post(principal=who, key=key, legs=legs, ref=ref)
     what = "Replayed" if tx.replayed else ("Held" if hold else "Posted")
     console.print(f"{what} transaction {tx.id} ({tx.kind.value}) at {when(tx.posted_at)}.")
 
@@ -90,11 +91,11 @@ def balance(
     ] = None,
 ) -> None:
     """An account's balance, now or as of a past moment."""
-    service = ledger()
+    service = books()
     acct = resolve_account(account)
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    bal = service.balance(acct.id) if at is None else service.balance_at(acct.id, at)
+    bal = service.balance(acct.id, principal=principal(), at=at)
     exponents = {acct.unit: service.unit(acct.unit).exponent}
     title = f"as of {at.isoformat()}" if at else "now"
     console.print(balances_table([(acct, bal)], exponents, title=title))
@@ -107,13 +108,13 @@ def history(
     before: Annotated[int | None, typer.Option(help="Only transactions before this id.")] = None,
 ) -> None:
     """An account's legs, newest first."""
-    service = ledger()
+    service = books()
     acct = resolve_account(account)
     exponent = service.unit(acct.unit).exponent
     table = Table(show_edge=False)
     for column in ("tx", "posted at", "kind", "key", "ref", "debit", "credit"):
         table.add_column(column, justify="right" if column in ("tx", "debit", "credit") else "left")
-    for line in service.history(acct.id, limit=limit, before_id=before):
+    for line in service.history(acct.id, principal=principal(), limit=limit, before_id=before):
         amount = format_minor(line.amount, exponent)
         table.add_row(
             str(line.transaction_id),
@@ -132,15 +133,15 @@ def void(
     pending: Annotated[int, typer.Argument(help="The hold's transaction id.")],
     key: Annotated[str, typer.Option(help="Idempotency key.")],
 ) -> None:
-    """Release a hold."""
-    tx = ledger().void_pending(key=key, pending_id=pending)
+    """As the operator: release a hold."""
+    tx = books().void_pending(principal=principal(), key=key, pending_id=pending)
     console.print(f"Hold {pending} voided by transaction {tx.id}.")
 
 
 @app.command()
 def expire() -> None:
-    """Release every hold whose timeout has passed."""
-    console.print(f"Expired {ledger().expire_holds()} hold(s).")
+    """As the operator: release every hold whose timeout has passed."""
+    console.print(f"Expired {books().expire_holds(principal=principal())} hold(s).")
 
 
 @app.command()
@@ -148,15 +149,15 @@ def reverse(
     transaction: Annotated[int, typer.Argument(help="The posted transaction to undo.")],
     key: Annotated[str, typer.Option(help="Idempotency key.")],
 ) -> None:
-    """Undo a posted transaction with a new reversing one."""
-    tx = ledger().reverse(key=key, transaction_id=transaction)
+    """As the operator: undo a posted transaction with a new reversing one."""
+    tx = books().reverse(principal=principal(), key=key, transaction_id=transaction)
     console.print(f"Transaction {transaction} reversed by transaction {tx.id}.")
 
 
 @app.command()
 def seal() -> None:
-    """Seal every entry posted since the last seal into the hash chain."""
-    count = ledger().seal()
+    """As the operator: seal every entry posted since the last seal into the hash chain."""
+    count = books().seal(principal=principal())
     console.print(f"Sealed {count} entr{'y' if count == 1 else 'ies'}.")
 
 
@@ -170,10 +171,12 @@ def verify(
         bool, typer.Option("--seal/--no-seal", help="Seal new entries before verifying.")
     ] = True,
 ) -> None:
-    """Prove the journal intact: recompute the hash chain and every balance."""
-    service = ledger()
-    if seal_first:
-        service.seal()
+    """As the operator or an auditor: prove the journal intact: recompute the hash chain
+    and every balance."""
+    service = books()
+    who = principal()
+    if seal_first and who.is_operator:  # an auditor verifies what is sealed
+        service.seal(principal=who)
     parsed = None
     if anchor is not None:
         seq, _, digest = anchor.partition(":")
@@ -182,9 +185,9 @@ def verify(
         except ValueError:
             raise ValidationError(f"--anchor takes SEQ:HEX; got {anchor!r}.") from None
     with console.status("Verifying the hash chain…"):
-        report = service.verify(anchor=parsed)
+        report = service.verify(principal=who, anchor=parsed)
     with console.status("Recomputing balances from postings…"):
-        mismatches = service.check_balances()
+        mismatches = service.check_balances(principal=who)
     console.print(
         f"Hash chain: {report.entries} sealed entries, head seq {report.head_seq} "
         f"{report.head_hash.hex()}; {report.unsealed} not yet sealed."

@@ -146,7 +146,7 @@ def run(
     (at_bank,) = financed.fragments
     p.admin.set_clock(maturity - timedelta(days=60), principal=ops)
     bid = certs.quote_financing(
-        principal=_as(p, BANK2, "desk"), fragment_id=at_bank.id, amount=50_000 * Y,
+        principal=_as(p, BANK2, "desk"), fragment_id=at_bank.id, seller=BANK, amount=50_000 * Y,
         rate=Decimal("0.04"), key="bid-1",
     )  # fmt: skip
     sold = certs.accept_financing(bid.id, principal=_as(p, BANK, "desk"), key="sell-on-1")

@@ -1,0 +1,133 @@
+"""The platform's books, as a principal reaches them: the ledger engine behind the trust
+boundary (DESIGN.md §8).
+
+:class:`~capillary.services.ledger.LedgerService` is the double-entry engine; a program that
+embeds it owns its store outright. On a platform every request goes through here instead:
+raw postings, holds, voids, reversals, account openings and sealing are the operator's
+(``operate_ledger``; every other movement comes from a use case that knows its parties);
+an organization reads its own accounts, their balances and history; the operator and
+auditors read everything and verify the journal. An account the principal may not see is
+``account_not_found``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from capillary.adapters.ledger_repository import HistoryLine
+from capillary.domain.access import Act, Principal, authorize, may_see
+from capillary.domain.errors import AccountNotFound, Forbidden
+from capillary.domain.journal import VerifyReport
+from capillary.domain.ledger import Account, Balance, BalanceConstraint, Leg, Transaction
+from capillary.domain.units import Unit
+from capillary.services.ledger import BalanceMismatch, LedgerService
+
+
+class BooksService:
+    def __init__(self, ledger: LedgerService) -> None:
+        self.ledger = ledger
+
+    # ------------------------------------------------------------ reading
+
+    def _visible(self, principal: Principal, account: Account) -> Account:
+        if not may_see(principal, account.org):
+            raise AccountNotFound(f"No account {account.id}.")
+        return account
+
+    def account(self, account_id: int, *, principal: Principal) -> Account:
+        try:
+            return self._visible(principal, self.ledger.account(account_id))
+        except AccountNotFound:
+            raise AccountNotFound(f"No account {account_id}.") from None
+
+    def find_account(self, *, org: str, unit: str, code: str, principal: Principal) -> Account:
+        if not may_see(principal, org):
+            raise AccountNotFound(f"No account {org}:{code}:{unit}.")
+        return self.ledger.find_account(org=org, unit=unit, code=code)
+
+    def accounts(
+        self, *, principal: Principal, org: str | None = None
+    ) -> list[tuple[Account, Balance]]:
+        if not principal.sees_everything:
+            if org is not None and org != principal.org:
+                return []
+            org = principal.org
+        return self.ledger.accounts(org=org)
+
+    def balance(
+        self, account_id: int, *, principal: Principal, at: datetime | None = None
+    ) -> Balance:
+        self.account(account_id, principal=principal)
+        if at is None:
+            return self.ledger.balance(account_id)
+        return self.ledger.balance_at(account_id, at)
+
+    def history(
+        self, account_id: int, *, principal: Principal, limit: int = 50,
+        before_id: int | None = None,
+    ) -> list[HistoryLine]:  # fmt: skip
+        self.account(account_id, principal=principal)
+        return self.ledger.history(account_id, limit=limit, before_id=before_id)
+
+    def unit(self, code: str) -> Unit:
+        return self.ledger.unit(code)
+
+    def units(self) -> list[Unit]:
+        return self.ledger.units()
+
+    def _auditing(self, principal: Principal) -> None:
+        if not principal.sees_everything:
+            raise Forbidden(
+                f"Only the operator and auditors verify the books; {principal.org} is neither."
+            )
+
+    def verify(
+        self, *, principal: Principal, anchor: tuple[int, bytes] | None = None
+    ) -> VerifyReport:
+        self._auditing(principal)
+        return self.ledger.verify(anchor=anchor)
+
+    def check_balances(self, *, principal: Principal) -> list[BalanceMismatch]:
+        self._auditing(principal)
+        return self.ledger.check_balances()
+
+    # ------------------------------------------------------------ the operator's writes
+
+    def open_account(
+        self, *, principal: Principal, org: str, unit: str, type: str, code: str,
+        constraint: BalanceConstraint = BalanceConstraint.NONE,
+    ) -> Account:  # fmt: skip
+        authorize(principal, Act.OPERATE_LEDGER)
+        return self.ledger.open_account(
+            org=org, unit=unit, type=type, code=code, constraint=constraint
+        )
+
+    def post(
+        self, *, principal: Principal, key: str, legs: Iterable[Leg], ref: str | None = None
+    ) -> Transaction:
+        authorize(principal, Act.OPERATE_LEDGER)
+        return self.ledger.post(key=key, legs=legs, ref=ref)
+
+    def hold(
+        self, *, principal: Principal, key: str, legs: Iterable[Leg],
+        timeout_seconds: int | None = None, ref: str | None = None,
+    ) -> Transaction:  # fmt: skip
+        authorize(principal, Act.OPERATE_LEDGER)
+        return self.ledger.hold(key=key, legs=legs, timeout_seconds=timeout_seconds, ref=ref)
+
+    def void_pending(self, *, principal: Principal, key: str, pending_id: int) -> Transaction:
+        authorize(principal, Act.OPERATE_LEDGER)
+        return self.ledger.void_pending(key=key, pending_id=pending_id)
+
+    def reverse(self, *, principal: Principal, key: str, transaction_id: int) -> Transaction:
+        authorize(principal, Act.OPERATE_LEDGER)
+        return self.ledger.reverse(key=key, transaction_id=transaction_id)
+
+    def expire_holds(self, *, principal: Principal) -> int:
+        authorize(principal, Act.OPERATE_LEDGER)
+        return self.ledger.expire_holds()
+
+    def seal(self, *, principal: Principal) -> int:
+        authorize(principal, Act.OPERATE_LEDGER)
+        return self.ledger.seal()
