@@ -154,6 +154,10 @@ WHO_MAY: Mapping[Act, Party] = {
 }
 
 
+#: The role an organization needs to be that party at all.
+PARTY_ROLE: Mapping[Party, Role] = {Party.FUNDER: Role.FUNDER, Party.OBLIGOR: Role.CORE}
+
+
 def authorize(principal: Principal, act: Act, party: str | Iterable[str] | None = None) -> None:
     """Refuse with :class:`Forbidden` unless ``principal`` may do ``act``.
 
@@ -169,6 +173,9 @@ def authorize(principal: Principal, act: Act, party: str | Iterable[str] | None 
         if not principal.is_operator:
             raise Forbidden(f"Only {who.value} may {doing}; {principal.org} is not it.")
         return
+    needed = PARTY_ROLE.get(who)
+    if needed is not None and needed not in principal.roles:
+        raise Forbidden(f"Only {who.value} may {doing}; {principal.org} is not a {needed.value}.")
     parties = {party} if isinstance(party, str) else set(party or ())
     if parties != {principal.org}:
         named = ", ".join(sorted(parties - {principal.org})) or "another organization"

@@ -62,3 +62,13 @@ def from_records(records: list[OutcomeRecord]) -> list[Outcome]:
                 error_for(r.code, r.message or "") if r.code is not None else None)
         for r in records
     ]  # fmt: skip
+
+
+def refused_first(outcomes: list[Outcome], atomic: bool) -> list[Outcome]:
+    """In an atomic batch the first refusal is raised inside the unit of work, so nothing
+    is written (a single document is such a batch); otherwise refusals are outcomes."""
+    if atomic:
+        for o in outcomes:
+            if o.error is not None:
+                raise o.error
+    return outcomes

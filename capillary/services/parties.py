@@ -39,6 +39,7 @@ from capillary.services.outcomes import (
     OutcomeRecord,
     audit_row,
     from_records,
+    refused_first,
     to_records,
 )
 
@@ -79,11 +80,12 @@ class PartiesService:
     def _batch(
         self, conn: Connection, principal: Principal, key: str, act: Act, request: Any,
         run: Callable[[], list[Outcome]],
+        atomic: bool = False,
     ) -> list[Outcome]:  # fmt: skip
         records = once(
             conn, principal=principal, key=key, use_case=act.value,
             request={"items": request}, result=list[OutcomeRecord],
-            run=lambda: to_records(run()), now=self.clock.now_us(),
+            run=lambda: to_records(refused_first(run(), atomic)), now=self.clock.now_us(),
         )  # fmt: skip
         return from_records(records)
 
@@ -95,13 +97,13 @@ class PartiesService:
         return Principal(org, user, found[org].roles, user_role)
 
     def register(self, org: Organization, *, principal: Principal, key: str) -> Organization:
-        (outcome,) = self.register_many([org], principal=principal, key=key)
+        (outcome,) = self.register_many([org], principal=principal, key=key, atomic=True)
         if outcome.error is not None:
             raise outcome.error
         return self.organization(org.code)
 
     def register_many(
-        self, orgs: Sequence[Organization], *, principal: Principal, key: str
+        self, orgs: Sequence[Organization], *, principal: Principal, key: str, atomic: bool = False
     ) -> list[Outcome]:
         """The operator registers organizations; one already registered identically is left
         unchanged."""
@@ -111,7 +113,8 @@ class PartiesService:
         def work(conn: Connection) -> list[Outcome]:
             items = [asdict(o) for o in orgs]
             return self._batch(conn, principal, key, Act.REGISTER_ORGANIZATION, items,
-                               lambda: self._register(conn, orgs, actor))  # fmt: skip
+                               lambda: self._register(conn, orgs, actor),
+                               atomic=atomic)  # fmt: skip
 
         return self.db.transaction(work)
 
@@ -206,13 +209,20 @@ class PartiesService:
     def relate(
         self, *, buyer: str, supplier: str, principal: Principal, key: str
     ) -> TradeRelationship:
-        (outcome,) = self.relate_many([(buyer, supplier)], principal=principal, key=key)
+        (outcome,) = self.relate_many(
+            [(buyer, supplier)], principal=principal, key=key, atomic=True
+        )
         if outcome.error is not None:
             raise outcome.error
         return TradeRelationship(buyer, supplier, RelationshipStatus.ACTIVE)
 
     def relate_many(
-        self, pairs: Sequence[tuple[str, str]], *, principal: Principal, key: str
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        principal: Principal,
+        key: str,
+        atomic: bool = False,
     ) -> list[Outcome]:
         """The operator records that each buyer buys from each supplier (active), as it
         onboards a chain; an existing one is left as it is."""
@@ -221,7 +231,8 @@ class PartiesService:
 
         def work(conn: Connection) -> list[Outcome]:
             return self._batch(conn, principal, key, Act.RELATE, [list(p) for p in pairs],
-                               lambda: self._relate(conn, pairs, actor))  # fmt: skip
+                               lambda: self._relate(conn, pairs, actor),
+                               atomic=atomic)  # fmt: skip
 
         return self.db.transaction(work)
 

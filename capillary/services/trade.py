@@ -56,6 +56,7 @@ from capillary.services.outcomes import (
     OutcomeRecord,
     audit_row,
     from_records,
+    refused_first,
     to_records,
 )
 
@@ -99,12 +100,14 @@ class TradeService:
         act: Act,
         request: Any,
         run: Callable[[], list[Outcome]],
+        atomic: bool = False,
     ) -> list[Outcome]:
-        """A bulk use case under an idempotency key: its outcomes, or the recorded ones."""
+        """A bulk use case under an idempotency key: its outcomes, or the recorded ones. A
+        batch of one that is refused raises inside the unit of work: nothing is written."""
         records = once(
             conn, principal=principal, key=key, use_case=act.value,
             request={"documents": request}, result=list[OutcomeRecord],
-            run=lambda: to_records(run()), now=self.clock.now_us(),
+            run=lambda: to_records(refused_first(run(), atomic)), now=self.clock.now_us(),
         )  # fmt: skip
         return from_records(records)
 
@@ -135,20 +138,26 @@ class TradeService:
     def create_order(
         self, order: PurchaseOrder, *, principal: Principal, key: str
     ) -> PurchaseOrder:
-        (outcome,) = self.create_orders([order], principal=principal, key=key)
+        (outcome,) = self.create_orders([order], principal=principal, key=key, atomic=True)
         if outcome.error is not None:
             raise outcome.error
         return self.order(order.buyer, order.number, principal=principal)
 
     def create_orders(
-        self, orders: Sequence[PurchaseOrder], *, principal: Principal, key: str
+        self,
+        orders: Sequence[PurchaseOrder],
+        *,
+        principal: Principal,
+        key: str,
+        atomic: bool = False,
     ) -> list[Outcome]:
         """The buyer's purchase orders; one of another buyer is refused (``forbidden``)."""
         actor = principal.label
 
         def work(conn: Connection) -> list[Outcome]:
             return self._batch(conn, principal, key, Act.CREATE_ORDER,
-                               [asdict(o) for o in orders], lambda: run(conn))  # fmt: skip
+                               [asdict(o) for o in orders], lambda: run(conn),
+                               atomic=atomic)  # fmt: skip
 
         def run(conn: Connection) -> list[Outcome]:
             now = self.clock.now_us()
@@ -304,13 +313,18 @@ class TradeService:
     # ------------------------------------------------------------ deliveries
 
     def record_delivery(self, delivery: Delivery, *, principal: Principal, key: str) -> Delivery:
-        (outcome,) = self.record_deliveries([delivery], principal=principal, key=key)
+        (outcome,) = self.record_deliveries([delivery], principal=principal, key=key, atomic=True)
         if outcome.error is not None:
             raise outcome.error
         return self.delivery(delivery.supplier, delivery.number, principal=principal)
 
     def record_deliveries(
-        self, deliveries: Sequence[Delivery], *, principal: Principal, key: str
+        self,
+        deliveries: Sequence[Delivery],
+        *,
+        principal: Principal,
+        key: str,
+        atomic: bool = False,
     ) -> list[Outcome]:
         """The supplier's goods receipts against order lines. A receipt that comes with
         accepted and rejected quantities is recorded as accepted."""
@@ -318,7 +332,8 @@ class TradeService:
 
         def work(conn: Connection) -> list[Outcome]:
             return self._batch(conn, principal, key, Act.RECORD_DELIVERY,
-                               [asdict(d) for d in deliveries], lambda: run(conn))  # fmt: skip
+                               [asdict(d) for d in deliveries], lambda: run(conn),
+                               atomic=atomic)  # fmt: skip
 
         def run(conn: Connection) -> list[Outcome]:
             now = self.clock.now_us()
@@ -417,20 +432,21 @@ class TradeService:
     # ------------------------------------------------------------ invoices
 
     def receive_invoice(self, invoice: Invoice, *, principal: Principal, key: str) -> Invoice:
-        (outcome,) = self.receive_invoices([invoice], principal=principal, key=key)
+        (outcome,) = self.receive_invoices([invoice], principal=principal, key=key, atomic=True)
         if outcome.error is not None:
             raise outcome.error
         return self.invoice(invoice.seller, invoice.code, invoice.number, principal=principal)
 
     def receive_invoices(
-        self, invoices: Sequence[Invoice], *, principal: Principal, key: str
+        self, invoices: Sequence[Invoice], *, principal: Principal, key: str, atomic: bool = False
     ) -> list[Outcome]:
         """The seller's invoices (a seller's number only once), each matched at once."""
         actor = principal.label
 
         def work(conn: Connection) -> list[Outcome]:
             return self._batch(conn, principal, key, Act.ISSUE_INVOICE,
-                               [asdict(v) for v in invoices], lambda: run(conn))  # fmt: skip
+                               [asdict(v) for v in invoices], lambda: run(conn),
+                               atomic=atomic)  # fmt: skip
 
         def run(conn: Connection) -> list[Outcome]:
             now = self.clock.now_us()

@@ -17,6 +17,7 @@ from capillary.adapters.import_files import read_records
 from capillary.bootstrap import Platform
 from capillary.domain import errors
 from capillary.domain.trade import InvoiceStatus
+from capillary.services.books import BooksService
 from capillary.services.certificates import CertificateService
 from capillary.services.imports import ImportReport, ImportService, Kind
 from capillary.services.ledger import LedgerService
@@ -38,7 +39,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
     imports = ImportService(parties, trade)
     yield Platform(  # type: ignore[arg-type]
         ledger, Parties(parties), Trade(trade), imports, CertificateService(db, ledger),
-        PlatformService(db, clock=clock),
+        PlatformService(db, clock=clock), BooksService(ledger),
     )  # fmt: skip
     db.dispose()
 

@@ -46,9 +46,16 @@ def auditor() -> Principal:
     return Principal("audit", "test", frozenset({Role.AUDITOR}))
 
 
+#: The roles the test casts hold (the stories' organizations; others are suppliers).
+ROLES = {
+    "core": Role.CORE, "huaxin-auto": Role.CORE, "bank": Role.FUNDER, "bank2": Role.FUNDER,
+    "merchants-bank": Role.FUNDER, "cicc-factoring": Role.FUNDER,
+}  # fmt: skip
+
+
 def as_(org: str, *roles: Role) -> Principal:
-    """``org`` acting for itself (its roles matter only for operator and auditor rights)."""
-    return Principal(org, "test", frozenset(roles))
+    """``org`` acting for itself, with the roles it holds in the stories (or ``roles``)."""
+    return Principal(org, "test", frozenset(roles or {ROLES.get(org, Role.SUPPLIER)}))
 
 
 class Parties:
