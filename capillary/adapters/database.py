@@ -35,6 +35,10 @@ _RETRY_CONSTRAINTS = {
     "uq_transactions_pending_id",
     "uq_transactions_reverses_id",
     "pk_idempotency",
+    # A unit or an account opened on first use by two writers at once: the loser re-runs
+    # and finds it.
+    "units_pkey",
+    "uq_accounts_org_unit_code",
 }
 
 

@@ -141,10 +141,14 @@ def list_offers(conn: Connection, org: str | None, status: str | None) -> list[F
 def close_offers(
     conn: Connection, closes: Sequence[tuple[int, OfferStatus, int | None]], now: int
 ) -> None:
+    """Close offers in one statement run for every row (accepted, with the posting, or
+    withdrawn)."""
+    if not closes:
+        return
     o = t.financing_offers
-    for offer_id, status, ledger_tx in closes:
-        conn.execute(
-            o.update()
-            .where(o.c.id == offer_id)
-            .values(status=status.value, closed_at=now, ledger_tx=ledger_tx)
-        )
+    conn.execute(
+        o.update()
+        .where(o.c.id == sa.bindparam("offer_id"))
+        .values(status=sa.bindparam("new_status"), closed_at=now, ledger_tx=sa.bindparam("tx")),
+        [{"offer_id": i, "new_status": s.value, "tx": tx} for i, s, tx in closes],
+    )

@@ -196,7 +196,7 @@ class CertificateService:
         principal: Principal,
         key: str,
         act: Act,
-        request: dict[str, Any],
+        request: Any,
         result: Any,
         run: Callable[[], T],
     ) -> T:
@@ -489,7 +489,7 @@ class CertificateService:
             return []
         for r in requests:
             authorize(principal, Act.ISSUE_CERTIFICATE, r.obligor)
-        request = {"certificates": [asdict(r) for r in requests]}
+        request = tuple(requests)
 
         def work(conn: Connection) -> list[Issued]:
             def run() -> list[Issued]:
@@ -762,7 +762,7 @@ class CertificateService:
         raised); each is its own ledger transaction."""
         if not transfers:
             return []
-        request = {"transfers": [asdict(t) for t in transfers]}
+        request = tuple(transfers)
 
         def work(conn: Connection) -> list[Moved]:
             def run() -> list[Moved]:
@@ -781,7 +781,7 @@ class CertificateService:
                          reference=t.reference)
                     for t in transfers
                 ]  # fmt: skip
-                return self._move(conn, moves, principal.label, self.today())
+                return self._move(conn, moves, principal.label, self.today(), sources)
 
             return self._once(conn, principal, key, Act.TRANSFER, request, list[Moved], run)
 
@@ -908,10 +908,11 @@ class CertificateService:
 
         def work(conn: Connection) -> list[Financed]:
             offers = self._visible_offers(conn, offer_ids, principal, lock=True)
+            for o in offers:
+                authorize(principal, Act.ACCEPT_FINANCING, o.counterparty)
 
             def run() -> list[Financed]:
                 for o in offers:
-                    authorize(principal, Act.ACCEPT_FINANCING, o.counterparty)
                     check_open(o)
                 moves = [
                     Move(o.fragment_id, o.seller, o.funder, o.amount, rate=o.rate,
@@ -993,13 +994,22 @@ class CertificateService:
             readonly=True,
         )
 
-    def _move(self, conn: Connection, moves: Sequence[Move], actor: str, on: date) -> list[Moved]:
-        """Transfers and financings whose parties have already been checked, on ``on``."""
+    def _move(
+        self,
+        conn: Connection,
+        moves: Sequence[Move],
+        actor: str,
+        on: date,
+        sources: dict[int, Fragment] | None = None,
+    ) -> list[Moved]:
+        """Transfers and financings whose parties have already been checked, on ``on``
+        (``sources``: the fragments moved, if the caller loaded them already)."""
         now = self.clock.now_us()
         ids = [m.fragment_id for m in moves]
         if len(set(ids)) != len(ids):
             raise FragmentNotActive("A fragment can move only once in a batch.")
-        sources = repo.fragments_by_ids(conn, ids)
+        if sources is None:
+            sources = repo.fragments_by_ids(conn, ids)
         missing = [i for i in ids if i not in sources]
         if missing:
             raise FragmentNotFound(f"No fragment {missing[0]}.")

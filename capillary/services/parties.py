@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -111,7 +111,7 @@ class PartiesService:
         actor = principal.label
 
         def work(conn: Connection) -> list[Outcome]:
-            items = [asdict(o) for o in orgs]
+            items = tuple(orgs)
             return self._batch(conn, principal, key, Act.REGISTER_ORGANIZATION, items,
                                lambda: self._register(conn, orgs, actor),
                                atomic=atomic)  # fmt: skip
@@ -230,7 +230,7 @@ class PartiesService:
         actor = principal.label
 
         def work(conn: Connection) -> list[Outcome]:
-            return self._batch(conn, principal, key, Act.RELATE, [list(p) for p in pairs],
+            return self._batch(conn, principal, key, Act.RELATE, tuple(pairs),
                                lambda: self._relate(conn, pairs, actor),
                                atomic=atomic)  # fmt: skip
 

@@ -34,6 +34,7 @@ from capillary.domain.errors import (
     ValidationError,
 )
 from capillary.domain.parties import Organization, Role
+from capillary.services.idempotency import once
 from capillary.services.outcomes import audit_row
 
 SANDBOX, PRODUCTION = "sandbox", "production"
@@ -112,39 +113,57 @@ class PlatformService:
         now = from_us(now_us).astimezone(ZoneInfo(row.timezone))
         return ClockReading(row.kind, row.timezone, now, now.date())
 
-    def set_clock(self, day: date, *, principal: Principal) -> ClockReading:
+    def set_clock(self, day: date, *, principal: Principal, key: str) -> ClockReading:
         """The operator moves a sandbox's clock to midnight starting ``day``, never back."""
         authorize(principal, Act.SET_CLOCK)
 
         def work(conn: Connection) -> None:
-            row = self._platform(conn, lock=True)
-            if row.clock_us is None:
-                raise ClockNotSettable(
-                    "This is a production platform: its clock is wall time and cannot be set."
-                )
-            target = start_of(day, row.timezone)
-            current = from_us(row.clock_us).astimezone(ZoneInfo(row.timezone))
-            if target < row.clock_us:
-                raise ClockBackwards(
-                    f"The sandbox clock is at {current:%Y-%m-%d %H:%M}; it never goes back "
-                    f"(to {day})."
-                )
-            repo.set_sandbox_clock(conn, target)
-            trade_repo.insert_audit(
-                conn,
-                [audit_row("platform", "clock", "set", principal.label, target,
-                           {"from": current.isoformat(), "to": day.isoformat()})],
-            )  # fmt: skip
+            once(conn, principal=principal, key=key, use_case=Act.SET_CLOCK.value,
+                 request={"day": day}, result=None, run=lambda: self._set(conn, day, principal),
+                 now=SystemClock().now_us())  # fmt: skip
 
         self.db.transaction(work)
         return self.reading()
 
-    def advance_clock(self, *, days: int, principal: Principal) -> ClockReading:
-        """The operator moves a sandbox's clock ``days`` forward, to midnight."""
+    def _set(self, conn: Connection, day: date, principal: Principal) -> None:
+        row = self._platform(conn, lock=True)
+        if row.clock_us is None:
+            raise ClockNotSettable(
+                "This is a production platform: its clock is wall time and cannot be set."
+            )
+        target = start_of(day, row.timezone)
+        current = from_us(row.clock_us).astimezone(ZoneInfo(row.timezone))
+        if target < row.clock_us:
+            raise ClockBackwards(
+                f"The sandbox clock is at {current:%Y-%m-%d %H:%M}; it never goes back (to {day})."
+            )
+        repo.set_sandbox_clock(conn, target)
+        trade_repo.insert_audit(
+            conn,
+            [audit_row("platform", "clock", "set", principal.label, target,
+                       {"from": current.isoformat(), "to": day.isoformat()})],
+        )  # fmt: skip
+
+    def advance_clock(self, *, days: int, principal: Principal, key: str) -> ClockReading:
+        """The operator moves a sandbox's clock ``days`` forward, to midnight (under ``key``,
+        a retried advance moves it once)."""
         if days < 1 or days > 36_600:
             raise ValidationError(f"Advance the clock by 1 to 36,600 days; got {days}.")
-        today = self.reading().today
-        return self.set_clock(today + timedelta(days=days), principal=principal)
+        authorize(principal, Act.SET_CLOCK)
+
+        def work(conn: Connection) -> None:
+            def run() -> None:
+                row = self._platform(conn, lock=True)
+                now = row.clock_us if row.clock_us is not None else self.clock.now_us()
+                today = from_us(now).astimezone(ZoneInfo(row.timezone)).date()
+                self._set(conn, today + timedelta(days=days), principal)
+
+            once(conn, principal=principal, key=key, use_case="advance_clock",
+                 request={"days": days}, result=None, run=run,
+                 now=SystemClock().now_us())  # fmt: skip
+
+        self.db.transaction(work)
+        return self.reading()
 
 
 def platform_clock(db: Database) -> tuple[Clock, str]:

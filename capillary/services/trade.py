@@ -156,7 +156,7 @@ class TradeService:
 
         def work(conn: Connection) -> list[Outcome]:
             return self._batch(conn, principal, key, Act.CREATE_ORDER,
-                               [asdict(o) for o in orders], lambda: run(conn),
+                               tuple(orders), lambda: run(conn),
                                atomic=atomic)  # fmt: skip
 
         def run(conn: Connection) -> list[Outcome]:
@@ -332,7 +332,7 @@ class TradeService:
 
         def work(conn: Connection) -> list[Outcome]:
             return self._batch(conn, principal, key, Act.RECORD_DELIVERY,
-                               [asdict(d) for d in deliveries], lambda: run(conn),
+                               tuple(deliveries), lambda: run(conn),
                                atomic=atomic)  # fmt: skip
 
         def run(conn: Connection) -> list[Outcome]:
@@ -445,7 +445,7 @@ class TradeService:
 
         def work(conn: Connection) -> list[Outcome]:
             return self._batch(conn, principal, key, Act.ISSUE_INVOICE,
-                               [asdict(v) for v in invoices], lambda: run(conn),
+                               tuple(invoices), lambda: run(conn),
                                atomic=atomic)  # fmt: skip
 
         def run(conn: Connection) -> list[Outcome]:

@@ -181,13 +181,16 @@ def test_a_sandbox_clock_moves_forward_only_and_production_cannot(store_url: str
     with pytest.raises(errors.PlatformExists):
         admin.init(ops, sandbox=False)
     assert admin.reading().today == date(2026, 11, 2)
-    assert admin.advance_clock(days=365, principal=operator()).today == date(2027, 11, 2)
+    a_year = date(2027, 11, 2)
+    assert admin.advance_clock(days=365, principal=operator(), key="a-year").today == a_year
+    # The same advance retried under its key moves the clock once.
+    assert admin.advance_clock(days=365, principal=operator(), key="a-year").today == a_year
     with pytest.raises(errors.ClockBackwards):
-        admin.set_clock(date(2027, 1, 1), principal=operator())
+        admin.set_clock(date(2027, 1, 1), principal=operator(), key="back")
     with pytest.raises(errors.Forbidden):
-        admin.set_clock(date(2028, 1, 1), principal=as_("tier1"))
+        admin.set_clock(date(2028, 1, 1), principal=as_("tier1"), key="mine")
     with db.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE platform SET kind = 'production', clock_us = NULL")
     with pytest.raises(errors.ClockNotSettable):
-        admin.set_clock(date(2028, 1, 1), principal=operator())
+        admin.set_clock(date(2028, 1, 1), principal=operator(), key="prod")
     db.dispose()

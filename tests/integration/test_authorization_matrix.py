@@ -354,7 +354,7 @@ def _cases() -> dict[str, tuple[Callable[[World, Principal], Any], str, set[str]
             set(),
         ),
         "set clock": (
-            lambda w, p: PlatformService(w.db).set_clock(date(2026, 12, 1), principal=p),
+            lambda w, p: PlatformService(w.db).set_clock(date(2026, 12, 1), principal=p, key=K),
             "ops",
             set(),
         ),

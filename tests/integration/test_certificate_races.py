@@ -1,4 +1,5 @@
-"""Many processes try to move the same fragment at once: exactly one succeeds."""
+"""Many processes race for one thing at once: one fragment moved, one key written; exactly
+one succeeds and the others lose cleanly."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from capillary.domain import errors
 from capillary.domain.certificates import FragmentStatus
 from capillary.services.certificates import CertificateService
 from capillary.services.ledger import LedgerService
-from tests.support.acting import as_
+from tests.support.acting import as_, operator
 from tests.support.loop import OPS, Loop, Y
 
 WORKERS = 8
@@ -84,4 +85,31 @@ def test_one_fragment_raced_by_many_moves_once(store_url: str) -> None:
     line = certs.credit_line("bank", "core", "CNY")
     bank_holds = sum(f.amount for f in active if f.holder == "bank")
     assert line.used == bank_holds
+    db.dispose()
+
+
+def _deposit(url: str, worker: int) -> str:
+    db = Database(url, max_attempts=200)
+    certs = CertificateService(db, LedgerService(db))
+    try:
+        tx = certs.deposit(principal=operator(), org="tier1", cur="CNY", amount=7 * Y,
+                           key="same-wire")  # fmt: skip
+    finally:
+        db.dispose()
+    return str(tx)
+
+
+def test_one_key_raced_by_many_writers_writes_once(store_url: str) -> None:
+    """Eight processes retry the same request with the same key at once: one deposit, and
+    every one of them answers with its transaction."""
+    db = Database(store_url)
+    loop = Loop(db, ManualClock())
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(WORKERS) as pool:
+        results = pool.starmap(_deposit, [(store_url, w) for w in range(WORKERS)])
+    assert len(set(results)) == 1
+    assert loop.cash("tier1") == 7 * Y
+    with db.engine.connect() as conn:
+        recorded = "SELECT count(*) FROM idempotency WHERE key = 'same-wire'"
+        assert conn.exec_driver_sql(recorded).scalar_one() == 1
     db.dispose()

@@ -73,7 +73,7 @@ def test_a_year_of_settlement_by_clock_advance(store_url: str) -> None:
 
     paid_on: dict[str, date] = {}
     for day in range(365):
-        today = p.admin.advance_clock(days=1, principal=ops).today
+        today = p.admin.advance_clock(days=1, principal=ops, key=f"day-{day}").today
         assert today == date(2026, 11, 2) + timedelta(days=day + 1)
         run = p.certificates.settle(principal=ops, key=f"settle-{today}")
         assert run.on == today

@@ -9,7 +9,13 @@ import typer
 
 from capillary.domain.errors import ValidationError
 from capillary.domain.parties import Role
-from capillary.entrypoints.cli.context import platform, principal
+from capillary.entrypoints.cli.context import (
+    Key,
+    new_key,
+    platform,
+    principal,
+    reporting_replays,
+)
 from capillary.entrypoints.cli.render import console
 from capillary.services.parties import new_organization
 from capillary.services.platform import ClockReading
@@ -63,12 +69,22 @@ def show() -> None:
 
 
 @clock_app.command("set")
-def set_(day: Annotated[str, typer.Argument(help="YYYY-MM-DD; never earlier than today.")]) -> None:
+def set_(
+    day: Annotated[str, typer.Argument(help="YYYY-MM-DD; never earlier than today.")],
+    key: Key = None,
+) -> None:
     """As the operator: move a sandbox's clock to the start of DAY."""
-    _say(platform().admin.set_clock(_day(day), principal=principal()))
+    with reporting_replays():
+        reading = platform().admin.set_clock(_day(day), principal=principal(), key=new_key(key))
+    _say(reading)
 
 
 @clock_app.command()
-def advance(days: Annotated[int, typer.Option(help="How many days forward.")] = 1) -> None:
-    """As the operator: move a sandbox's clock forward by whole days."""
-    _say(platform().admin.advance_clock(days=days, principal=principal()))
+def advance(
+    days: Annotated[int, typer.Option(help="How many days forward.")] = 1, key: Key = None
+) -> None:
+    """As the operator: move a sandbox's clock forward by whole days (a retry with the same
+    --key moves it once)."""
+    with reporting_replays():
+        reading = platform().admin.advance_clock(days=days, principal=principal(), key=new_key(key))
+    _say(reading)

@@ -117,7 +117,7 @@ def run(
         "5. precision-parts pays dongguan-castings 300,000.00 with it (naming "
         "the invoice it pays); it keeps 700,000.00 as change",
     )
-    p.admin.set_clock(date(2026, 11, 3), principal=ops)
+    _to(p, ops, date(2026, 11, 3))
     to3, _ = certs.transfer(
         principal=_as(p, TIER2, "ap"),
         fragment_id=to2.id,
@@ -128,7 +128,7 @@ def run(
     )
     _tree(p, number, "6. dongguan-castings pays foshan-alloys 50,000.00 under their contract")
 
-    p.admin.set_clock(maturity - timedelta(days=90), principal=ops)
+    _to(p, ops, maturity - timedelta(days=90))
     offer = certs.offer_financing(
         principal=_as(p, TIER3, "cfo"), fragment_id=to3.id, funder=BANK, amount=50_000 * Y,
         rate=Decimal("0.045"), key="sell-to-merchants",
@@ -144,7 +144,7 @@ def run(
         [TIER3, BANK],
     )
     (at_bank,) = financed.fragments
-    p.admin.set_clock(maturity - timedelta(days=60), principal=ops)
+    _to(p, ops, maturity - timedelta(days=60))
     bid = certs.quote_financing(
         principal=_as(p, BANK2, "desk"), fragment_id=at_bank.id, seller=BANK, amount=50_000 * Y,
         rate=Decimal("0.04"), key="bid-1",
@@ -160,7 +160,7 @@ def run(
     console.print("   lineage: " + " → ".join(f"{f.holder} (tier {f.tier})" for f in path) + "\n")
 
     certs.deposit(principal=ops, org=CORE, cur="CNY", amount=1_000_000 * Y, key="wire-huaxin")
-    p.admin.set_clock(maturity, principal=ops)
+    _to(p, ops, maturity)
     run_ = certs.settle(principal=ops, key=f"settle-{maturity}")
     _cash(
         p,
@@ -212,6 +212,11 @@ def _tree(p: Platform, number: str, title: str) -> None:
             table.add_row(str(f.id), f.holder, _m(f.amount), str(f.tier), f.status.value)
     console.print(table)
     console.print()
+
+
+def _to(p: Platform, ops: Principal, day: date) -> None:
+    """The operator moves the sandbox's clock to ``day``."""
+    p.admin.set_clock(day, principal=ops, key=f"clock-{day}")
 
 
 def _as(p: Platform, org: str, user: str = "demo") -> Principal:
