@@ -15,6 +15,7 @@ import sqlite3
 import time
 import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -40,6 +41,15 @@ _RETRY_CONSTRAINTS = {
     "units_pkey",
     "uq_accounts_org_unit_code",
 }
+
+
+_active: ContextVar[Connection | None] = ContextVar("capillary_unit_of_work", default=None)
+
+
+def active_connection() -> Connection | None:
+    """The connection of the unit of work running in this context, if any: what reads that
+    belong to it (the sandbox clock) go through."""
+    return _active.get()
 
 
 def normalize_url(url: str) -> str:
@@ -131,7 +141,11 @@ class Database:
                     if readonly:
                         conn.execution_options(capillary_readonly=True)
                     with conn.begin():
-                        return work(conn)
+                        token = _active.set(conn)
+                        try:
+                            return work(conn)
+                        finally:
+                            _active.reset(token)
             except (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error) as exc:
                 if not is_retryable(exc):
                     raise

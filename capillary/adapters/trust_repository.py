@@ -3,6 +3,7 @@ financing offers."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -59,7 +60,7 @@ def set_sandbox_clock(conn: Connection, clock_us: int) -> None:
 class Recorded:
     use_case: str
     request_hash: str
-    result: str
+    result: bytes  # the use case's result as JSON
 
 
 def recorded(conn: Connection, org: str, key: str) -> Recorded | None:
@@ -67,16 +68,29 @@ def recorded(conn: Connection, org: str, key: str) -> Recorded | None:
     r = conn.execute(
         sa.select(i.c.use_case, i.c.request_hash, i.c.result).where(i.c.org == org, i.c.key == key)
     ).first()
-    return None if r is None else Recorded(r.use_case, r.request_hash, r.result)
+    return (
+        None
+        if r is None
+        else Recorded(r.use_case, r.request_hash, zlib.decompress(bytes(r.result)))
+    )
 
 
 def record(
-    conn: Connection, *, org: str, key: str, use_case: str, request_hash: str, result: str, now: int
+    conn: Connection,
+    *,
+    org: str,
+    key: str,
+    use_case: str,
+    request_hash: str,
+    result: bytes,
+    now: int,
 ) -> None:
+    """Record a result (JSON), compressed: a batch's result repeats itself a great deal, and
+    every byte is written durably with the use case."""
     conn.execute(
         t.idempotency.insert().values(
-            org=org, key=key, use_case=use_case, request_hash=request_hash, result=result,
-            created_at=now,
+            org=org, key=key, use_case=use_case, request_hash=request_hash,
+            result=zlib.compress(result, 1), created_at=now,
         )
     )  # fmt: skip
 

@@ -17,7 +17,7 @@ idempotency = sa.Table(
     "idempotency", metadata,
     sa.Column("org", sa.String, primary_key=True), sa.Column("key", sa.String, primary_key=True),
     sa.Column("use_case", sa.String), sa.Column("request_hash", sa.String),
-    sa.Column("result", sa.Text), sa.Column("created_at", sa.BigInteger),
+    sa.Column("result", sa.LargeBinary), sa.Column("created_at", sa.BigInteger),
 )  # fmt: skip
 financing_offers = sa.Table(
     "financing_offers", metadata,

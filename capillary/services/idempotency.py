@@ -90,7 +90,7 @@ def once(
         key=key,
         use_case=use_case,
         request_hash=digest,
-        result=adapter.dump_json(value).decode(),
+        result=adapter.dump_json(value),
         now=now,
     )
     return value

@@ -24,7 +24,7 @@ from capillary.adapters.clock import (
     from_us,
     start_of,
 )
-from capillary.adapters.database import Database
+from capillary.adapters.database import Database, active_connection
 from capillary.domain.access import Act, Principal, authorize
 from capillary.domain.errors import (
     ClockBackwards,
@@ -178,12 +178,24 @@ def platform_clock(db: Database) -> tuple[Clock, str]:
 
 
 class _StoredClock:
-    """A sandbox's clock, read from the store at each use."""
+    """A sandbox's clock, read from the store: once per unit of work, through its own
+    connection (so a use case sees one instant, and pays one small read for it), or in a
+    read of its own outside one."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._memo: tuple[object, object, int] | None = None
 
     def now_us(self) -> int:
-        value = self.db.transaction(repo.sandbox_clock, readonly=True)
+        conn = active_connection()
+        if conn is None:
+            value = self.db.transaction(repo.sandbox_clock, readonly=True)
+            assert value is not None
+            return value
+        tx = conn.get_transaction()
+        if self._memo is not None and self._memo[0] is conn and self._memo[1] is tx:
+            return self._memo[2]
+        value = repo.sandbox_clock(conn)
         assert value is not None
+        self._memo = (conn, tx, value)
         return value

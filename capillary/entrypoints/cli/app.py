@@ -20,6 +20,7 @@ from capillary.entrypoints.cli import (
     trade,
 )
 from capillary.entrypoints.cli.render import console
+from capillary.services.idempotency import watching_replays
 
 app = typer.Typer(
     help="Capillary: open infrastructure for supply-chain finance.",
@@ -64,9 +65,16 @@ def _root(
 
 def main() -> None:
     """Run the CLI; a refusal prints its code and sentence, never a stack trace. (Usage
-    errors and exit codes are Typer's own.)"""
-    try:
-        app()
-    except CapillaryError as exc:
-        console.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {exc.message}")
-        sys.exit(1)
+    errors and exit codes are Typer's own.) A write that was a replay of an earlier one
+    under the same --key says so."""
+    with watching_replays() as replays:
+        try:
+            app()
+        except CapillaryError as exc:
+            console.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {exc.message}")
+            sys.exit(1)
+        except SystemExit as done:
+            if done.code in (0, None) and replays:
+                console.print(f"[yellow]replayed[/yellow]: key {replays[0]!r} was used before; "
+                              "nothing changed, the original result is shown.")  # fmt: skip
+            raise

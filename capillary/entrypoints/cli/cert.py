@@ -18,7 +18,6 @@ from capillary.entrypoints.cli.context import (
     parse_amount,
     platform,
     principal,
-    reporting_replays,
 )
 from capillary.entrypoints.cli.render import console
 
@@ -58,16 +57,15 @@ def issue(
     """As the obligor: issue a certificate against your confirmed payables, dated today
     (pending until the holder accepts)."""
     who = principal()
-    with reporting_replays():
-        done = platform().certificates.issue(
-            principal=who,
-            obligor=who.org,
-            holder=holder,
-            payable_ids=payable,
-            face=parse_amount(amount, currency(cur).exponent),
-            maturity=_day(maturity, "--maturity"),
-            key=new_key(key),
-        )
+    done = platform().certificates.issue(
+        principal=who,
+        obligor=who.org,
+        holder=holder,
+        payable_ids=payable,
+        face=parse_amount(amount, currency(cur).exponent),
+        maturity=_day(maturity, "--maturity"),
+        key=new_key(key),
+    )
     c = done.certificate
     console.print(
         f"Certificate {c.number}: {c.obligor} owes {holder} {_money(c.face, c.currency)} "
@@ -81,8 +79,7 @@ def issue(
 def accept(number: Annotated[str, typer.Argument()], key: Key = None) -> None:
     """As the first holder: accept (sign) a certificate."""
     who = principal()
-    with reporting_replays():
-        c = platform().certificates.accept(number, principal=who, key=new_key(key))
+    c = platform().certificates.accept(number, principal=who, key=new_key(key))
     console.print(f"Certificate {c.number} accepted by {who.org}: active.")
 
 
@@ -93,10 +90,7 @@ def cancel(
     key: Key = None,
 ) -> None:
     """As the obligor: withdraw a certificate not yet accepted."""
-    with reporting_replays():
-        platform().certificates.cancel(
-            number, principal=principal(), reason=reason, key=new_key(key)
-        )
+    platform().certificates.cancel(number, principal=principal(), reason=reason, key=new_key(key))
     console.print(f"Certificate {number} cancelled.")
 
 
@@ -111,15 +105,14 @@ def transfer(
     """As the holder: pay a supplier with (part of) a fragment, today."""
     who = principal()
     cur = _fragment_currency(fragment)
-    with reporting_replays():
-        made = platform().certificates.transfer(
-            principal=who,
-            fragment_id=fragment,
-            recipient=recipient,
-            amount=parse_amount(amount, currency(cur).exponent),
-            reference=reference,
-            key=new_key(key),
-        )
+    made = platform().certificates.transfer(
+        principal=who,
+        fragment_id=fragment,
+        recipient=recipient,
+        amount=parse_amount(amount, currency(cur).exponent),
+        reference=reference,
+        key=new_key(key),
+    )
     console.print(
         ", ".join(f"fragment {f.id}: {f.holder} holds {_money(f.amount, cur)}" for f in made)
     )
@@ -139,12 +132,11 @@ def offer(
     """As the holder: offer (part of) a fragment to a funder; it moves when the funder
     takes the offer."""
     cur = _fragment_currency(fragment)
-    with reporting_replays():
-        o = platform().certificates.offer_financing(
-            principal=principal(), fragment_id=fragment, funder=funder,
-            amount=parse_amount(amount, currency(cur).exponent), rate=_rate(rate),
-            day_count=day_count, fee_rate=_rate(fee), recourse=recourse, key=new_key(key),
-        )  # fmt: skip
+    o = platform().certificates.offer_financing(
+        principal=principal(), fragment_id=fragment, funder=funder,
+        amount=parse_amount(amount, currency(cur).exponent), rate=_rate(rate),
+        day_count=day_count, fee_rate=_rate(fee), recourse=recourse, key=new_key(key),
+    )  # fmt: skip
     console.print(f"Offer {o.id}: {o.seller} offers {_money(o.amount, cur)} of fragment "
                   f"{o.fragment_id} to {o.funder} at {o.rate * 100}% a year; open.")  # fmt: skip
 
@@ -163,12 +155,11 @@ def quote(
 ) -> None:
     """As a funder: quote a rate to buy (part of) a fragment; it moves when the holder takes
     the quote."""
-    with reporting_replays():
-        o = platform().certificates.quote_financing(
-            principal=principal(), fragment_id=fragment, seller=seller,
-            amount=parse_amount(amount, currency(cur).exponent), rate=_rate(rate),
-            day_count=day_count, fee_rate=_rate(fee), recourse=recourse, key=new_key(key),
-        )  # fmt: skip
+    o = platform().certificates.quote_financing(
+        principal=principal(), fragment_id=fragment, seller=seller,
+        amount=parse_amount(amount, currency(cur).exponent), rate=_rate(rate),
+        day_count=day_count, fee_rate=_rate(fee), recourse=recourse, key=new_key(key),
+    )  # fmt: skip
     console.print(f"Offer {o.id}: {o.funder} quotes {o.rate * 100}% a year for "
                   f"{_money(o.amount, cur)} of fragment {o.fragment_id}; open.")  # fmt: skip
 
@@ -178,8 +169,7 @@ def take(offer_id: Annotated[int, typer.Argument(help="Offer id.")], key: Key = 
     """Accept an open financing offer made to you: the fragment and the cash move today."""
     who = principal()
     cur = platform().certificates.financing_offer(offer_id, principal=who).currency
-    with reporting_replays():
-        done = platform().certificates.accept_financing(offer_id, principal=who, key=new_key(key))
+    done = platform().certificates.accept_financing(offer_id, principal=who, key=new_key(key))
     q = done.quote
     funder = done.fragments[0].holder
     console.print(
@@ -194,10 +184,9 @@ def withdraw_offer(
     offer_id: Annotated[int, typer.Argument(help="Offer id.")], key: Key = None
 ) -> None:
     """Withdraw an open financing offer you made."""
-    with reporting_replays():
-        o = platform().certificates.withdraw_financing(
-            offer_id, principal=principal(), key=new_key(key)
-        )
+    o = platform().certificates.withdraw_financing(
+        offer_id, principal=principal(), key=new_key(key)
+    )
     console.print(f"Offer {o.id} withdrawn.")
 
 
@@ -217,8 +206,7 @@ def offers() -> None:
 def settle(key: Key = None) -> None:
     """As the operator: settle every certificate due today: the obligor pays once, every
     holder is paid."""
-    with reporting_replays():
-        run = platform().certificates.settle(principal=principal(), key=new_key(key))
+    run = platform().certificates.settle(principal=principal(), key=new_key(key))
     console.print(
         f"{run.on}: settled {len(run.settled)} certificate(s), {run.fragments} fragment(s), "
         f"{format_minor(run.paid, 2)} paid; overdue: {', '.join(run.overdue) or 'none'}; "
@@ -235,10 +223,9 @@ def pay_early(
     """As the obligor: pay every holder today, at a discount (dynamic discounting)."""
     who = principal()
     c = platform().certificates.certificate(number, principal=who)
-    with reporting_replays():
-        paid = platform().certificates.pay_early(
-            number, principal=who, rate=_rate(rate), key=new_key(key)
-        )
+    paid = platform().certificates.pay_early(
+        number, principal=who, rate=_rate(rate), key=new_key(key)
+    )
     console.print(f"Certificate {number} paid early: {_money(paid, c.currency)}.")
 
 
@@ -289,16 +276,15 @@ def grant(
 ) -> None:
     """As a funder: your credit line to an obligor."""
     who = principal()
-    with reporting_replays():
-        line = platform().certificates.grant_credit(
-            principal=who,
-            funder=who.org,
-            obligor=obligor,
-            cur=cur,
-            limit=parse_amount(limit, currency(cur).exponent),
-            expires_on=_day(expires, "--expires"),
-            key=new_key(key),
-        )
+    line = platform().certificates.grant_credit(
+        principal=who,
+        funder=who.org,
+        obligor=obligor,
+        cur=cur,
+        limit=parse_amount(limit, currency(cur).exponent),
+        expires_on=_day(expires, "--expires"),
+        key=new_key(key),
+    )
     console.print(f"{who.org} → {obligor}: {_money(line.limit, cur)} until {line.expires_on}.")
 
 
@@ -310,11 +296,10 @@ def issuance_limit(
     key: Key = None,
 ) -> None:
     """As the operator: cap an obligor's outstanding certificates."""
-    with reporting_replays():
-        platform().certificates.set_issuance_limit(
-            principal=principal(), obligor=obligor, cur=cur,
-            limit=parse_amount(amount, currency(cur).exponent), key=new_key(key),
-        )  # fmt: skip
+    platform().certificates.set_issuance_limit(
+        principal=principal(), obligor=obligor, cur=cur,
+        limit=parse_amount(amount, currency(cur).exponent), key=new_key(key),
+    )  # fmt: skip
     console.print(f"{obligor} may have up to {amount} {cur} of certificates outstanding.")
 
 
@@ -345,11 +330,10 @@ def deposit(
 ) -> None:
     """As the operator: record money that arrived in the platform's bank for ORG."""
     who = principal()
-    with reporting_replays():
-        platform().certificates.deposit(
-            principal=who, org=org, cur=cur,
-            amount=parse_amount(amount, currency(cur).exponent), key=new_key(key),
-        )  # fmt: skip
+    platform().certificates.deposit(
+        principal=who, org=org, cur=cur,
+        amount=parse_amount(amount, currency(cur).exponent), key=new_key(key),
+    )  # fmt: skip
     console.print(
         f"{org} cash: {_money(platform().certificates.cash(org, cur, principal=who), cur)}."
     )
@@ -363,11 +347,10 @@ def withdraw(
 ) -> None:
     """Send your own cash to your bank account."""
     who = principal()
-    with reporting_replays():
-        platform().certificates.withdraw(
-            principal=who, org=who.org, cur=cur,
-            amount=parse_amount(amount, currency(cur).exponent), key=new_key(key),
-        )  # fmt: skip
+    platform().certificates.withdraw(
+        principal=who, org=who.org, cur=cur,
+        amount=parse_amount(amount, currency(cur).exponent), key=new_key(key),
+    )  # fmt: skip
     console.print(
         f"{who.org} cash: {_money(platform().certificates.cash(who.org, cur, principal=who), cur)}."
     )
@@ -415,9 +398,8 @@ def calendar(
 ) -> None:
     """As the operator: override the platform calendar for one day (the official schedule
     comes late)."""
-    with reporting_replays():
-        platform().certificates.set_calendar_day(
-            _day(day, "DAY"), principal=principal(), business_day=business, reason=reason,
-            key=new_key(key),
-        )  # fmt: skip
+    platform().certificates.set_calendar_day(
+        _day(day, "DAY"), principal=principal(), business_day=business, reason=reason,
+        key=new_key(key),
+    )  # fmt: skip
     console.print(f"{day} is now a {'business day' if business else 'holiday'} on the platform.")

@@ -14,7 +14,6 @@ from capillary.entrypoints.cli.context import (
     new_key,
     platform,
     principal,
-    reporting_replays,
 )
 from capillary.entrypoints.cli.render import console
 from capillary.services.parties import new_organization
@@ -74,8 +73,7 @@ def set_(
     key: Key = None,
 ) -> None:
     """As the operator: move a sandbox's clock to the start of DAY."""
-    with reporting_replays():
-        reading = platform().admin.set_clock(_day(day), principal=principal(), key=new_key(key))
+    reading = platform().admin.set_clock(_day(day), principal=principal(), key=new_key(key))
     _say(reading)
 
 
@@ -85,6 +83,5 @@ def advance(
 ) -> None:
     """As the operator: move a sandbox's clock forward by whole days (a retry with the same
     --key moves it once)."""
-    with reporting_replays():
-        reading = platform().admin.advance_clock(days=days, principal=principal(), key=new_key(key))
+    reading = platform().admin.advance_clock(days=days, principal=principal(), key=new_key(key))
     _say(reading)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import getpass
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated
@@ -19,9 +17,7 @@ from capillary.domain.access import Principal
 from capillary.domain.errors import InvalidAmount, NoPrincipal, ValidationError
 from capillary.domain.ledger import Account
 from capillary.domain.units import to_minor
-from capillary.entrypoints.cli.render import console
 from capillary.services.books import BooksService
-from capillary.services.idempotency import watching_replays
 
 _state: dict[str, str | None] = {"url": None, "as": None}
 
@@ -60,16 +56,6 @@ Key = Annotated[
 def new_key(key: str | None) -> str:
     """The idempotency key given with --key, or a fresh one (no retry will share it)."""
     return key or f"cli-{uuid.uuid4()}"
-
-
-@contextmanager
-def reporting_replays() -> Iterator[None]:
-    """Say so when the write inside was a replay of an earlier one with the same key."""
-    with watching_replays() as seen:
-        yield
-    if seen:
-        console.print(f"[yellow]replayed[/yellow]: key {seen[0]!r} was used before; nothing "
-                      "changed, the original result is shown.")  # fmt: skip
 
 
 @cache

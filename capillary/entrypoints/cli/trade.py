@@ -17,7 +17,6 @@ from capillary.entrypoints.cli.context import (
     new_key,
     platform,
     principal,
-    reporting_replays,
 )
 from capillary.entrypoints.cli.render import console, import_report, when
 from capillary.services.imports import Kind
@@ -153,8 +152,7 @@ def accept(
 def match(key: Key = None) -> None:
     """As a buyer: match again every invoice of yours not yet confirmed (after acceptances,
     say)."""
-    with reporting_replays():
-        results = platform().trade.match(principal=principal(), key=new_key(key))
+    results = platform().trade.match(principal=principal(), key=new_key(key))
     matched = sum(1 for r in results.values() if r.matched)
     console.print(f"{len(results)} invoice(s) matched again: {matched} matched, "
                   f"{len(results) - matched} with exceptions.")  # fmt: skip

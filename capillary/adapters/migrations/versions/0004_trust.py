@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(200), nullable=False),
         sa.Column("use_case", sa.String(64), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
-        sa.Column("result", sa.Text, nullable=False),
+        sa.Column("result", sa.LargeBinary, nullable=False),  # zlib-compressed JSON
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("org", "key", name="pk_idempotency"),
     )
