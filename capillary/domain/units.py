@@ -101,6 +101,38 @@ def to_minor(value: Decimal | str, exponent: int) -> int:
     return int(scaled)
 
 
+_MAJOR = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?")
+
+
+def parse_major(text: str, exponent: int) -> int:
+    """An amount a person typed, in major units, to minor units, exactly: ASCII digits,
+    thousands separators only in groups of three (``1,000.50``), an optional ``.`` with at
+    most the unit's ``exponent`` decimal places, at most ``MAX_AMOUNT`` minor units.
+    Anything else (``1e3``, ``1,00``, ``NaN``, ``Infinity``, a sign, ``_``, full-width
+    digits, spaces inside) is ``invalid_amount``, never a guess."""
+    if not isinstance(text, str):
+        raise InvalidAmount(f"An amount is written as text like 1,000.00; got {text!r}.")
+    written = text.strip()
+    match = _MAJOR.fullmatch(written)
+    if match is None:
+        raise InvalidAmount(
+            f"{text!r} is not an amount: write digits, thousands separated by commas in "
+            "groups of three, and a decimal point (1,000.50)."
+        )
+    fraction: str = match.group(1) or ""
+    if len(fraction) > exponent:
+        places = "no decimal places" if exponent == 0 else f"at most {exponent} decimal places"
+        raise InvalidAmount(f"{text!r} has more decimal places than the unit: {places}.")
+    whole = written.split(".")[0].replace(",", "")
+    minor: int = int(whole) * 10**exponent + int(fraction.ljust(exponent, "0") or "0")
+    if minor > MAX_AMOUNT:
+        raise InvalidAmount(
+            f"{text!r} is beyond the largest amount the ledger holds "
+            f"({format_minor(MAX_AMOUNT, exponent)})."
+        )
+    return minor
+
+
 def format_minor(amount: int, exponent: int) -> str:
     """``100000050, 2`` → ``'1,000,000.50'``: a minor-unit amount written for people."""
     sign = "-" if amount < 0 else ""

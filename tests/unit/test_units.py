@@ -1,7 +1,10 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from capillary.domain import errors
 from capillary.domain.errors import InvalidAmount, UnknownCurrency, ValidationError
 from capillary.domain.units import (
     MAX_AMOUNT,
@@ -11,6 +14,7 @@ from capillary.domain.units import (
     describe,
     format_minor,
     instrument,
+    parse_major,
     to_minor,
 )
 
@@ -64,3 +68,40 @@ def test_amounts_are_written_for_people_with_the_units_exponent() -> None:
     assert format_minor(1, 3) == "0.001"
     assert describe(30_000_000, "CNY") == "300,000.00 CNY"
     assert describe(1500, "CERT-1") == "1,500 minor units of CERT-1"
+
+
+@pytest.mark.parametrize(
+    ("text", "exponent", "minor"),
+    [("1,000.50", 2, 100_050), ("1000.5", 2, 100_050), ("0.01", 2, 1), ("12", 0, 12),
+     ("1,234,567", 0, 1_234_567), (" 7.125 ", 3, 7_125), ("92233720368547758.07", 2, 2**63 - 1)],
+)  # fmt: skip
+def test_an_amount_as_people_write_it(text: str, exponent: int, minor: int) -> None:
+    assert parse_major(text, exponent) == minor
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1e3", "1E3", "1,00", "10,00.00", ",100", "1,000,00", "NaN", "nan", "Infinity", "-1",
+     "+1", "1_000", "１００", "1.001", "1.", ".5", "", " ", "1 000", "0x10", "1.0.0",
+     "92233720368547758.08", "٣"],
+)  # fmt: skip
+def test_anything_else_is_refused_never_guessed(text: str) -> None:
+    with pytest.raises(errors.InvalidAmount):
+        parse_major(text, 2)
+
+
+@given(st.integers(min_value=0, max_value=2**63 - 1), st.sampled_from([0, 2, 3]))
+def test_every_amount_written_for_people_reads_back_exactly(minor: int, exponent: int) -> None:
+    assert parse_major(format_minor(minor, exponent), exponent) == minor
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789,.-+eE_ x１٣"), max_size=16) | st.text())
+def test_no_text_is_misread(text: str) -> None:
+    """Whatever is typed: invalid_amount, or exactly the number written, in minor units."""
+    try:
+        minor = parse_major(text, 2)
+    except errors.InvalidAmount:
+        return
+    written = text.strip()
+    assert set(written) <= set("0123456789,.")
+    assert Decimal(written.replace(",", "")) * 100 == minor

@@ -6,7 +6,6 @@ from __future__ import annotations
 import getpass
 import os
 import uuid
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated
 
@@ -14,9 +13,9 @@ import typer
 
 from capillary.bootstrap import Platform, open_platform
 from capillary.domain.access import Principal
-from capillary.domain.errors import InvalidAmount, NoPrincipal, ValidationError
+from capillary.domain.errors import NoPrincipal, ValidationError
 from capillary.domain.ledger import Account
-from capillary.domain.units import to_minor
+from capillary.domain.units import parse_major
 from capillary.services.books import BooksService
 
 _state: dict[str, str | None] = {"url": None, "as": None}
@@ -81,9 +80,6 @@ def resolve_account(ref: str) -> Account:
 
 
 def parse_amount(text: str, exponent: int) -> int:
-    """``"1,000.50"`` in a unit of exponent 2 → ``100050`` minor units, exactly."""
-    try:
-        value = Decimal(text.replace(",", "").replace("_", ""))
-    except InvalidOperation:
-        raise InvalidAmount(f"{text!r} is not an amount.") from None
-    return to_minor(value, exponent)
+    """``"1,000.50"`` in a unit of exponent 2 → ``100050`` minor units, exactly (see
+    :func:`capillary.domain.units.parse_major` for what is accepted)."""
+    return parse_major(text, exponent)
