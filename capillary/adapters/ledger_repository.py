@@ -673,6 +673,15 @@ def count_unsealed(conn: Connection) -> int:
     return int(n)
 
 
+def oldest_unsealed_at(conn: Connection) -> int | None:
+    """When the oldest entry not yet sealed was posted (µs), if any."""
+    value = conn.exec_driver_sql(
+        "SELECT min(posted_at) FROM transactions WHERE id > "
+        "(SELECT coalesce(max(transaction_id), 0) FROM journal_seals)"
+    ).scalar()
+    return None if value is None else int(value)
+
+
 def account_ids(
     conn: Connection,
     units: Sequence[str],

@@ -88,6 +88,10 @@ class BooksService:
         self._auditing(principal)
         return self.ledger.verify(anchor=anchor)
 
+    def oldest_unsealed_at(self, *, principal: Principal) -> int | None:
+        self._auditing(principal)
+        return self.ledger.oldest_unsealed_at()
+
     def check_balances(self, *, principal: Principal) -> list[BalanceMismatch]:
         self._auditing(principal)
         return self.ledger.check_balances()

@@ -681,6 +681,10 @@ class LedgerService:
             total += sealed
         return total
 
+    def oldest_unsealed_at(self) -> int | None:
+        """When the oldest entry not yet in the hash chain was posted (µs), if any."""
+        return self.db.transaction(repo.oldest_unsealed_at, readonly=True)
+
     def verify(
         self, *, anchor: tuple[int, bytes] | None = None, parallel: bool | None = None
     ) -> VerifyReport:

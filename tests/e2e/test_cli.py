@@ -97,6 +97,9 @@ def test_a_ledger_session_from_the_command_line(tmp_path: Path) -> None:
     history = ops("ledger", "history", "2").stdout
     assert "pay-1" in history
     assert "dep-1" in history
+    before = " ".join(ops("ledger", "verify").stdout.split())  # verify never seals
+    assert "0 sealed entries" in before
+    assert "2 not yet sealed, the oldest posted" in before
     assert "Sealed 2 entries" in ops("ledger", "seal").stdout
     verified = ops("ledger", "verify").stdout
     assert "Journal verified" in verified
@@ -116,6 +119,10 @@ def test_a_ledger_session_from_the_command_line(tmp_path: Path) -> None:
     nobody = run("ledger", "post", "--key", "x", "-d", "1=1", "-c", "2=1", cwd=tmp_path, db=db,
                  ok=False)  # fmt: skip
     assert "error no_principal" in nobody.stdout
+
+
+def test_version(tmp_path: Path) -> None:
+    assert run("--version", cwd=tmp_path).stdout.startswith("capillary 0.")
 
 
 def test_refusals_are_a_code_and_a_sentence_never_a_traceback(tmp_path: Path) -> None:

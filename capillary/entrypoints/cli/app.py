@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -40,6 +41,12 @@ app.command("demo")(loop_demo.run)
 ledger.app.command("demo")(ledger_demo.run)
 
 
+def _version(asked: bool) -> None:
+    if asked:
+        console.print(f"capillary {metadata.version('capillary-finance')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     database: Annotated[
@@ -50,6 +57,12 @@ def _root(
             help="Store URL: sqlite:///file.db (default capillary.db) or postgresql://…",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Print the version and exit."
+        ),
+    ] = False,
     acting: Annotated[
         str | None,
         typer.Option(

@@ -167,16 +167,12 @@ def verify(
         str | None,
         typer.Option(help="SEQ:HASH of a chain head published earlier, to check against."),
     ] = None,
-    seal_first: Annotated[
-        bool, typer.Option("--seal/--no-seal", help="Seal new entries before verifying.")
-    ] = True,
 ) -> None:
     """As the operator or an auditor: prove the journal intact: recompute the hash chain
-    and every balance."""
+    and every balance. Verify never seals (sealing is `capillary ledger seal`): what is not
+    yet sealed is counted, with the age of the oldest."""
     service = books()
     who = principal()
-    if seal_first and who.is_operator:  # an auditor verifies what is sealed
-        service.seal(principal=who)
     parsed = None
     if anchor is not None:
         seq, _, digest = anchor.partition(":")
@@ -188,9 +184,11 @@ def verify(
         report = service.verify(principal=who, anchor=parsed)
     with console.status("Recomputing balances from postings…"):
         mismatches = service.check_balances(principal=who)
+    oldest = service.oldest_unsealed_at(principal=who) if report.unsealed else None
+    since = f", the oldest posted {when(oldest)}" if oldest is not None else ""
     console.print(
         f"Hash chain: {report.entries} sealed entries, head seq {report.head_seq} "
-        f"{report.head_hash.hex()}; {report.unsealed} not yet sealed."
+        f"{report.head_hash.hex()}; {report.unsealed} not yet sealed{since}."
     )
     for finding in report.findings:
         console.print(f"[red]{finding.kind}[/red]: {finding.message}")
