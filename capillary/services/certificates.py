@@ -107,6 +107,7 @@ class IssueRequest:
     payable_ids: tuple[int, ...]
     face: int
     maturity: date
+    currency: str | None = None  # the face's; the payables must be in it (default: theirs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,10 +474,12 @@ class CertificateService:
         face: int,
         maturity: date,
         key: str,
+        currency: str | None = None,
     ) -> Issued:
         """The obligor issues a certificate to ``holder`` against its confirmed payables,
-        dated today; it is pending until the holder accepts it."""
-        request = IssueRequest(obligor, holder, tuple(payable_ids), face, maturity)
+        dated today; it is pending until the holder accepts it. ``currency``, when given, is
+        the face's, and the payables must be in it."""
+        request = IssueRequest(obligor, holder, tuple(payable_ids), face, maturity, currency)
         (issued,) = self.issue_many([request], principal=principal, key=key)
         return issued
 
@@ -519,7 +522,7 @@ class CertificateService:
         plans = []
         for r in requests:
             backing = [payables[pid] for pid in r.payable_ids]
-            cur = backing[0].currency if backing else "CNY"
+            cur = r.currency or (backing[0].currency if backing else "CNY")
             plan = plan_issue(
                 obligor=r.obligor,
                 holder=r.holder,

@@ -428,3 +428,20 @@ def test_issues_in_a_batch_share_payables_and_the_limit(loop: Loop) -> None:
         "reduced",
         "reduced",
     ]
+
+
+def test_the_face_is_in_the_currency_asked_for(loop: Loop) -> None:
+    """`cert issue --currency KWD --amount 100` once issued 1,000.00 CNY against a CNY
+    payable: a face in another currency than its payables is refused, and nothing issued."""
+    certs = loop.certs
+    payable = loop.payable("core", "tier1", 300_000, "26442000000000000021")
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=1_000_000 * Y)
+    with pytest.raises(errors.ValidationError, match="is in CNY, not KWD"):
+        certs.issue(obligor="core", holder="tier1", payable_ids=[payable], face=100_000,
+                    maturity=date(2027, 3, 1), issue_date=date(2026, 11, 2),
+                    currency="KWD")  # fmt: skip
+    assert certs.certificates(org="core") == []
+    done = certs.issue(obligor="core", holder="tier1", payable_ids=[payable], face=100 * Y,
+                       maturity=date(2027, 3, 1), issue_date=date(2026, 11, 2),
+                       currency="CNY")  # fmt: skip
+    assert done.certificate.currency == "CNY"

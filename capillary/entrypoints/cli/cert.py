@@ -65,6 +65,7 @@ def issue(
         face=parse_amount(amount, currency(cur).exponent),
         maturity=_day(maturity, "--maturity"),
         key=new_key(key),
+        currency=currency(cur).code,
     )
     c = done.certificate
     console.print(
