@@ -26,6 +26,13 @@ from capillary.adapters import trust_repository as repo
 from capillary.domain.access import Principal
 from capillary.domain.errors import IdempotencyConflict
 from capillary.domain.ledger import check_key
+from capillary.services.outcomes import (
+    Outcome,
+    OutcomeRecord,
+    from_records,
+    refused_first,
+    to_records,
+)
 
 T = TypeVar("T")
 
@@ -94,3 +101,25 @@ def once(
         now=now,
     )
     return value
+
+
+def once_outcomes(
+    conn: Connection,
+    *,
+    principal: Principal,
+    key: str,
+    use_case: str,
+    request: Any,
+    run: Callable[[], list[Outcome]],
+    atomic: bool,
+    now: int,
+) -> list[Outcome]:
+    """A bulk use case (item by item, refusals as outcomes) under an idempotency key: its
+    outcomes, or the recorded ones. In an atomic batch (a single document is one) the first
+    refusal is raised inside the unit of work, so nothing is written."""
+    records = once(
+        conn, principal=principal, key=key, use_case=use_case, request=request,
+        result=list[OutcomeRecord], run=lambda: to_records(refused_first(run(), atomic)),
+        now=now,
+    )  # fmt: skip
+    return from_records(records)

@@ -31,16 +31,12 @@ from capillary.domain.parties import (
     normalize_identifier,
     require_role,
 )
-from capillary.services.idempotency import once
+from capillary.services.idempotency import once, once_outcomes
 from capillary.services.ledger import LedgerService
 from capillary.services.outcomes import (
     Fate,
     Outcome,
-    OutcomeRecord,
     audit_row,
-    from_records,
-    refused_first,
-    to_records,
 )
 
 
@@ -82,12 +78,10 @@ class PartiesService:
         run: Callable[[], list[Outcome]],
         atomic: bool = False,
     ) -> list[Outcome]:  # fmt: skip
-        records = once(
-            conn, principal=principal, key=key, use_case=act.value,
-            request={"items": request}, result=list[OutcomeRecord],
-            run=lambda: to_records(refused_first(run(), atomic)), now=self.clock.now_us(),
+        return once_outcomes(
+            conn, principal=principal, key=key, use_case=act.value, request=request, run=run,
+            atomic=atomic, now=self.clock.now_us(),
         )  # fmt: skip
-        return from_records(records)
 
     def principal(self, org: str, user: str, *, user_role: UserRole = UserRole.STAFF) -> Principal:
         """``org`` acting through ``user``: the organization must be registered."""

@@ -49,15 +49,11 @@ from capillary.domain.trade import (
     check_order,
 )
 from capillary.domain.units import currency
-from capillary.services.idempotency import once
+from capillary.services.idempotency import once, once_outcomes
 from capillary.services.outcomes import (
     Fate,
     Outcome,
-    OutcomeRecord,
     audit_row,
-    from_records,
-    refused_first,
-    to_records,
 )
 
 T = TypeVar("T")
@@ -104,12 +100,10 @@ class TradeService:
     ) -> list[Outcome]:
         """A bulk use case under an idempotency key: its outcomes, or the recorded ones. A
         batch of one that is refused raises inside the unit of work: nothing is written."""
-        records = once(
-            conn, principal=principal, key=key, use_case=act.value,
-            request={"documents": request}, result=list[OutcomeRecord],
-            run=lambda: to_records(refused_first(run(), atomic)), now=self.clock.now_us(),
+        return once_outcomes(
+            conn, principal=principal, key=key, use_case=act.value, request=request, run=run,
+            atomic=atomic, now=self.clock.now_us(),
         )  # fmt: skip
-        return from_records(records)
 
     def _single(
         self, conn: Connection, principal: Principal, key: str, act: Act, request: Any,
