@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from capillary.adapters import migrate
 from capillary.adapters.clock import Clock
 from capillary.adapters.database import Database
 from capillary.config import Settings
 from capillary.domain.certificates import Rules
+from capillary.domain.errors import SchemaBehind
+from capillary.domain.inputs import RateRange
 from capillary.services.books import BooksService
 from capillary.services.certificates import CertificateService
 from capillary.services.imports import ImportService
@@ -18,11 +21,31 @@ from capillary.services.platform import PlatformService, platform_clock
 from capillary.services.trade import TradeService
 
 
-def open_database(url: str | None = None, *, upgrade: bool = True) -> Database:
+def open_database(
+    url: str | None = None, *, upgrade: bool = True, create: bool = False
+) -> Database:
+    """The store at ``url``. With ``upgrade`` its schema is brought to the newest revision
+    (what tests and the library do); without it, a store behind the code is refused with
+    ``schema_behind`` (what the command line does: it never migrates silently), except that
+    ``create`` lays out the schema in a store that has none yet."""
     settings = Settings()
     db = Database(url or settings.database_url, max_attempts=settings.max_attempts)
-    if upgrade:
-        migrate.upgrade(db)
+    current = migrate.current_revision(db)
+    head = migrate.head_revision()
+    if upgrade or (create and current is None):
+        if current != head:
+            migrate.upgrade(db)
+    elif current != head:
+        where = db.display_url
+        if current is None:
+            raise SchemaBehind(
+                f"There is no Capillary store at {where} yet: create it with "
+                "`capillary db upgrade` (or `capillary platform init`)."
+            )
+        raise SchemaBehind(
+            f"The store at {where} is at schema revision {current}; this version of Capillary "
+            f"needs {head}. Back it up, then run `capillary db upgrade`."
+        )
     return db
 
 
@@ -48,11 +71,16 @@ class Platform:
 
 
 def open_platform(
-    url: str | None = None, *, upgrade: bool = True, clock: Clock | None = None
+    url: str | None = None,
+    *,
+    upgrade: bool = True,
+    create: bool = False,
+    clock: Clock | None = None,
 ) -> Platform:
     """Every service over the store at ``url``, on the platform's clock (a sandbox's stored
-    clock, or wall time) unless ``clock`` is given (tests)."""
-    db = open_database(url, upgrade=upgrade)
+    clock, or wall time) unless ``clock`` is given (tests). ``upgrade`` and ``create``: see
+    :func:`open_database`."""
+    db = open_database(url, upgrade=upgrade, create=create)
     stored, timezone = platform_clock(db)
     clock = clock or stored
     ledger = LedgerService(db, clock=clock)
@@ -63,6 +91,8 @@ def open_platform(
         min_fragment=settings.min_fragment,
         max_tenor_days=settings.max_tenor_days,
         soft_tenor_days=settings.soft_tenor_days,
+        discount_rates=RateRange(Decimal(0), settings.max_discount_rate, "A discount rate"),
+        fee_rates=RateRange(Decimal(0), settings.max_fee_rate, "A fee rate"),
     )
     certificates = CertificateService(
         db, ledger, clock=clock, rules=rules, penalty_rate=settings.penalty_rate,
@@ -77,7 +107,8 @@ def open_platform(
 
 def upgrade_schema(url: str | None = None) -> tuple[str | None, str | None]:
     """Run the pending migrations; returns the revision before and after."""
-    db = open_database(url, upgrade=False)
+    settings = Settings()
+    db = Database(url or settings.database_url, max_attempts=settings.max_attempts)
     try:
         before = migrate.current_revision(db)
         migrate.upgrade(db)

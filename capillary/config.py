@@ -22,3 +22,7 @@ class Settings(BaseSettings):
     max_tenor_days: int = 365
     #: Certificates: penalty interest on overdue amounts, a year (ACT/360).
     penalty_rate: Decimal = Decimal("0.18")
+    #: Financing: the highest annual discount rate, and the highest platform fee on the face,
+    #: a financing or an early payment may carry (fractions: 0.36 is 36%).
+    max_discount_rate: Decimal = Decimal("0.36")
+    max_fee_rate: Decimal = Decimal("0.05")

@@ -24,7 +24,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from capillary.domain.errors import RetryExhausted
+from capillary.domain.errors import (
+    AlreadyRecorded,
+    CapillaryError,
+    InternalError,
+    OutOfRange,
+    RetryExhausted,
+    StoreUnavailable,
+)
 
 T = TypeVar("T")
 
@@ -108,6 +115,30 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+def store_error(exc: BaseException, where: str) -> CapillaryError:
+    """A driver's error as one of ours: a unique business fact named twice, a value beyond
+    what a column holds, or a store that cannot be reached; anything else is our fault."""
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    if sqlstate == "23505" or "UNIQUE constraint failed" in text:
+        diag = getattr(orig, "diag", None)
+        what = getattr(diag, "constraint_name", None) or text.split(":")[-1].strip()
+        return AlreadyRecorded(f"That is already recorded ({what}); nothing was written.")
+    if sqlstate.startswith("22") or "too large" in text or "overflow" in text.lower():
+        return OutOfRange(f"A value is beyond what the store holds ({text}); nothing was written.")
+    if isinstance(orig, sqlite3.OperationalError | psycopg.OperationalError) or sqlstate.startswith(
+        "08"
+    ):
+        return StoreUnavailable(f"The store at {where} cannot be used: {text}.")
+    if isinstance(exc, sa.exc.IntegrityError) or sqlstate.startswith("23"):
+        return InternalError(
+            f"The store refused a write as inconsistent ({text}); nothing was written. "
+            "This is a fault of Capillary's: please report it."
+        )
+    return InternalError(f"The store failed ({text}); nothing was written.")
+
+
 class Database:
     """The store, and the one way to run a unit of work on it."""
 
@@ -115,7 +146,14 @@ class Database:
 
     def __init__(self, url: str, *, max_attempts: int = 30) -> None:
         self.url = normalize_url(url)
-        self.engine = create_engine(self.url)
+        try:
+            self.engine = create_engine(self.url)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError):
+            raise StoreUnavailable(
+                f"{url!r} is not a store URL: write sqlite:///file.db or "
+                "postgresql://user@host:5432/name."
+            ) from None
+        self.display_url = self.engine.url.render_as_string(hide_password=True)
         self.dialect = self.engine.dialect.name
         self.max_attempts = max_attempts
         Database._open.add(self)
@@ -148,13 +186,25 @@ class Database:
                             _active.reset(token)
             except (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error) as exc:
                 if not is_retryable(exc):
-                    raise
+                    raise store_error(exc, self.display_url) from exc
                 if attempt >= self.max_attempts:
                     raise RetryExhausted(
                         f"The store stayed contended through {attempt} attempts; "
                         "nothing was written. Try again."
                     ) from exc
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+            except OverflowError as exc:  # SQLite binding an integer beyond 64 bits
+                raise OutOfRange(
+                    f"A number is beyond what the store holds ({exc}); nothing was written."
+                ) from exc
+
+    def connect(self) -> Connection:
+        """A connection for work outside :meth:`transaction` (migrations), with an
+        unreachable store said in one sentence."""
+        try:
+            return self.engine.connect()
+        except (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error) as exc:
+            raise store_error(exc, self.display_url) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -22,13 +22,13 @@ def _config() -> Config:
 
 def upgrade(db: Database, revision: str = "head") -> None:
     config = _config()
-    with db.engine.begin() as conn:
+    with db.connect() as conn, conn.begin():
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 
 
 def current_revision(db: Database) -> str | None:
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -42,6 +42,7 @@ from capillary.domain.errors import (
     TransferToSelf,
     ValidationError,
 )
+from capillary.domain.inputs import RateRange
 from capillary.domain.payables import Payable, PayableStatus
 from capillary.domain.pricing import DayCount, discount
 from capillary.domain.trade import Invoice
@@ -63,6 +64,10 @@ class FragmentStatus(enum.StrEnum):
     FROZEN = "frozen"
 
 
+DISCOUNT_RATES = RateRange(Decimal(0), Decimal("0.36"), "A discount rate")
+FEE_RATES = RateRange(Decimal(0), Decimal("0.05"), "A fee rate")
+
+
 @dataclass(frozen=True, slots=True)
 class Rules:
     """The platform's certificate settings."""
@@ -70,6 +75,10 @@ class Rules:
     min_fragment: int = 100_00  # minor units
     max_tenor_days: int = 365  # hard limit, issue to maturity
     soft_tenor_days: int = 180  # beyond this an issue is allowed but warned
+    #: The annual discount rates a financing or an early payment may carry.
+    discount_rates: RateRange = DISCOUNT_RATES
+    #: The platform fee rates on the face a financing may carry.
+    fee_rates: RateRange = FEE_RATES
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,12 @@ CapillaryError
 │   ├── OverrideReasonRequired     override_reason_required
 │   ├── BelowMinimumFragment       below_minimum_fragment
 │   ├── TransferToSelf             transfer_to_self
-│   └── NoTradeReference           no_trade_reference
+│   ├── NoTradeReference           no_trade_reference
+│   ├── InvalidDate                invalid_date (YYYY-MM-DD only)
+│   ├── InvalidId                  invalid_id (digits, 1 to 2^63-1)
+│   ├── InvalidRate                invalid_rate (finite, within the configured range)
+│   ├── InvalidFile                invalid_file (an import file that cannot be read at all)
+│   └── OutOfRange                 out_of_range (a value beyond what the store holds)
 ├── NotFound
 │   ├── UnitNotFound               unit_not_found
 │   ├── AccountNotFound            account_not_found
@@ -54,7 +59,8 @@ CapillaryError
 │   ├── CertificateNotPending      certificate_not_pending
 │   ├── FragmentNotActive          fragment_not_active
 │   ├── OfferClosed                offer_closed
-│   └── PlatformExists             platform_exists
+│   ├── PlatformExists             platform_exists
+│   └── AlreadyRecorded            already_recorded (a unique business fact named twice)
 ├── Refused                      a ledger rule forbids it
 │   ├── UnbalancedTransaction      unbalanced_transaction
 │   ├── DebitsExceedCredits        debits_exceed_credits
@@ -75,13 +81,19 @@ CapillaryError
 │   ├── NotYetDue                  not_yet_due
 │   ├── BeforeIssue                before_issue
 │   ├── ClockNotSettable           clock_not_settable
-│   └── ClockBackwards             clock_backwards
+│   ├── ClockBackwards             clock_backwards
+│   ├── NoIssuanceLimit            no_issuance_limit
+│   ├── NotFirstHolder             not_first_holder
+│   └── ClaimNotOpen               claim_not_open
 ├── Unauthorized                 no_principal / unknown_principal: nobody, or nobody known, asks
 │   ├── NoPrincipal                no_principal
 │   └── UnknownPrincipal           unknown_principal
 ├── Forbidden                    forbidden: the principal may not do this to what it can see
 ├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
-└── RetryExhausted               retry_exhausted (contention outlasted the bounded retries)
+├── RetryExhausted               retry_exhausted (contention outlasted the bounded retries)
+├── StoreUnavailable             store_unavailable (bad URL, server down, unreadable file)
+├── SchemaBehind                 schema_behind (run `capillary db upgrade`)
+└── InternalError                internal_error (a fault of ours; nothing was written)
 """
 
 from __future__ import annotations
@@ -430,6 +442,54 @@ class UnknownPrincipal(Unauthorized):
 
 class Forbidden(CapillaryError):
     code = "forbidden"
+
+
+class InvalidDate(ValidationError):
+    code = "invalid_date"
+
+
+class InvalidId(ValidationError):
+    code = "invalid_id"
+
+
+class InvalidRate(ValidationError):
+    code = "invalid_rate"
+
+
+class InvalidFile(ValidationError):
+    code = "invalid_file"
+
+
+class OutOfRange(ValidationError):
+    code = "out_of_range"
+
+
+class AlreadyRecorded(Conflict):
+    code = "already_recorded"
+
+
+class NoIssuanceLimit(Refused):
+    code = "no_issuance_limit"
+
+
+class NotFirstHolder(Refused):
+    code = "not_first_holder"
+
+
+class ClaimNotOpen(Refused):
+    code = "claim_not_open"
+
+
+class StoreUnavailable(CapillaryError):
+    code = "store_unavailable"
+
+
+class SchemaBehind(CapillaryError):
+    code = "schema_behind"
+
+
+class InternalError(CapillaryError):
+    code = "internal_error"
 
 
 def error_for(code: str, message: str) -> CapillaryError:

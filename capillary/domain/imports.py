@@ -22,13 +22,15 @@ Columns, by kind (amounts in major units, ``1130.00``; dates ISO, ``2026-11-26``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from capillary.domain.errors import CapillaryError
+from capillary.domain.errors import CapillaryError, InvalidQuantity, OutOfRange, ValidationError
+from capillary.domain.inputs import parse_count, parse_day
 from capillary.domain.parties import (
     Organization,
     Tolerance,
@@ -47,7 +49,7 @@ from capillary.domain.trade import (
     decimal,
     tax_rate,
 )
-from capillary.domain.units import currency, to_minor
+from capillary.domain.units import MAX_AMOUNT, currency, parse_major
 
 T = TypeVar("T")
 Record = tuple[int, dict[str, Any]]
@@ -107,31 +109,54 @@ class Fields:
 
     def integer(self, name: str) -> int:
         raw = self.text(name)
-        return self._guard(name, lambda v: int(str(v)), raw)
+        return self._guard(name, lambda v: parse_count(v, what=name, high=MAX_LINE_NO), raw)
 
     def day(self, name: str) -> date:
-        return self._guard(name, lambda v: date.fromisoformat(str(v)), self.text(name))
+        return self._guard(name, lambda v: parse_day(v, what=name), self.text(name))
 
     def optional_day(self, name: str) -> date | None:
         raw = self.optional(name)
-        return None if raw is None else self._guard(name, date.fromisoformat, raw)
+        return None if raw is None else self._guard(name, lambda v: parse_day(v, what=name), raw)
 
     def number(self, name: str, *, positive: bool = False) -> Decimal:
         raw = self.text(name)
-        return self._guard(name, lambda v: decimal(v, what=name, positive=positive), raw)
+        return self._guard(name, lambda v: _number(v, name, positive), raw)
 
     def optional_number(self, name: str) -> Decimal | None:
         raw = self.optional(name)
-        return None if raw is None else self._guard(name, lambda v: decimal(v, what=name), raw)
+        return None if raw is None else self._guard(name, lambda v: _number(v, name, False), raw)
 
     def rate(self, name: str) -> Decimal:
         return self._guard(name, tax_rate, self.text(name))
 
     def money(self, name: str, exponent: int) -> int:
-        return self._guard(name, lambda v: to_minor(str(v), exponent), self.text(name))
+        return self._guard(name, lambda v: parse_major(str(v), exponent), self.text(name))
 
     def currency(self, name: str) -> str:
         return self._guard(name, lambda v: currency(str(v)).code, self.text(name))
+
+
+#: The largest line number a document may carry.
+MAX_LINE_NO = 100_000
+#: Quantities and prices: at most this many digits before the decimal point.
+MAX_WHOLE_DIGITS = 15
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def _number(value: object, name: str, positive: bool) -> Decimal:
+    """A quantity or a price as written in a file: plain ASCII digits with an optional
+    decimal point (no signs, exponents, separators or NaN), of a size trade documents have."""
+    text = str(value).strip()
+    if not _NUMBER.fullmatch(text):
+        refusal = (
+            InvalidQuantity
+            if "quantity" in name or name in ("accepted", "rejected")
+            else ValidationError
+        )
+        raise refusal(f"{name} {text!r} is not a number written in plain digits (12.5).")
+    if len(text.split(".")[0].lstrip("0")) > MAX_WHOLE_DIGITS:
+        raise OutOfRange(f"{name} {text} is beyond {MAX_WHOLE_DIGITS} digits.")
+    return decimal(text, what=name, positive=positive)
 
 
 def _one(
@@ -166,12 +191,17 @@ def parse_organizations(
         roles = f._guard("roles", parse_roles, f.text("roles"))
         tolerance = f._guard(
             "tolerance_percent",
-            lambda _: Tolerance(
-                parse_percent(f.optional("tolerance_percent")),
-                int(f.optional("tolerance_absolute") or 0),
-            ),
+            lambda _: Tolerance(parse_percent(f.optional("tolerance_percent")), 0),
             None,
         )
+        absolute = f.optional("tolerance_absolute")
+        if absolute is not None:
+            minor = f._guard(
+                "tolerance_absolute",
+                lambda v: parse_count(v, what="tolerance_absolute", high=MAX_AMOUNT),
+                absolute,
+            )
+            tolerance = Tolerance(tolerance.percent, minor)
         return code, Organization(code, name, scheme, identifier, roles, tolerance, 0)
 
     return _one(records, build)

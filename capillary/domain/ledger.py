@@ -54,6 +54,19 @@ MAX_KEY_LENGTH = 128
 MAX_TIMEOUT_SECONDS = 366 * 24 * 3600
 
 
+#: The kinds of account the books know: assets and expenses grow by debits, the others by
+#: credits.
+ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
+
+
+def check_account_type(type: str) -> str:
+    if type not in ACCOUNT_TYPES:
+        raise ValidationError(
+            f"An account's type is one of {', '.join(ACCOUNT_TYPES)}; got {type!r}."
+        )
+    return type
+
+
 class Side(enum.StrEnum):
     DEBIT = "D"
     CREDIT = "C"

@@ -24,6 +24,9 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from capillary.domain.errors import InvalidIdentifier, NoRelationship, RoleMissing, ValidationError
 
+#: The ledger's name for the platform's own accounts (clearing, fees): not an organization.
+PLATFORM_BOOKS = "platform"
+
 
 class Role(enum.StrEnum):
     CORE = "core"

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from capillary.domain.errors import ValidationError
+from capillary.domain.errors import InvalidRate, ValidationError
+from capillary.domain.inputs import RateRange, percent_text
 
 ROUNDING = ROUND_HALF_UP
 
@@ -51,6 +52,18 @@ class Quote:
 def check_rate(rate: Decimal, *, what: str = "An annual rate") -> Decimal:
     if not isinstance(rate, Decimal) or not Decimal(0) <= rate < Decimal(1):
         raise ValidationError(f"{what} is a decimal fraction from 0 to below 1; got {rate!r}.")
+    return rate
+
+
+def within(rate: Decimal, bounds: RateRange) -> Decimal:
+    """``rate`` if it lies in the platform's range for its purpose, else ``invalid_rate``."""
+    if not isinstance(rate, Decimal) or not rate.is_finite():
+        raise InvalidRate(f"{bounds.what} is a finite decimal fraction; got {rate!r}.")
+    if not bounds.low <= rate <= bounds.high:
+        raise InvalidRate(
+            f"{bounds.what} must be between {percent_text(bounds.low)} and "
+            f"{percent_text(bounds.high)}; got {percent_text(rate)}."
+        )
     return rate
 
 

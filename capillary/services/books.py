@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from capillary.adapters import trade_repository as trade_repo
 from capillary.adapters.ledger_repository import HistoryLine
 from capillary.domain.access import Act, Principal, authorize, may_see
-from capillary.domain.errors import AccountNotFound, Forbidden
+from capillary.domain.errors import AccountNotFound, Forbidden, OrganizationNotFound
 from capillary.domain.journal import VerifyReport
 from capillary.domain.ledger import Account, Balance, BalanceConstraint, Leg, Transaction
+from capillary.domain.parties import PLATFORM_BOOKS
 from capillary.domain.units import Unit
 from capillary.services.ledger import BalanceMismatch, LedgerService
 
@@ -103,6 +105,14 @@ class BooksService:
         constraint: BalanceConstraint = BalanceConstraint.NONE,
     ) -> Account:  # fmt: skip
         authorize(principal, Act.OPERATE_LEDGER)
+        known = self.ledger.db.transaction(
+            lambda conn: trade_repo.orgs_by_code(conn, [org]), readonly=True
+        )
+        if org != PLATFORM_BOOKS and org not in known:
+            raise OrganizationNotFound(
+                f"No organization {org!r}: register it first (`capillary org register`); "
+                f"the platform's own accounts belong to {PLATFORM_BOOKS!r}."
+            )
         return self.ledger.open_account(
             org=org, unit=unit, type=type, code=code, constraint=constraint
         )
@@ -131,6 +141,17 @@ class BooksService:
     def expire_holds(self, *, principal: Principal) -> int:
         authorize(principal, Act.OPERATE_LEDGER)
         return self.ledger.expire_holds()
+
+    def post_pending(
+        self, *, principal: Principal, key: str, pending_id: int,
+        amounts: list[int] | None = None, ref: str | None = None,
+    ) -> Transaction:  # fmt: skip
+        authorize(principal, Act.OPERATE_LEDGER)
+        return self.ledger.post_pending(key=key, pending_id=pending_id, amounts=amounts, ref=ref)
+
+    def transaction(self, transaction_id: int, *, principal: Principal) -> Transaction:
+        authorize(principal, Act.OPERATE_LEDGER)
+        return self.ledger.transaction(transaction_id)
 
     def seal(self, *, principal: Principal) -> int:
         authorize(principal, Act.OPERATE_LEDGER)

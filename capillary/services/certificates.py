@@ -82,8 +82,8 @@ from capillary.domain.ledger import (
     make_request,
 )
 from capillary.domain.offers import FinancingOffer, OfferStatus, check_open
-from capillary.domain.parties import Role, require_role, require_trade
-from capillary.domain.pricing import DayCount, Quote, quote
+from capillary.domain.parties import PLATFORM_BOOKS, Role, require_role, require_trade
+from capillary.domain.pricing import DayCount, Quote, quote, within
 from capillary.domain.units import ISO_4217, currency, instrument
 from capillary.services.idempotency import once
 from capillary.services.ledger import LedgerService
@@ -91,7 +91,7 @@ from capillary.services.outcomes import audit_row
 
 T = TypeVar("T")
 
-PLATFORM = "platform"  # the ledger's name for the platform's own accounts
+PLATFORM = PLATFORM_BOOKS  # the ledger's name for the platform's own accounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -807,7 +807,8 @@ class CertificateService:
     ) -> FinancingOffer:
         """The holder offers to sell (part of) a fragment to ``funder`` at ``rate``; nothing
         moves until the funder accepts."""
-        terms = _Terms(fragment_id, amount, rate, day_count, fee_rate, recourse)
+        terms = _Terms(fragment_id, amount, within(rate, self.rules.discount_rates), day_count,
+                       within(fee_rate, self.rules.fee_rates), recourse)  # fmt: skip
 
         def work(conn: Connection) -> FinancingOffer:
             source, cert = self._fragment(conn, fragment_id)
@@ -834,7 +835,8 @@ class CertificateService:
         the funder which fragment it holds) at ``rate``; nothing moves until the holder
         accepts. A funder quotes only on obligors it has a credit line to, and a fragment
         not held by ``seller`` does not exist for it."""
-        terms = _Terms(fragment_id, amount, rate, day_count, fee_rate, recourse)
+        terms = _Terms(fragment_id, amount, within(rate, self.rules.discount_rates), day_count,
+                       within(fee_rate, self.rules.fee_rates), recourse)  # fmt: skip
 
         def work(conn: Connection) -> FinancingOffer:
             source, cert = self._fragment(conn, fragment_id)
@@ -1364,6 +1366,7 @@ class CertificateService:
     ) -> int:
         """Dynamic discounting: the obligor pays every holder today, from its own cash, each
         fragment at its amount less the discount at ``rate`` to maturity. Returns the total."""
+        within(rate, self.rules.discount_rates)
 
         def work(conn: Connection) -> int:
             cert, _ = self._visible_certificate(conn, number, principal, lock=True)

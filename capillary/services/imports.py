@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,17 +54,42 @@ class Kind(enum.StrEnum):
     INVOICES = "invoices"
 
 
+#: How many records are parsed and stored at a time: memory stays bounded whatever the size
+#: of the file.
+CHUNK = 20_000
+#: How many refused rows a report keeps; all of them go to ``on_error``.
+KEPT_ERRORS = 1_000
+
+#: The fields that name one document, by kind (rows sharing them are one document).
+_KEYS: dict[Kind, tuple[str, ...]] = {
+    Kind.ORGANIZATIONS: ("code",),
+    Kind.RELATIONSHIPS: ("buyer", "supplier"),
+    Kind.ORDERS: ("buyer", "number"),
+    Kind.DELIVERIES: ("supplier", "number"),
+    Kind.INVOICES: ("seller", "code", "number"),
+}
+
+
 @dataclass
 class ImportReport:
+    """What an import did. ``records`` counts what was read (CSV lines under the header, or
+    JSON objects), numbered the same way in both; ``created`` and ``unchanged`` count
+    documents; ``refused`` counts records refused and ``refused_documents`` the documents
+    they belonged to (a document with one bad record is left out whole). ``errors`` keeps
+    the first :data:`KEPT_ERRORS`, in record order."""
+
     kind: Kind
     records: int = 0
     created: int = 0
     unchanged: int = 0
+    refused: int = 0
+    refused_documents: int = 0
     errors: list[RowError] = field(default_factory=list)
 
     @property
-    def refused(self) -> int:
-        return len({e.row for e in self.errors})
+    def nothing_taken(self) -> bool:
+        """Every record refused: the import failed as a whole."""
+        return self.records > 0 and self.created == 0 and self.unchanged == 0
 
 
 class ImportService:
@@ -73,19 +98,93 @@ class ImportService:
         self.trade = trade
 
     def run_file(
-        self, kind: Kind, path: Path, *, principal: Principal, key: str, format: str | None = None
+        self,
+        kind: Kind,
+        path: Path,
+        *,
+        principal: Principal,
+        key: str,
+        format: str | None = None,
+        encoding: str | None = None,
+        on_error: Callable[[RowError], None] | None = None,
     ) -> ImportReport:
-        """Import a .csv or .json file (see :mod:`capillary.domain.imports` for columns)."""
-        return self.run(kind, read_records(path, format=format), principal=principal, key=key)
+        """Import a .csv or .json file (see :mod:`capillary.domain.imports` for columns),
+        streamed in chunks of :data:`CHUNK` records."""
+        records = read_records(path, format=format, encoding=encoding)
+        return self.run(kind, records, principal=principal, key=key, on_error=on_error)
 
     def run(
-        self, kind: Kind, records: Sequence[Record], *, principal: Principal, key: str
+        self,
+        kind: Kind,
+        records: Iterable[Record | RowError],
+        *,
+        principal: Principal,
+        key: str,
+        on_error: Callable[[RowError], None] | None = None,
     ) -> ImportReport:
-        parse, store = self._steps(kind, principal, key)
+        """Import ``records`` chunk by chunk; each chunk is one unit of work under its own
+        idempotency key (``key`` and its number), so a retried import replays what was done.
+        The records of one document must be adjacent when it spans a chunk boundary."""
+        report = ImportReport(kind)
+        key_fields = _KEYS[kind]
+        flushed: set[tuple[str, ...]] = set()
+        chunk: list[Record] = []
+        early: list[RowError] = []
+        number = 0
+
+        def doc_key(data: dict[str, Any]) -> tuple[str, ...]:
+            return tuple(str(data.get(name) or "").strip() for name in key_fields)
+
+        def flush() -> None:
+            nonlocal number
+            number += 1
+            late = [r for r in chunk if doc_key(r[1]) in flushed]
+            if late:
+                early.extend(RowError(row, "-", "belongs to a document whose records ended "
+                                      "earlier in the file; keep a document's records together",
+                                      "inconsistent_rows") for row, _ in late)  # fmt: skip
+                kept = [r for r in chunk if doc_key(r[1]) not in flushed]
+            else:
+                kept = chunk
+            errors = self._chunk(kind, kept, report, principal, f"{key}#{number}") + early
+            keys = {row: doc_key(data) for row, data in chunk}
+            refused_rows = {e.row for e in errors}
+            report.refused += len(refused_rows)
+            report.refused_documents += len(
+                {keys.get(row) or ("#row", str(row)) for row in refused_rows}
+            )
+            errors.sort(key=lambda e: (e.row, e.field))
+            for e in errors:
+                if len(report.errors) < KEPT_ERRORS:
+                    report.errors.append(e)
+                if on_error is not None:
+                    on_error(e)
+            flushed.update(keys.values())
+            chunk.clear()
+            early.clear()
+
         with _cyclic_gc_paused():
-            parsed, errors = parse(records)
-            outcomes = store([p.document for p in parsed]) if parsed else []
-        report = ImportReport(kind, records=len(records), errors=list(errors))
+            for item in records:
+                if isinstance(item, RowError):
+                    report.records += 1
+                    early.append(item)
+                    continue
+                if len(chunk) >= CHUNK and doc_key(item[1]) != doc_key(chunk[-1][1]):
+                    flush()
+                report.records += 1
+                chunk.append(item)
+            if chunk or early:
+                flush()
+        return report
+
+    def _chunk(
+        self, kind: Kind, records: Sequence[Record], report: ImportReport,
+        principal: Principal, key: str,
+    ) -> list[RowError]:  # fmt: skip
+        parse, store = self._steps(kind, principal, key)
+        parsed, errors = parse(records)
+        outcomes = store([p.document for p in parsed]) if parsed else []
+        errors = list(errors)
         for outcome in outcomes:
             doc = parsed[outcome.index]
             if outcome.fate is Fate.CREATED:
@@ -94,11 +193,8 @@ class ImportService:
                 report.unchanged += 1
             else:
                 assert outcome.error is not None
-                report.errors.append(
-                    RowError(doc.row, "-", outcome.error.message, outcome.error.code)
-                )
-        report.errors.sort(key=lambda e: (e.row, e.field))
-        return report
+                errors.append(RowError(doc.row, "-", outcome.error.message, outcome.error.code))
+        return errors
 
     def _steps(
         self, kind: Kind, principal: Principal, key: str

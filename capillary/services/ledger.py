@@ -45,6 +45,7 @@ from capillary.domain.ledger import (
     TransactionKind,
     TransactionRequest,
     canonical_metadata,
+    check_account_type,
     check_key,
     check_leg_shape,
     check_timeout,
@@ -203,6 +204,7 @@ class LedgerService:
         """Open an account. A currency unit is registered on first use; an instrument must
         be registered first (:meth:`register_unit`)."""
         constraint = BalanceConstraint(constraint)
+        check_account_type(type)
         for field, value in (("org", org), ("type", type), ("code", code)):
             if not value or len(value) > 128:
                 raise ValidationError(f"Account {field} must be 1 to 128 characters.")

@@ -15,7 +15,7 @@ def test_a_certificate_from_the_command_line(tmp_path: Path) -> None:
     def cli(who: str, *args: str, ok: bool = True) -> str:
         done = run("--as", f"{who}:cli", *args, cwd=tmp_path, db=db, ok=ok)
         assert "Traceback" not in done.stdout + done.stderr
-        return " ".join(done.stdout.split())
+        return " ".join((done.stdout + done.stderr).split())
 
     ops = "ops"
     run("platform", "init", ops, "--name", "Platform Operator", "--id", "91310115MA1K4LQP0J",
@@ -35,13 +35,13 @@ def test_a_certificate_from_the_command_line(tmp_path: Path) -> None:
             cli(party, "trade", "import", kind, str(DATA / name))
     cli("huaxin-auto", "trade", "confirm", "precision-parts", "26442000000012345678",
         "--due", "2027-03-31")  # fmt: skip
-    cli(ops, "credit", "limit", "huaxin-auto", "1,000,000.00")
-    cli("merchants-bank", "credit", "grant", "huaxin-auto", "--limit", "500,000",
+    cli(ops, "credit", "limit", "huaxin-auto", "--amount", "1,000,000.00")
+    cli("merchants-bank", "credit", "grant", "huaxin-auto", "--amount", "500,000",
         "--expires", "2027-12-31")  # fmt: skip
     assert "merchants-bank cash: 300,000.00 CNY" in cli(
-        ops, "cash", "deposit", "merchants-bank", "300,000", "--key", "wire-1"
+        ops, "cash", "deposit", "merchants-bank", "--amount", "300,000", "--key", "wire-1"
     )
-    assert "replayed" in cli(ops, "cash", "deposit", "merchants-bank", "300,000", "--key", "wire-1")
+    assert "replayed" in cli(ops, "cash", "deposit", "merchants-bank", "--amount", "300,000", "--key", "wire-1")
     out = cli("huaxin-auto", "cert", "issue", "precision-parts", "--amount", "200,000.00",
               "--maturity", "2027-01-31", "--payable", "1")  # fmt: skip
     assert "issued 2026-11-02" in out
@@ -49,7 +49,7 @@ def test_a_certificate_from_the_command_line(tmp_path: Path) -> None:
     refused = run("--as", "dongguan-castings", "cert", "accept", number, cwd=tmp_path, db=db,
                   ok=False)  # fmt: skip
     assert refused.returncode == 1
-    assert "error certificate_not_found" in refused.stdout  # no party to it: nothing to see
+    assert "error certificate_not_found" in refused.stderr  # no party to it: nothing to see
     assert "active" in cli("precision-parts", "cert", "accept", number)
     assert "today is 2026-11-10" in cli(ops, "clock", "set", "2026-11-10")
     out = cli("precision-parts", "cert", "transfer", "1", "--to", "dongguan-castings",
@@ -74,7 +74,7 @@ def test_a_certificate_from_the_command_line(tmp_path: Path) -> None:
     assert f"cash short: {number}" in cli(ops, "cert", "settle")
     cli(ops, "clock", "advance", "--days", "1")
     assert f"overdue: {number}" in cli(ops, "cert", "settle")
-    cli(ops, "cash", "deposit", "huaxin-auto", "300,000", "--key", "wire-core")
+    cli(ops, "cash", "deposit", "huaxin-auto", "--amount", "300,000", "--key", "wire-core")
     assert "settled 1 certificate(s), 3 fragment(s)" in cli(ops, "cert", "settle")
     assert "Journal verified" in cli(ops, "ledger", "verify")
     assert "claim" in cli(ops, "cert", "claims")

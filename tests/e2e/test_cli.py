@@ -64,10 +64,17 @@ def test_the_ledger_demo_walks_through_the_ledger_and_verifies(tmp_path: Path) -
     assert (tmp_path / "capillary-ledger-demo.db").exists()
 
 
-def operated(tmp_path: Path, db: str) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """A fresh platform whose operator ``ops`` runs the commands (``who=`` for another)."""
+def operated(
+    tmp_path: Path, db: str, orgs: tuple[str, ...] = ()
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """A fresh platform whose operator ``ops`` runs the commands (``who=`` for another),
+    with ``orgs`` registered as suppliers."""
     run("platform", "init", "ops", "--name", "Platform Operator", "--id", "91310115MA1K4LQP0J",
         cwd=tmp_path, db=db)  # fmt: skip
+    for n, code in enumerate(orgs):
+        run("org", "create", code, "--name", f"{code} Ltd", "--scheme", "test",
+            "--id", f"T-{n:04d}", "--roles", "supplier", cwd=tmp_path, db=db,
+            who="ops:cli")  # fmt: skip
 
     def as_ops(*args: str, ok: bool = True, who: str = "ops:cli") -> Any:
         return run(*args, cwd=tmp_path, db=db, ok=ok, who=who)
@@ -80,7 +87,7 @@ def test_a_ledger_session_from_the_command_line(tmp_path: Path) -> None:
     head = migrate.head_revision()
     assert f"from empty to revision {head}" in run("db", "upgrade", cwd=tmp_path, db=db).stdout
     assert f"already at revision {head}" in run("db", "upgrade", cwd=tmp_path, db=db).stdout
-    ops = operated(tmp_path, db)
+    ops = operated(tmp_path, db, orgs=("acme", "beta"))
     ops("ledger", "open", "platform", "clearing", "CNY")
     ops("ledger", "open", "acme", "cash", "CNY", "--type", "liability",
         "--constraint", "debits_must_not_exceed_credits")  # fmt: skip
@@ -107,18 +114,16 @@ def test_a_ledger_session_from_the_command_line(tmp_path: Path) -> None:
     listing = ops("ledger", "accounts").stdout
     assert "beta:cash" in listing
     # An organization reads its own books, nobody else's, and posts nothing by hand.
-    ops("org", "create", "acme", "--name", "Acme Ltd", "--id", "91441900MA4UR6XB4L",
-        "--roles", "supplier")  # fmt: skip
     assert "600.50" in ops("ledger", "balance", "acme:cash:CNY", who="acme").stdout
     assert "beta:cash" not in ops("ledger", "accounts", who="acme").stdout
     hidden = ops("ledger", "balance", "beta:cash:CNY", who="acme", ok=False)
-    assert "error account_not_found" in hidden.stdout
+    assert "error account_not_found" in hidden.stderr
     forbidden = ops("ledger", "post", "--key", "grab", "-d", "beta:cash:CNY=1",
                     "-c", "acme:cash:CNY=1", who="acme", ok=False)  # fmt: skip
-    assert "error forbidden" in forbidden.stdout or "account_not_found" in forbidden.stdout
+    assert "error forbidden" in forbidden.stderr or "account_not_found" in forbidden.stderr
     nobody = run("ledger", "post", "--key", "x", "-d", "1=1", "-c", "2=1", cwd=tmp_path, db=db,
                  ok=False)  # fmt: skip
-    assert "error no_principal" in nobody.stdout
+    assert "error no_principal" in nobody.stderr
 
 
 def test_version(tmp_path: Path) -> None:
@@ -127,7 +132,7 @@ def test_version(tmp_path: Path) -> None:
 
 def test_refusals_are_a_code_and_a_sentence_never_a_traceback(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'books.db'}"
-    ops = operated(tmp_path, db)
+    ops = operated(tmp_path, db, orgs=("acme", "beta"))
     ops("ledger", "open", "acme", "cash", "CNY", "--constraint",
         "debits_must_not_exceed_credits")  # fmt: skip
     ops("ledger", "open", "beta", "cash", "CNY")
@@ -143,7 +148,7 @@ def test_refusals_are_a_code_and_a_sentence_never_a_traceback(tmp_path: Path) ->
     for code, args in cases.items():
         done = ops(*args, ok=False)
         assert done.returncode == 1, (code, done.stdout, done.stderr)
-        assert f"error {code}:" in done.stdout, (code, done.stdout, done.stderr)
+        assert f"error {code}:" in done.stderr, (code, done.stderr, done.stderr)
         assert "Traceback" not in done.stdout + done.stderr
     usage = ops("ledger", "post", ok=False)
     assert usage.returncode == 2
@@ -156,9 +161,9 @@ def test_verify_fails_loudly_on_a_tampered_journal(tmp_path: Path) -> None:
 
     db_file = tmp_path / "books.db"
     db = f"sqlite:///{db_file}"
-    ops = operated(tmp_path, db)
-    ops("ledger", "open", "a", "cash", "CNY")
-    ops("ledger", "open", "b", "cash", "CNY")
+    ops = operated(tmp_path, db, orgs=("acme", "beta"))
+    ops("ledger", "open", "acme", "cash", "CNY")
+    ops("ledger", "open", "beta", "cash", "CNY")
     ops("ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5")
     ops("ledger", "seal")
     with sqlite3.connect(db_file) as conn:
@@ -176,8 +181,8 @@ def test_the_cli_runs_on_postgresql(pg_template_url: str, tmp_path: Path) -> Non
 
     reset_postgres(pg_template_url)
     db = pg_template_url
-    ops = operated(tmp_path, db)
-    ops("ledger", "open", "a", "cash", "CNY")
-    ops("ledger", "open", "b", "cash", "CNY")
+    ops = operated(tmp_path, db, orgs=("acme", "beta"))
+    ops("ledger", "open", "acme", "cash", "CNY")
+    ops("ledger", "open", "beta", "cash", "CNY")
     ops("ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5")
     assert "Journal verified" in ops("ledger", "verify").stdout

@@ -15,7 +15,7 @@ def test_a_supply_chain_from_files_to_payables(tmp_path: Path) -> None:
     def cli(who: str, *args: str, ok: bool = True) -> str:
         done = run("--as", who, *args, cwd=tmp_path, db=db, ok=ok)
         assert "Traceback" not in done.stdout + done.stderr
-        return done.stdout
+        return done.stdout + done.stderr
 
     run("platform", "init", "ops", "--name", "Platform Operator", "--id", "91310115MA1K4LQP0J",
         cwd=tmp_path, db=db)  # fmt: skip
@@ -54,7 +54,7 @@ def test_a_supply_chain_from_files_to_payables(tmp_path: Path) -> None:
                   "26442000000087654321", "--due", "2027-01-28", cwd=tmp_path, db=db,
                   ok=False)  # fmt: skip
     assert refused.returncode == 1
-    assert "error override_reason_required" in refused.stdout
+    assert "error override_reason_required" in refused.stderr
     cli("precision-parts", "trade", "accept", "dongguan-castings", "DC-SHIP-2231")
     assert "1 matched" in cli("precision-parts", "trade", "match")
     out = cli("precision-parts", "trade", "confirm", "dongguan-castings",

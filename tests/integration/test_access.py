@@ -70,11 +70,11 @@ def test_nobody_moves_what_it_does_not_hold(world: tuple[Loop, str, int]) -> Non
     # offer only the holder may make.
     with pytest.raises(errors.FragmentNotFound):
         s.offer_financing(principal=as_("bank", Role.FUNDER), fragment_id=change.id,
-                          funder="bank", amount=change.amount, rate=Decimal("0.9999"),
+                          funder="bank", amount=change.amount, rate=Decimal("0.3599"),
                           key="steal")  # fmt: skip
-    # The bank quotes 99.99%: nothing moves unless tier-1 accepts, and the bank cannot.
+    # The bank quotes 35.99%: nothing moves unless tier-1 accepts, and the bank cannot.
     quote = s.quote_financing(principal=as_("bank"), fragment_id=change.id, seller="tier1",
-                              amount=100_000 * Y, rate=Decimal("0.9999"), key="q")  # fmt: skip
+                              amount=100_000 * Y, rate=Decimal("0.3599"), key="q")  # fmt: skip
     with pytest.raises(errors.Forbidden):
         s.accept_financing(quote.id, principal=as_("bank"), key="self-accept")
     with pytest.raises(errors.OfferNotFound):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import metadata
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from capillary.domain.errors import CapillaryError
+from capillary.domain.errors import CapillaryError, InternalError, InvalidFile
 from capillary.entrypoints.cli import (
     cert,
     clock,
@@ -20,7 +21,7 @@ from capillary.entrypoints.cli import (
     org,
     trade,
 )
-from capillary.entrypoints.cli.render import console
+from capillary.entrypoints.cli.render import console, errors
 from capillary.services.idempotency import watching_replays
 
 app = typer.Typer(
@@ -76,6 +77,13 @@ def _root(
     context.set_acting(acting)
 
 
+def _refuse(exc: CapillaryError) -> NoReturn:
+    """One line, ``error <code>: <sentence>``, on standard error; exit 1."""
+    message = " ".join(exc.message.split())
+    errors.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {message}", soft_wrap=True)
+    sys.exit(1)
+
+
 def main() -> None:
     """Run the CLI; a refusal prints its code and sentence, never a stack trace. (Usage
     errors and exit codes are Typer's own.) A write that was a replay of an earlier one
@@ -84,8 +92,19 @@ def main() -> None:
         try:
             app()
         except CapillaryError as exc:
-            console.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {exc.message}")
-            sys.exit(1)
+            _refuse(exc)
+        except RecursionError:
+            _refuse(InvalidFile("The input nests too deeply to be read; nothing was written."))
+        except KeyboardInterrupt:
+            console.print("interrupted; what was not committed was not written.")
+            sys.exit(130)
+        except Exception as exc:
+            if os.environ.get("CAPILLARY_DEBUG"):
+                raise
+            _refuse(InternalError(
+                f"An unexpected {type(exc).__name__} stopped the command; nothing was written. "
+                "This is a fault of Capillary's: run again with CAPILLARY_DEBUG=1 and report it."
+            ))  # fmt: skip
         except SystemExit as done:
             if done.code in (0, None) and replays:
                 console.print(f"[yellow]replayed[/yellow]: key {replays[0]!r} was used before; "

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from capillary.domain.errors import ValidationError
 from capillary.domain.pricing import DayCount
 from capillary.domain.units import currency, format_minor
 from capillary.entrypoints.cli.context import (
@@ -18,6 +17,9 @@ from capillary.entrypoints.cli.context import (
     parse_amount,
     platform,
     principal,
+    rate,
+    strict_day,
+    strict_id,
 )
 from capillary.entrypoints.cli.render import console
 
@@ -26,19 +28,20 @@ credit_app = typer.Typer(help="Credit lines and issuance limits.", no_args_is_he
 cash_app = typer.Typer(help="Cash in and out of the platform.", no_args_is_help=True)
 
 
-def _day(text: str, what: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{what} is a date, YYYY-MM-DD; got {text!r}.") from None
+def _discount(text: str) -> Decimal:
+    return rate(text, platform().certificates.rules.discount_rates)
 
 
-def _rate(text: str) -> Decimal:
-    try:
-        value = Decimal(text.rstrip("%"))
-    except InvalidOperation:
-        raise ValidationError(f"{text!r} is not a rate (4.5% or 0.045).") from None
-    return value / 100 if text.endswith("%") else value
+def _fee(text: str) -> Decimal:
+    return rate(text, platform().certificates.rules.fee_rates)
+
+
+FragmentId = Annotated[
+    int, typer.Argument(help="Fragment id.", parser=strict_id("The fragment id"))
+]
+OfferId = Annotated[int, typer.Argument(help="Offer id.", parser=strict_id("The offer id"))]
+Currency = Annotated[str, typer.Option("--currency", help="ISO 4217 code, e.g. CNY.")]
+Amount = Annotated[str, typer.Option("--amount", help="In major units, e.g. 1,000,000.00.")]
 
 
 def _money(amount: int, cur: str) -> str:
@@ -48,10 +51,17 @@ def _money(amount: int, cur: str) -> str:
 @app.command()
 def issue(
     holder: Annotated[str, typer.Argument(help="The first holder (the supplier paid).")],
-    amount: Annotated[str, typer.Option(help="Face, e.g. 1,000,000.00")],
-    maturity: Annotated[str, typer.Option(help="YYYY-MM-DD; rolls to a business day.")],
-    payable: Annotated[list[int], typer.Option(help="Payable id(s) backing it.")],
-    cur: Annotated[str, typer.Option("--currency")] = "CNY",
+    amount: Annotated[str, typer.Option(help="Face in major units, e.g. 1,000,000.00.")],
+    maturity: Annotated[
+        date, typer.Option(help="YYYY-MM-DD; rolls to a business day.", parser=strict_day("A date"))
+    ],
+    payable: Annotated[
+        list[int],
+        typer.Option(
+            help="Payable id(s) backing it; repeat for several.", parser=strict_id("A payable id")
+        ),
+    ],
+    cur: Currency = "CNY",
     key: Key = None,
 ) -> None:
     """As the obligor: issue a certificate against your confirmed payables, dated today
@@ -63,7 +73,7 @@ def issue(
         holder=holder,
         payable_ids=payable,
         face=parse_amount(amount, currency(cur).exponent),
-        maturity=_day(maturity, "--maturity"),
+        maturity=maturity,
         key=new_key(key),
         currency=currency(cur).code,
     )
@@ -77,7 +87,9 @@ def issue(
 
 
 @app.command()
-def accept(number: Annotated[str, typer.Argument()], key: Key = None) -> None:
+def accept(
+    number: Annotated[str, typer.Argument(help="The certificate's number.")], key: Key = None
+) -> None:
     """As the first holder: accept (sign) a certificate."""
     who = principal()
     c = platform().certificates.accept(number, principal=who, key=new_key(key))
@@ -86,8 +98,8 @@ def accept(number: Annotated[str, typer.Argument()], key: Key = None) -> None:
 
 @app.command()
 def cancel(
-    number: Annotated[str, typer.Argument()],
-    reason: Annotated[str, typer.Option()],
+    number: Annotated[str, typer.Argument(help="The certificate's number.")],
+    reason: Annotated[str, typer.Option(help="Why it is withdrawn (kept in the audit trail).")],
     key: Key = None,
 ) -> None:
     """As the obligor: withdraw a certificate not yet accepted."""
@@ -97,9 +109,9 @@ def cancel(
 
 @app.command()
 def transfer(
-    fragment: Annotated[int, typer.Argument(help="Fragment id.")],
-    recipient: Annotated[str, typer.Option("--to")],
-    amount: Annotated[str, typer.Option()],
+    fragment: FragmentId,
+    recipient: Annotated[str, typer.Option("--to", help="The supplier paid.")],
+    amount: Amount,
     reference: Annotated[str, typer.Option(help="Invoice number, or contract:<ref>.")],
     key: Key = None,
 ) -> None:
@@ -121,11 +133,11 @@ def transfer(
 
 @app.command()
 def offer(
-    fragment: Annotated[int, typer.Argument(help="Fragment id.")],
+    fragment: FragmentId,
     funder: Annotated[str, typer.Option("--to", help="The funder offered to.")],
-    amount: Annotated[str, typer.Option()],
+    amount: Amount,
     rate: Annotated[str, typer.Option(help="Annual discount rate: 4.5% or 0.045.")],
-    day_count: Annotated[DayCount, typer.Option()] = DayCount.ACT_360,
+    day_count: Annotated[DayCount, typer.Option(help="Days over 360 or 365.")] = DayCount.ACT_360,
     fee: Annotated[str, typer.Option(help="Platform fee rate on the face.")] = "0",
     recourse: Annotated[bool, typer.Option(help="Sold with recourse to the seller.")] = False,
     key: Key = None,
@@ -135,8 +147,8 @@ def offer(
     cur = _fragment_currency(fragment)
     o = platform().certificates.offer_financing(
         principal=principal(), fragment_id=fragment, funder=funder,
-        amount=parse_amount(amount, currency(cur).exponent), rate=_rate(rate),
-        day_count=day_count, fee_rate=_rate(fee), recourse=recourse, key=new_key(key),
+        amount=parse_amount(amount, currency(cur).exponent), rate=_discount(rate),
+        day_count=day_count, fee_rate=_fee(fee), recourse=recourse, key=new_key(key),
     )  # fmt: skip
     console.print(f"Offer {o.id}: {o.seller} offers {_money(o.amount, cur)} of fragment "
                   f"{o.fragment_id} to {o.funder} at {o.rate * 100}% a year; open.")  # fmt: skip
@@ -144,29 +156,29 @@ def offer(
 
 @app.command()
 def quote(
-    fragment: Annotated[int, typer.Argument(help="Fragment id.")],
+    fragment: FragmentId,
     seller: Annotated[str, typer.Option("--from", help="Its holder, who offers it to you.")],
-    amount: Annotated[str, typer.Option()],
+    amount: Amount,
     rate: Annotated[str, typer.Option(help="Annual discount rate: 4.5% or 0.045.")],
-    day_count: Annotated[DayCount, typer.Option()] = DayCount.ACT_360,
+    day_count: Annotated[DayCount, typer.Option(help="Days over 360 or 365.")] = DayCount.ACT_360,
     fee: Annotated[str, typer.Option(help="Platform fee rate on the face.")] = "0",
     recourse: Annotated[bool, typer.Option(help="Bought with recourse to the seller.")] = False,
-    cur: Annotated[str, typer.Option("--currency", help="The certificate's.")] = "CNY",
+    cur: Annotated[str, typer.Option("--currency", help="The certificate's currency.")] = "CNY",
     key: Key = None,
 ) -> None:
     """As a funder: quote a rate to buy (part of) a fragment; it moves when the holder takes
     the quote."""
     o = platform().certificates.quote_financing(
         principal=principal(), fragment_id=fragment, seller=seller,
-        amount=parse_amount(amount, currency(cur).exponent), rate=_rate(rate),
-        day_count=day_count, fee_rate=_rate(fee), recourse=recourse, key=new_key(key),
+        amount=parse_amount(amount, currency(cur).exponent), rate=_discount(rate),
+        day_count=day_count, fee_rate=_fee(fee), recourse=recourse, key=new_key(key),
     )  # fmt: skip
     console.print(f"Offer {o.id}: {o.funder} quotes {o.rate * 100}% a year for "
                   f"{_money(o.amount, cur)} of fragment {o.fragment_id}; open.")  # fmt: skip
 
 
 @app.command()
-def take(offer_id: Annotated[int, typer.Argument(help="Offer id.")], key: Key = None) -> None:
+def take(offer_id: OfferId, key: Key = None) -> None:
     """Accept an open financing offer made to you: the fragment and the cash move today."""
     who = principal()
     cur = platform().certificates.financing_offer(offer_id, principal=who).currency
@@ -181,9 +193,7 @@ def take(offer_id: Annotated[int, typer.Argument(help="Offer id.")], key: Key = 
 
 
 @app.command("withdraw-offer")
-def withdraw_offer(
-    offer_id: Annotated[int, typer.Argument(help="Offer id.")], key: Key = None
-) -> None:
+def withdraw_offer(offer_id: OfferId, key: Key = None) -> None:
     """Withdraw an open financing offer you made."""
     o = platform().certificates.withdraw_financing(
         offer_id, principal=principal(), key=new_key(key)
@@ -217,21 +227,21 @@ def settle(key: Key = None) -> None:
 
 @app.command("pay-early")
 def pay_early(
-    number: Annotated[str, typer.Argument()],
-    rate: Annotated[str, typer.Option()],
+    number: Annotated[str, typer.Argument(help="The certificate's number.")],
+    rate: Annotated[str, typer.Option(help="Annual discount rate: 4.5% or 0.045.")],
     key: Key = None,
 ) -> None:
     """As the obligor: pay every holder today, at a discount (dynamic discounting)."""
     who = principal()
     c = platform().certificates.certificate(number, principal=who)
     paid = platform().certificates.pay_early(
-        number, principal=who, rate=_rate(rate), key=new_key(key)
+        number, principal=who, rate=_discount(rate), key=new_key(key)
     )
     console.print(f"Certificate {number} paid early: {_money(paid, c.currency)}.")
 
 
 @app.command()
-def show(number: Annotated[str, typer.Argument()]) -> None:
+def show(number: Annotated[str, typer.Argument(help="The certificate's number.")]) -> None:
     """A certificate and what you may see of its fragment tree."""
     certs = platform().certificates
     who = principal()
@@ -257,7 +267,7 @@ def show(number: Annotated[str, typer.Argument()]) -> None:
 
 
 @app.command()
-def lineage(fragment: Annotated[int, typer.Argument()]) -> None:
+def lineage(fragment: FragmentId) -> None:
     """The path of a fragment from its certificate's root."""
     path = platform().certificates.lineage(fragment, principal=principal())
     console.print(" → ".join(f"{f.holder} ({f.id}, tier {f.tier})" for f in path))
@@ -269,10 +279,12 @@ def _fragment_currency(fragment_id: int) -> str:
 
 @credit_app.command()
 def grant(
-    obligor: Annotated[str, typer.Argument()],
-    limit: Annotated[str, typer.Option()],
-    expires: Annotated[str, typer.Option()],
-    cur: Annotated[str, typer.Option("--currency")] = "CNY",
+    obligor: Annotated[str, typer.Argument(help="The core enterprise you lend against.")],
+    amount: Annotated[str, typer.Option(help="The line's limit in major units.")],
+    expires: Annotated[
+        date, typer.Option(help="Last day of the line, YYYY-MM-DD.", parser=strict_day("A date"))
+    ],
+    cur: Currency = "CNY",
     key: Key = None,
 ) -> None:
     """As a funder: your credit line to an obligor."""
@@ -282,8 +294,8 @@ def grant(
         funder=who.org,
         obligor=obligor,
         cur=cur,
-        limit=parse_amount(limit, currency(cur).exponent),
-        expires_on=_day(expires, "--expires"),
+        limit=parse_amount(amount, currency(cur).exponent),
+        expires_on=expires,
         key=new_key(key),
     )
     console.print(f"{who.org} → {obligor}: {_money(line.limit, cur)} until {line.expires_on}.")
@@ -291,21 +303,26 @@ def grant(
 
 @credit_app.command("limit")
 def issuance_limit(
-    obligor: Annotated[str, typer.Argument()],
-    amount: Annotated[str, typer.Argument()],
-    cur: Annotated[str, typer.Option("--currency")] = "CNY",
+    obligor: Annotated[str, typer.Argument(help="The core enterprise capped.")],
+    amount: Annotated[str, typer.Option(help="The cap in major units.")],
+    cur: Currency = "CNY",
     key: Key = None,
 ) -> None:
     """As the operator: cap an obligor's outstanding certificates."""
+    limit = parse_amount(amount, currency(cur).exponent)
     platform().certificates.set_issuance_limit(
         principal=principal(), obligor=obligor, cur=cur,
-        limit=parse_amount(amount, currency(cur).exponent), key=new_key(key),
+        limit=limit, key=new_key(key),
     )  # fmt: skip
-    console.print(f"{obligor} may have up to {amount} {cur} of certificates outstanding.")
+    console.print(
+        f"{obligor} may have up to {_money(limit, currency(cur).code)} of certificates outstanding."
+    )
 
 
 @credit_app.command("list")
-def credit_list(org: Annotated[str | None, typer.Option()] = None) -> None:
+def credit_list(
+    org: Annotated[str | None, typer.Option(help="Only this organization's.")] = None,
+) -> None:
     """Credit lines you are a party to, used and available."""
     table = Table(show_edge=False)
     for column in ("funder", "obligor", "limit", "used", "available", "expires"):
@@ -324,10 +341,10 @@ def credit_list(org: Annotated[str | None, typer.Option()] = None) -> None:
 
 @cash_app.command()
 def deposit(
-    org: Annotated[str, typer.Argument()],
-    amount: Annotated[str, typer.Argument()],
+    org: Annotated[str, typer.Argument(help="The organization whose money arrived.")],
+    amount: Amount,
     key: Key = None,
-    cur: Annotated[str, typer.Option("--currency")] = "CNY",
+    cur: Currency = "CNY",
 ) -> None:
     """As the operator: record money that arrived in the platform's bank for ORG."""
     who = principal()
@@ -342,9 +359,9 @@ def deposit(
 
 @cash_app.command()
 def withdraw(
-    amount: Annotated[str, typer.Argument()],
+    amount: Amount,
     key: Key = None,
-    cur: Annotated[str, typer.Option("--currency")] = "CNY",
+    cur: Currency = "CNY",
 ) -> None:
     """Send your own cash to your bank account."""
     who = principal()
@@ -360,7 +377,7 @@ def withdraw(
 @cash_app.command()
 def balance(
     org: Annotated[str | None, typer.Argument(help="Default: your own.")] = None,
-    cur: Annotated[str, typer.Option("--currency")] = "CNY",
+    cur: Currency = "CNY",
 ) -> None:
     """A cash balance you may see."""
     who = principal()
@@ -392,15 +409,17 @@ def claims(
 
 @app.command()
 def calendar(
-    day: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
-    business: Annotated[bool, typer.Option("--business/--holiday")],
-    reason: Annotated[str, typer.Option()],
+    day: Annotated[date, typer.Argument(help="The day, YYYY-MM-DD.", parser=strict_day("A date"))],
+    business: Annotated[
+        bool, typer.Option("--business/--holiday", help="Open or closed for business.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")],
     key: Key = None,
 ) -> None:
     """As the operator: override the platform calendar for one day (the official schedule
     comes late)."""
     platform().certificates.set_calendar_day(
-        _day(day, "DAY"), principal=principal(), business_day=business, reason=reason,
+        day, principal=principal(), business_day=business, reason=reason,
         key=new_key(key),
     )  # fmt: skip
     console.print(f"{day} is now a {'business day' if business else 'holiday'} on the platform.")

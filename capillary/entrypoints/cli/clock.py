@@ -54,7 +54,7 @@ def init(
         code=operator, name=name, scheme=scheme, identifier=identifier,
         roles=frozenset({Role.OPERATOR}),
     )  # fmt: skip
-    reading = platform().admin.init(
+    reading = platform(create=True).admin.init(
         org, sandbox=sandbox, start=_day(start) if start else None, timezone=timezone
     )
     console.print(f"Platform created; {operator} operates it.")

@@ -6,14 +6,18 @@ from __future__ import annotations
 import getpass
 import os
 import uuid
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from capillary.bootstrap import Platform, open_platform
 from capillary.domain.access import Principal
 from capillary.domain.errors import NoPrincipal, ValidationError
+from capillary.domain.inputs import RateRange, parse_count, parse_day, parse_id, parse_rate
 from capillary.domain.ledger import Account
 from capillary.domain.units import parse_major
 from capillary.services.books import BooksService
@@ -58,8 +62,11 @@ def new_key(key: str | None) -> str:
 
 
 @cache
-def platform() -> Platform:
-    return open_platform(_state["url"])
+def platform(*, create: bool = False) -> Platform:
+    """The services over the store named by --db. The command line never migrates: a store
+    behind this version is refused with ``schema_behind`` (``create``: an empty store gets
+    the schema, for ``platform init``)."""
+    return open_platform(_state["url"], upgrade=False, create=create)
 
 
 def books() -> BooksService:
@@ -83,3 +90,24 @@ def parse_amount(text: str, exponent: int) -> int:
     """``"1,000.50"`` in a unit of exponent 2 → ``100050`` minor units, exactly (see
     :func:`capillary.domain.units.parse_major` for what is accepted)."""
     return parse_major(text, exponent)
+
+
+def strict_id(what: str) -> Callable[[Any], int]:
+    """A Typer parser for an id: the domain's strict reading, so a bad one is our named
+    error (exit 1, ``error invalid_id: …``), never a guess (``１２`` is not 12)."""
+    return lambda value: value if isinstance(value, int) else parse_id(value, what=what)
+
+
+def strict_count(what: str, high: int = 10_000) -> Callable[[Any], int]:
+    return lambda value: (
+        value if isinstance(value, int) else parse_count(value, what=what, high=high)
+    )
+
+
+def strict_day(what: str) -> Callable[[Any], date]:
+    return lambda value: value if isinstance(value, date) else parse_day(value, what=what)
+
+
+def rate(text: str, bounds: RateRange) -> Decimal:
+    """A rate typed on the command line, within the platform's range for its purpose."""
+    return parse_rate(text, bounds)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from capillary.domain.errors import ValidationError
-from capillary.domain.ledger import BalanceConstraint, Leg, Side
+from capillary.domain.errors import InvalidDate, ValidationError
+from capillary.domain.ledger import Balance, BalanceConstraint, Leg, Side
 from capillary.domain.units import format_minor
-from capillary.entrypoints.cli.context import books, parse_amount, principal, resolve_account
+from capillary.entrypoints.cli.context import (
+    books,
+    parse_amount,
+    principal,
+    resolve_account,
+    strict_count,
+    strict_id,
+)
 from capillary.entrypoints.cli.render import balances_table, console, when
 
 app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
@@ -24,7 +32,9 @@ def open_account(
     org: Annotated[str, typer.Argument(help="Owning organization.")],
     code: Annotated[str, typer.Argument(help="Account code, unique per organization and unit.")],
     unit: Annotated[str, typer.Argument(help="Currency (ISO 4217) or registered instrument.")],
-    type_: Annotated[str, typer.Option("--type", help="asset, liability, equity …")] = "asset",
+    type_: Annotated[
+        str, typer.Option("--type", help="asset, liability, equity, revenue or expense.")
+    ] = "asset",
     constraint: Annotated[
         BalanceConstraint, typer.Option(help="Balance constraint.")
     ] = BalanceConstraint.NONE,
@@ -69,7 +79,12 @@ def post(
     credit: Annotated[list[str], typer.Option("--credit", "-c", help="ACCOUNT=AMOUNT")],
     ref: Annotated[str | None, typer.Option(help="External reference.")] = None,
     hold: Annotated[bool, typer.Option(help="Only reserve the amounts (pending).")] = False,
-    timeout: Annotated[int | None, typer.Option(help="Seconds a hold lasts.")] = None,
+    timeout: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds a hold lasts (with --hold).", parser=strict_count("--timeout", 10**9)
+        ),
+    ] = None,
 ) -> None:
     """As the operator: post a transaction (amounts in major units: 100.50 CNY)."""
     service = books()
@@ -86,26 +101,41 @@ def post(
 @app.command()
 def balance(
     account: AccountRef,
-    at: Annotated[
-        datetime | None, typer.Option(help="Balance as of this moment (ISO 8601, UTC if no zone).")
+    at_text: Annotated[
+        str | None,
+        typer.Option("--at", help="As of this moment: 2026-11-26T09:00:00+08:00 (UTC if no zone)."),
     ] = None,
 ) -> None:
     """An account's balance, now or as of a past moment."""
     service = books()
     acct = resolve_account(account)
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
+    at = _moment(at_text) if at_text is not None else None
     bal = service.balance(acct.id, principal=principal(), at=at)
     exponents = {acct.unit: service.unit(acct.unit).exponent}
     title = f"as of {at.isoformat()}" if at else "now"
     console.print(balances_table([(acct, bal)], exponents, title=title))
 
 
+def _moment(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidDate(
+            f"--at is a moment written 2026-11-26T09:00:00+08:00; got {text!r}."
+        ) from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 @app.command()
 def history(
     account: AccountRef,
-    limit: Annotated[int, typer.Option(help="How many legs, newest first.")] = 20,
-    before: Annotated[int | None, typer.Option(help="Only transactions before this id.")] = None,
+    limit: Annotated[
+        int, typer.Option(help="How many legs, newest first.", parser=strict_count("--limit"))
+    ] = 20,
+    before: Annotated[
+        int | None,
+        typer.Option(help="Only transactions before this id.", parser=strict_id("An id")),
+    ] = None,
 ) -> None:
     """An account's legs, newest first."""
     service = books()
@@ -128,9 +158,44 @@ def history(
     console.print(table)
 
 
+@app.command("post-pending")
+def post_pending(
+    pending: Annotated[
+        int, typer.Argument(help="The hold's transaction id.", parser=strict_id("An id"))
+    ],
+    key: Annotated[str, typer.Option(help="Idempotency key: the same key never posts twice.")],
+    amount: Annotated[
+        list[str] | None,
+        typer.Option(help="Post only part: one amount per leg of the hold, in its order."),
+    ] = None,
+) -> None:
+    """As the operator: post a hold, in full or in part (what is not posted is released)."""
+    service = books()
+    who = principal()
+    amounts = None
+    if amount:
+        held = service.transaction(pending, principal=who)
+        if len(amount) != len(held.legs):
+            raise ValidationError(
+                f"Hold {pending} has {len(held.legs)} legs; give one --amount for each, "
+                f"in order (got {len(amount)})."
+            )
+        amounts = [
+            parse_amount(
+                text, service.unit(service.account(leg.account_id, principal=who).unit).exponent
+            )
+            for text, leg in zip(amount, held.legs, strict=True)
+        ]
+    tx = service.post_pending(principal=who, key=key, pending_id=pending, amounts=amounts)
+    what = "Replayed" if tx.replayed else "Posted"
+    console.print(f"{what} hold {pending} as transaction {tx.id} at {when(tx.posted_at)}.")
+
+
 @app.command()
 def void(
-    pending: Annotated[int, typer.Argument(help="The hold's transaction id.")],
+    pending: Annotated[
+        int, typer.Argument(help="The hold's transaction id.", parser=strict_id("An id"))
+    ],
     key: Annotated[str, typer.Option(help="Idempotency key.")],
 ) -> None:
     """As the operator: release a hold."""
@@ -146,7 +211,9 @@ def expire() -> None:
 
 @app.command()
 def reverse(
-    transaction: Annotated[int, typer.Argument(help="The posted transaction to undo.")],
+    transaction: Annotated[
+        int, typer.Argument(help="The posted transaction to undo.", parser=strict_id("An id"))
+    ],
     key: Annotated[str, typer.Option(help="Idempotency key.")],
 ) -> None:
     """As the operator: undo a posted transaction with a new reversing one."""
@@ -159,6 +226,21 @@ def seal() -> None:
     """As the operator: seal every entry posted since the last seal into the hash chain."""
     count = books().seal(principal=principal())
     console.print(f"Sealed {count} entr{'y' if count == 1 else 'ies'}.")
+
+
+_ANCHOR = re.compile(r"([0-9]{1,19}):([0-9a-fA-F]{64})")
+
+
+def _anchor(text: str) -> tuple[int, bytes]:
+    """``SEQ:HASH`` as ``ledger verify`` printed it: a sequence number and 64 hex digits.
+    A malformed one is an input error, never a tampering alarm."""
+    match = _ANCHOR.fullmatch(text.strip())
+    if match is None or not 0 <= int(match.group(1)) <= 2**63 - 1:
+        raise ValidationError(
+            "--anchor is SEQ:HASH as `capillary ledger verify` printed it (a sequence number, "
+            f"a colon and 64 hexadecimal digits); got {text!r}."
+        )
+    return int(match.group(1)), bytes.fromhex(match.group(2))
 
 
 @app.command()
@@ -175,11 +257,7 @@ def verify(
     who = principal()
     parsed = None
     if anchor is not None:
-        seq, _, digest = anchor.partition(":")
-        try:
-            parsed = (int(seq), bytes.fromhex(digest))
-        except ValueError:
-            raise ValidationError(f"--anchor takes SEQ:HEX; got {anchor!r}.") from None
+        parsed = _anchor(anchor)
     with console.status("Verifying the hash chain…"):
         report = service.verify(principal=who, anchor=parsed)
     with console.status("Recomputing balances from postings…"):
@@ -193,9 +271,17 @@ def verify(
     for finding in report.findings:
         console.print(f"[red]{finding.kind}[/red]: {finding.message}")
     for m in mismatches:
+        acct = service.account(m.account_id, principal=who)
+        e = service.unit(acct.unit).exponent
+
+        def said(b: Balance, e: int = e) -> str:
+            return (f"debits {format_minor(b.debits_posted, e)}, credits "
+                    f"{format_minor(b.credits_posted, e)}")  # fmt: skip
+
         console.print(
-            f"[red]balance_mismatch[/red]: account {m.account_id} stores {m.stored} "
-            f"but its postings add up to {m.recomputed}."
+            f"[red]balance_mismatch[/red]: {acct.org}:{acct.code}:{acct.unit} stores "
+            f"{said(m.stored)} {acct.unit} but its postings add up to {said(m.recomputed)} "
+            f"{acct.unit}."
         )
     if report.ok and not mismatches:
         console.print("[green]Journal verified: no entry changed, removed, inserted or "

@@ -15,7 +15,8 @@ from capillary.entrypoints.cli.context import (
     platform,
     principal,
 )
-from capillary.entrypoints.cli.render import console, import_report, when
+from capillary.entrypoints.cli.importing import Encoding, RefusedTo, kind_of, run_import
+from capillary.entrypoints.cli.render import console, when
 from capillary.services.imports import Kind
 from capillary.services.parties import new_organization
 
@@ -138,10 +139,10 @@ def import_(
     kind: Annotated[str, typer.Argument(help="organizations or relationships")],
     file: Annotated[Path, typer.Argument(exists=False, help="A .csv or .json file.")],
     key: Key = None,
+    encoding: Encoding = None,
+    refused_to: RefusedTo = None,
 ) -> None:
-    """Import organizations or relationships from CSV or JSON."""
-    if kind not in (Kind.ORGANIZATIONS, Kind.RELATIONSHIPS):
-        raise typer.BadParameter("org import takes organizations or relationships")
-    import_report(
-        platform().imports.run_file(Kind(kind), file, principal=principal(), key=new_key(key))
-    )
+    """Import organizations or relationships from CSV or JSON: good records go in, every
+    refused one is named; exit 1 if all were refused."""
+    chosen = kind_of(kind, (Kind.ORGANIZATIONS, Kind.RELATIONSHIPS))
+    run_import(chosen, file, key=key, encoding=encoding, refused_to=refused_to)

@@ -11,10 +11,11 @@ from rich.table import Table
 from capillary.adapters.clock import from_us
 from capillary.domain.ledger import Account, Balance
 from capillary.domain.units import format_minor
-from capillary.services.imports import ImportReport
 
 # Piped output gets room for a balance table; a terminal keeps its own width.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+#: Refusals go to standard error, one line each, so a script's output stays clean.
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def money(amount: int, exponent: int) -> str:
@@ -54,17 +55,3 @@ def balances_table(
 
 def when(us: int) -> str:
     return from_us(us).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-
-
-def import_report(report: ImportReport) -> None:
-    console.print(
-        f"{report.kind.value}: {report.records} record(s) read; {report.created} created, "
-        f"{report.unchanged} unchanged (already there), {report.refused} row(s) refused."
-    )
-    if report.errors:
-        table = Table(show_edge=False)
-        for column in ("row", "field", "code", "reason"):
-            table.add_column(column, overflow="fold")
-        for e in report.errors:
-            table.add_row(str(e.row), e.field, e.code, e.reason)
-        console.print(table)

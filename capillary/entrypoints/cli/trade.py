@@ -18,7 +18,8 @@ from capillary.entrypoints.cli.context import (
     platform,
     principal,
 )
-from capillary.entrypoints.cli.render import console, import_report, when
+from capillary.entrypoints.cli.importing import Encoding, RefusedTo, kind_of, run_import
+from capillary.entrypoints.cli.render import console, when
 from capillary.services.imports import Kind
 from capillary.services.trade import invoice_key, order_key
 
@@ -30,14 +31,14 @@ def import_(
     kind: Annotated[str, typer.Argument(help="orders, deliveries or invoices")],
     file: Annotated[Path, typer.Argument(help="A .csv or .json file.")],
     key: Key = None,
+    encoding: Encoding = None,
+    refused_to: RefusedTo = None,
 ) -> None:
-    """Create documents from a CSV or JSON file; bad rows are named, good ones go in, and
-    importing the same file again changes nothing. Invoices are matched on arrival."""
-    if kind not in (Kind.ORDERS, Kind.DELIVERIES, Kind.INVOICES):
-        raise typer.BadParameter("trade import takes orders, deliveries or invoices")
-    import_report(
-        platform().imports.run_file(Kind(kind), file, principal=principal(), key=new_key(key))
-    )
+    """Create documents from a CSV or JSON file; bad records are named, good ones go in, and
+    importing the same file again changes nothing; exit 1 if all were refused. Invoices are
+    matched on arrival."""
+    chosen = kind_of(kind, (Kind.ORDERS, Kind.DELIVERIES, Kind.INVOICES))
+    run_import(chosen, file, key=key, encoding=encoding, refused_to=refused_to)
 
 
 @app.command("list")
