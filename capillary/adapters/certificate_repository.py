@@ -103,6 +103,14 @@ def issuance_limit(
     return None if r is None else IssuanceLimit(r.obligor, r.currency, r.limit_amount, r.used)
 
 
+def issuance_limits(conn: Connection, obligor: str | None) -> list[IssuanceLimit]:
+    i = t.issuance_limits
+    q = sa.select(i).order_by(i.c.obligor, i.c.currency)
+    if obligor is not None:
+        q = q.where(i.c.obligor == obligor)
+    return [IssuanceLimit(r.obligor, r.currency, r.limit_amount, r.used) for r in conn.execute(q)]
+
+
 def upsert_issuance_limit(conn: Connection, obligor: str, currency: str, limit: int) -> None:
     i = t.issuance_limits
     if issuance_limit(conn, obligor, currency, lock=True) is None:
@@ -295,11 +303,47 @@ def insert_recourse_claims(conn: Connection, rows: Sequence[dict[str, Any]]) -> 
 
 
 def recourse_claims(conn: Connection, org: str | None) -> list[dict[str, Any]]:
-    r = t.recourse_claims
-    q = sa.select(r).order_by(r.c.id)
+    """Claims with the number and currency of their certificate."""
+    r, f, c = t.recourse_claims, t.fragments, t.certificates
+    q = (
+        sa.select(r, c.c.number, c.c.currency)
+        .join(f, f.c.id == r.c.fragment_id)
+        .join(c, c.c.id == f.c.certificate_id)
+        .order_by(r.c.id)
+    )
     if org is not None:
         q = q.where(sa.or_(r.c.claimant == org, r.c.debtor == org))
     return [dict(row._mapping) for row in conn.execute(q)]
+
+
+def recourse_claim(conn: Connection, claim_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    r = t.recourse_claims
+    q = sa.select(r).where(r.c.id == claim_id)
+    row = conn.execute(_locked(conn, q) if lock else q).first()
+    return None if row is None else dict(row._mapping)
+
+
+def close_claims_of(conn: Connection, certificate_ids: Sequence[int], status: str) -> None:
+    """Close the open claims on the fragments of ``certificate_ids`` (the obligor paid)."""
+    r, f = t.recourse_claims, t.fragments
+    for start in range(0, len(certificate_ids), 2000):
+        chunk = list(certificate_ids[start : start + 2000])
+        frags = sa.select(f.c.id).where(f.c.certificate_id.in_(chunk))
+        conn.execute(
+            r.update().where(r.c.status == "open", r.c.fragment_id.in_(frags)).values(status=status)
+        )
+
+
+def set_claim_status(conn: Connection, claim_id: int, status: str) -> None:
+    r = t.recourse_claims
+    conn.execute(r.update().where(r.c.id == claim_id).values(status=status))
+
+
+def return_fragment(conn: Connection, fragment_id: int, holder: str) -> None:
+    """A fragment bought back under recourse: ``holder`` (the seller) holds it again, with
+    no recourse left on it."""
+    f = t.fragments
+    conn.execute(f.update().where(f.c.id == fragment_id).values(holder=holder, recourse_to=None))
 
 
 # ---------------------------------------------------------------- calendar

@@ -175,15 +175,28 @@ def _json_bytes(path: Path, codec: str) -> BinaryIO:
     return _Recoded(_text(path, codec))  # type: ignore[return-value]
 
 
+#: A list of records whose lines are objects is four levels deep; nothing needs more than this.
+MAX_DEPTH = 16
+
+
 def _check_json(path: Path, codec: str) -> None:
+    """Well formed, and no deeper than :data:`MAX_DEPTH` (a deeply nested file is refused
+    here, cheaply, before anything builds paths through it)."""
+    depth = 0
     with _json_bytes(path, codec) as f:
         try:
-            for _ in ijson.parse(f, use_float=False):
-                pass
+            for event, _ in ijson.basic_parse(f, use_float=False):
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise InvalidFile(
+                            f"{path.name} nests deeper than {MAX_DEPTH} levels; it is not a "
+                            "list of records."
+                        )
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
         except ijson.JSONError as exc:
             raise InvalidFile(f"{path.name} is not valid JSON: {exc}.") from None
-        except RecursionError:
-            raise InvalidFile(f"{path.name} nests too deeply to be a list of records.") from None
 
 
 def _json(path: Path, codec: str) -> Iterator[Record | RowError]:

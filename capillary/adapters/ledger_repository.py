@@ -164,12 +164,14 @@ def lock_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, Acc
     for chunk in _chunks(ids):
         where, params = _in_clause(conn, "id", chunk)
         rows = conn.exec_driver_sql(
-            f"SELECT id, unit, balance_constraint, {_BALANCE_COLUMNS} FROM accounts "
+            f"SELECT id, unit, balance_constraint, {_BALANCE_COLUMNS}, org, code FROM accounts "
             f"WHERE {where}{lock}",
             params,
         )
         for r in rows:
-            states[r[0]] = AccountState(r[1], BalanceConstraint(r[2]), r[3], r[4], r[5], r[6])
+            states[r[0]] = AccountState(
+                r[1], BalanceConstraint(r[2]), r[3], r[4], r[5], r[6], f"{r[7]}:{r[8]}:{r[1]}"
+            )
     return states
 
 
@@ -216,7 +218,7 @@ def begin_batch(
             # seq-scan and test every row against the whole array (measured: seconds per
             # 10,000 keys once the table grows); a join keeps the index in play.
             locked = driver.execute(
-                f"SELECT a.id, a.unit, a.balance_constraint, {_BALANCE_COLUMNS} "
+                f"SELECT a.id, a.unit, a.balance_constraint, {_BALANCE_COLUMNS}, a.org, a.code "
                 "FROM accounts a JOIN unnest(%s::bigint[]) AS k(id) ON a.id = k.id "
                 "ORDER BY a.id FOR UPDATE OF a",
                 (ids,),
@@ -235,7 +237,7 @@ def begin_batch(
         cursor = driver.cursor()
         account_rows = _select_in(
             cursor,
-            f"SELECT id, unit, balance_constraint, {_BALANCE_COLUMNS} FROM accounts",
+            f"SELECT id, unit, balance_constraint, {_BALANCE_COLUMNS}, org, code FROM accounts",
             "id",
             ids,
         )
@@ -245,7 +247,9 @@ def begin_batch(
         (last,) = cursor.execute("SELECT coalesce(max(id), 0) FROM transactions").fetchone()
         new_ids = list(range(last + 1, last + 1 + count))
     accounts = {
-        r[0]: AccountState(r[1], BalanceConstraint(r[2]), r[3], r[4], r[5], r[6])
+        r[0]: AccountState(
+            r[1], BalanceConstraint(r[2]), r[3], r[4], r[5], r[6], f"{r[7]}:{r[8]}:{r[1]}"
+        )
         for r in account_rows
     }
     existing = {t.key: t for t in _with_legs(conn, tx_rows)} if tx_rows else {}

@@ -417,6 +417,14 @@ def deliveries_by_number(
     return {(x.supplier, x.number): x for x in _deliveries(conn, rows)}
 
 
+def list_deliveries(conn: Connection, org: str | None, limit: int) -> list[Delivery]:
+    d = t.deliveries
+    q = sa.select(d).order_by(d.c.id.desc()).limit(limit)
+    if org is not None:
+        q = q.where(sa.or_(d.c.buyer == org, d.c.supplier == org))
+    return _deliveries(conn, list(conn.execute(q)))
+
+
 def insert_deliveries(
     conn: Connection, deliveries: Sequence[tuple[Delivery, int]], now: int
 ) -> list[int]:

@@ -80,6 +80,7 @@ class Party(enum.StrEnum):
     SUPPLIER = "the supplier"
     COUNTERPARTY = "the other party to the offer"
     PROPOSER = "the party that made the offer"
+    CLAIMANT = "the recourse claim's claimant"
 
 
 class Act(enum.StrEnum):
@@ -112,6 +113,7 @@ class Act(enum.StrEnum):
     WITHDRAW_FINANCING = "withdraw_financing"
     RUN_SETTLEMENT = "run_settlement"
     PAY_EARLY = "pay_early"
+    COLLECT_RECOURSE = "collect_recourse"  # the funder takes its money back from the seller
     RECORD_DEPOSIT = "record_deposit"
     WITHDRAW_CASH = "withdraw_cash"
     SET_CLOCK = "set_clock"
@@ -147,6 +149,7 @@ WHO_MAY: Mapping[Act, Party] = {
     Act.WITHDRAW_FINANCING: Party.PROPOSER,
     Act.RUN_SETTLEMENT: Party.OPERATOR,
     Act.PAY_EARLY: Party.OBLIGOR,
+    Act.COLLECT_RECOURSE: Party.CLAIMANT,
     Act.RECORD_DEPOSIT: Party.OPERATOR,
     Act.WITHDRAW_CASH: Party.OWNER,
     Act.SET_CLOCK: Party.OPERATOR,

@@ -30,6 +30,7 @@ from capillary.domain.calendar import BusinessCalendar
 from capillary.domain.errors import (
     BeforeIssue,
     BelowMinimumFragment,
+    CertificateInconsistent,
     CertificateNotPending,
     ExceedsFragment,
     FragmentNotActive,
@@ -46,6 +47,7 @@ from capillary.domain.inputs import RateRange
 from capillary.domain.payables import Payable, PayableStatus
 from capillary.domain.pricing import DayCount, discount
 from capillary.domain.trade import Invoice
+from capillary.domain.units import ISO_4217, describe, format_minor
 
 
 class CertificateStatus(enum.StrEnum):
@@ -152,16 +154,18 @@ def plan_issue(
     open_total = sum(p.open_amount for p in payables)
     if face > open_total:
         raise OverPayable(
-            f"The payables named have {open_total} minor units open; a certificate of {face} "
-            "would exceed them."
+            f"The payables named have {describe(open_total, currency)} open; a certificate of "
+            f"{describe(face, currency)} would exceed them."
         )
+    if maturity <= issue_date:
+        raise ValidationError(f"Maturity {maturity} is not after the issue date {issue_date}.")
     rolled = calendar.roll_forward(maturity)
-    if rolled <= issue_date:
-        raise ValidationError(f"Maturity {rolled} is not after the issue date {issue_date}.")
     tenor = (rolled - issue_date).days
     if tenor > rules.max_tenor_days:
+        rolled_note = "" if rolled == maturity else f" (rolled to the business day {rolled})"
         raise MaturityTooLate(
-            f"Maturity {rolled} is {tenor} days after issue; at most {rules.max_tenor_days}."
+            f"Maturity {maturity}{rolled_note} is {tenor} days after issue; at most "
+            f"{rules.max_tenor_days}."
         )
     warnings = []
     if tenor > rules.soft_tenor_days:
@@ -263,13 +267,15 @@ def plan_split(
         raise InvalidAmount(f"A transfer is a positive amount; got {amount!r}.")
     if amount > source.amount:
         raise ExceedsFragment(
-            f"Fragment {source.id} holds {source.amount}; {amount} cannot be taken from it."
+            f"Fragment {source.id} holds {describe(source.amount, certificate.currency)}; "
+            f"{describe(amount, certificate.currency)} cannot be taken from it."
         )
     change = source.amount - amount
     if amount < rules.min_fragment or 0 < change < rules.min_fragment:
+        cur = certificate.currency
         raise BelowMinimumFragment(
-            f"Every fragment is at least {rules.min_fragment} minor units; this split would "
-            f"make {amount}" + (f" and {change}." if change else ".")
+            f"Every fragment is at least {describe(rules.min_fragment, cur)}; this split would "
+            f"make {describe(amount, cur)}" + (f" and {describe(change, cur)}." if change else ".")
         )
     return Split(source, recipient, amount, change)
 
@@ -318,6 +324,19 @@ def check_conservation(certificate: Certificate, fragments: Iterable[Fragment]) 
 
 
 # ---------------------------------------------------------------- settlement
+
+
+def check_settleable(cert: Certificate, live: Sequence[Fragment]) -> None:
+    """A certificate pays at maturity only if its live fragments add up to its face: the
+    tree is the record of who is owed what, and one that does not add up is not paid on."""
+    held = sum(f.amount for f in live)
+    if held != cert.face:
+        e = ISO_4217.get(cert.currency, 2)
+        raise CertificateInconsistent(
+            f"Certificate {cert.number}'s live fragments add up to "
+            f"{format_minor(held, e)} {cert.currency}, not its face of "
+            f"{format_minor(cert.face, e)} {cert.currency}; it was not settled."
+        )
 
 
 def maturity_payouts(

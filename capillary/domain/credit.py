@@ -21,6 +21,7 @@ from capillary.domain.errors import (
     InvalidAmount,
     IssuanceLimitExceeded,
 )
+from capillary.domain.units import describe
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +66,9 @@ def draw(line: CreditLine, amount: int, *, on: date) -> int:
         )
     if line.used + amount > line.limit:
         raise CreditLineExceeded(
-            f"{line.funder}'s credit line to {line.obligor} has {line.available} minor units "
-            f"available; {amount} needed."
+            f"{line.funder}'s credit line to {line.obligor} has "
+            f"{describe(line.available, line.currency)} available; "
+            f"{describe(amount, line.currency)} needed."
         )
     return line.used + amount
 
@@ -76,8 +78,9 @@ def issue_within(limit: IssuanceLimit, amount: int) -> int:
     _positive(amount)
     if limit.used + amount > limit.limit:
         raise IssuanceLimitExceeded(
-            f"{limit.obligor} may have {limit.limit} minor units of certificates outstanding in "
-            f"{limit.currency}; {limit.used} are, {amount} more requested."
+            f"{limit.obligor} may have {describe(limit.limit, limit.currency)} of certificates "
+            f"outstanding; {describe(limit.used, limit.currency)} are, "
+            f"{describe(amount, limit.currency)} more requested."
         )
     return limit.used + amount
 

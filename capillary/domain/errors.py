@@ -25,6 +25,7 @@ CapillaryError
 │   ├── InvalidId                  invalid_id (digits, 1 to 2^63-1)
 │   ├── InvalidRate                invalid_rate (finite, within the configured range)
 │   ├── InvalidFile                invalid_file (an import file that cannot be read at all)
+│   ├── UsageError                 usage_error (a command mistyped: unknown option, missing one)
 │   └── OutOfRange                 out_of_range (a value beyond what the store holds)
 ├── NotFound
 │   ├── UnitNotFound               unit_not_found
@@ -41,7 +42,8 @@ CapillaryError
 │   ├── FragmentNotFound           fragment_not_found
 │   ├── CreditLineNotFound         credit_line_not_found
 │   ├── OfferNotFound              offer_not_found
-│   └── PlatformNotInitialized     platform_not_initialized
+│   ├── PlatformNotInitialized     platform_not_initialized
+│   └── ClaimNotFound              claim_not_found
 ├── Conflict                     the request contradicts what the ledger holds
 │   ├── UnitExists                 unit_exists
 │   ├── AccountExists              account_exists
@@ -83,7 +85,8 @@ CapillaryError
 │   ├── ClockNotSettable           clock_not_settable
 │   ├── ClockBackwards             clock_backwards
 │   ├── NoIssuanceLimit            no_issuance_limit
-│   ├── NotFirstHolder             not_first_holder
+│   ├── LimitBelowUsed             limit_below_used
+│   ├── CertificateInconsistent    certificate_inconsistent (its fragments do not add up)
 │   └── ClaimNotOpen               claim_not_open
 ├── Unauthorized                 no_principal / unknown_principal: nobody, or nobody known, asks
 │   ├── NoPrincipal                no_principal
@@ -309,10 +312,12 @@ class UnbalancedTransaction(Refused):
 
 class DebitsExceedCredits(Refused):
     code = "debits_exceed_credits"
+    account: str = ""  # org:code:unit of the account that would break its constraint
 
 
 class CreditsExceedDebits(Refused):
     code = "credits_exceed_debits"
+    account: str = ""
 
 
 class BalanceOverflow(Refused):
@@ -460,6 +465,10 @@ class InvalidFile(ValidationError):
     code = "invalid_file"
 
 
+class UsageError(ValidationError):
+    code = "usage_error"
+
+
 class OutOfRange(ValidationError):
     code = "out_of_range"
 
@@ -468,12 +477,20 @@ class AlreadyRecorded(Conflict):
     code = "already_recorded"
 
 
+class ClaimNotFound(NotFound):
+    code = "claim_not_found"
+
+
+class CertificateInconsistent(Refused):
+    code = "certificate_inconsistent"
+
+
+class LimitBelowUsed(Refused):
+    code = "limit_below_used"
+
+
 class NoIssuanceLimit(Refused):
     code = "no_issuance_limit"
-
-
-class NotFirstHolder(Refused):
-    code = "not_first_holder"
 
 
 class ClaimNotOpen(Refused):

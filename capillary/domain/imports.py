@@ -143,6 +143,11 @@ MAX_WHOLE_DIGITS = 15
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
+def quantity(value: object, name: str) -> Decimal:
+    """A quantity a person or a file wrote (see :func:`_number`)."""
+    return _number(value, name, False)
+
+
 def _number(value: object, name: str, positive: bool) -> Decimal:
     """A quantity or a price as written in a file: plain ASCII digits with an optional
     decimal point (no signs, exponents, separators or NaN), of a size trade documents have."""

@@ -299,6 +299,7 @@ class AccountState:
     credits_posted: int
     debits_pending: int
     credits_pending: int
+    name: str = ""  # org:code:unit, for messages
 
     def as_balance(self) -> Balance:
         return Balance(
@@ -322,18 +323,22 @@ def _check_constraint(
     if constraint is BalanceConstraint.DEBITS_MUST_NOT_EXCEED_CREDITS:
         if added_debits > 0 and dp + dn > cp:
             available = state.credits_posted - state.debits_posted - state.debits_pending
-            raise DebitsExceedCredits(
-                f"Account {account_id} may not have debits above its credits: it has "
-                f"{describe(available, state.unit)} available, "
+            refusal = DebitsExceedCredits(
+                f"{state.name or f'Account {account_id}'} may not have debits above its "
+                f"credits: it has {describe(available, state.unit)} available, "
                 f"{describe(added_debits, state.unit)} requested."
             )
+            refusal.account = state.name
+            raise refusal
     elif added_credits > 0 and cp + cn > dp:
         available = state.debits_posted - state.credits_posted - state.credits_pending
-        raise CreditsExceedDebits(
-            f"Account {account_id} may not have credits above its debits: it has "
-            f"{describe(available, state.unit)} available, "
+        refused = CreditsExceedDebits(
+            f"{state.name or f'Account {account_id}'} may not have credits above its "
+            f"debits: it has {describe(available, state.unit)} available, "
             f"{describe(added_credits, state.unit)} requested."
         )
+        refused.account = state.name
+        raise refused
 
 
 class BalanceBook:
@@ -397,7 +402,8 @@ class BalanceBook:
             cn = state.credits_pending + dcn
             if dp > MAX_AMOUNT or cp > MAX_AMOUNT or dn > MAX_AMOUNT or cn > MAX_AMOUNT:
                 raise BalanceOverflow(
-                    f"Account {account_id}'s balance would exceed {MAX_AMOUNT} minor units."
+                    f"{state.name or f'Account {account_id}'}'s balance would exceed "
+                    f"{describe(MAX_AMOUNT, state.unit)}."
                 )
             assert dn >= 0, f"debits pending of account {account_id} below zero"
             assert cn >= 0, f"credits pending of account {account_id} below zero"

@@ -23,6 +23,7 @@ from capillary.domain.errors import (
     ValidationError,
 )
 from capillary.domain.trade import Invoice, InvoiceStatus
+from capillary.domain.units import describe
 
 
 class PayableStatus(enum.StrEnum):
@@ -74,6 +75,7 @@ def reduce_open(payable: Payable, amount: int) -> int:
         raise InvalidAmount(f"An amount taken off a payable is positive; got {amount!r}.")
     if amount > payable.open_amount:
         raise OverPayable(
-            f"Payable {payable.id} has {payable.open_amount} minor units open; {amount} requested."
+            f"Payable {payable.id} has {describe(payable.open_amount, payable.currency)} open; "
+            f"{describe(amount, payable.currency)} requested."
         )
     return payable.open_amount - amount

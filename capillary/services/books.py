@@ -15,13 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from capillary.adapters import audit_journal
 from capillary.adapters import trade_repository as trade_repo
 from capillary.adapters.ledger_repository import HistoryLine
+from capillary.adapters.reconciliation_queries import load_books
 from capillary.domain.access import Act, Principal, authorize, may_see
 from capillary.domain.errors import AccountNotFound, Forbidden, OrganizationNotFound
-from capillary.domain.journal import VerifyReport
+from capillary.domain.journal import Finding, VerifyReport
 from capillary.domain.ledger import Account, Balance, BalanceConstraint, Leg, Transaction
 from capillary.domain.parties import PLATFORM_BOOKS
+from capillary.domain.reconciliation import Finding as Reconciled
+from capillary.domain.reconciliation import reconcile
 from capillary.domain.units import Unit
 from capillary.services.ledger import BalanceMismatch, LedgerService
 
@@ -98,6 +102,17 @@ class BooksService:
         self._auditing(principal)
         return self.ledger.check_balances()
 
+    def verify_audit(self, *, principal: Principal) -> tuple[list[Finding], int]:
+        """The audit trail's chain: findings, and how many audit rows are not sealed yet."""
+        self._auditing(principal)
+        return self.ledger.db.transaction(audit_journal.verify, readonly=True)
+
+    def reconcile(self, *, principal: Principal) -> list[Reconciled]:
+        """The books beyond the journal (see :mod:`capillary.domain.reconciliation`)."""
+        self._auditing(principal)
+        books, currency_of = self.ledger.db.transaction(load_books, readonly=True)
+        return reconcile(books, currency_of)
+
     # ------------------------------------------------------------ the operator's writes
 
     def open_account(
@@ -154,5 +169,10 @@ class BooksService:
         return self.ledger.transaction(transaction_id)
 
     def seal(self, *, principal: Principal) -> int:
+        """Seal the journal's new entries and the audit trail's new rows; returns the
+        journal entries sealed."""
         authorize(principal, Act.OPERATE_LEDGER)
-        return self.ledger.seal()
+        sealed = self.ledger.seal()
+        now = self.ledger.clock.now_us()
+        self.ledger.db.transaction(lambda conn: audit_journal.seal(conn, now))
+        return sealed

@@ -46,6 +46,7 @@ from capillary.domain.certificates import (
     FragmentStatus,
     Rules,
     check_pending,
+    check_settleable,
     check_trade_reference,
     children,
     early_payouts,
@@ -56,19 +57,22 @@ from capillary.domain.certificates import (
     plan_split,
     root,
 )
-from capillary.domain.credit import CreditLine, draw, issue_within, release
+from capillary.domain.credit import CreditLine, IssuanceLimit, draw, issue_within, release
 from capillary.domain.errors import (
     AccountNotFound,
     BatchRejected,
     CapillaryError,
     CertificateNotFound,
+    ClaimNotFound,
+    ClaimNotOpen,
     CreditLineNotFound,
     DebitsExceedCredits,
     FragmentNotActive,
     FragmentNotFound,
     InsufficientCash,
-    IssuanceLimitExceeded,
+    LimitBelowUsed,
     MaturityReached,
+    NoIssuanceLimit,
     OfferNotFound,
     OrganizationNotFound,
     PayableNotFound,
@@ -84,7 +88,7 @@ from capillary.domain.ledger import (
 from capillary.domain.offers import FinancingOffer, OfferStatus, check_open
 from capillary.domain.parties import PLATFORM_BOOKS, Role, require_role, require_trade
 from capillary.domain.pricing import DayCount, Quote, quote, within
-from capillary.domain.units import ISO_4217, currency, instrument
+from capillary.domain.units import ISO_4217, currency, describe, instrument
 from capillary.services.idempotency import once
 from capillary.services.ledger import LedgerService
 from capillary.services.outcomes import audit_row
@@ -166,7 +170,11 @@ class SettlementRun:
     overdue: list[str] = field(default_factory=list)
     unpaid: list[str] = field(default_factory=list)  # due today, cash short: not yet overdue
     paid: int = 0
+    paid_by_currency: dict[str, int] = field(default_factory=dict)
     fragments: int = 0
+    #: Certificates that could not be settled, with why: each fails on its own, the others
+    #: are paid (an inconsistency is a finding for the operator, not a reason to pay nobody).
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
 
 class CertificateService:
@@ -300,6 +308,7 @@ class CertificateService:
     ) -> int:
         """The operator records money that arrived in the platform's bank for ``org`` (from
         the bank's statement): clearing → org's cash. Returns the ledger transaction."""
+        cur = currency(cur).code  # 'cny' is CNY; 'XYZ' is unknown_currency
         authorize(principal, Act.RECORD_DEPOSIT)
         request = {"org": org, "cur": cur, "amount": amount, "ref": ref}
 
@@ -325,6 +334,7 @@ class CertificateService:
     ) -> int:
         """Money leaves for ``org``'s bank account, asked by ``org`` itself: org's cash →
         clearing. Returns the ledger transaction."""
+        cur = currency(cur).code  # 'cny' is CNY; 'XYZ' is unknown_currency
         authorize(principal, Act.WITHDRAW_CASH, org)
         request = {"org": org, "cur": cur, "amount": amount, "ref": ref}
 
@@ -348,6 +358,7 @@ class CertificateService:
     def cash(self, org: str, cur: str, *, principal: Principal) -> int:
         """What the platform owes ``org`` in ``cur`` (its cash balance): for ``org`` itself,
         the operator and auditors."""
+        cur = currency(cur).code  # 'cny' is CNY; 'XYZ' is unknown_currency
         if not may_see(principal, org):
             raise AccountNotFound(f"No cash account {org}:cash:{cur}.")
         try:
@@ -371,6 +382,7 @@ class CertificateService:
     ) -> CreditLine:
         """A funder sets its own credit line to an obligor (a new line, or a new limit and
         expiry for an existing one; never below what is already used)."""
+        cur = currency(cur).code  # 'cny' is CNY; 'XYZ' is unknown_currency
         authorize(principal, Act.GRANT_CREDIT, funder)
         request = {"funder": funder, "obligor": obligor, "cur": cur, "limit": limit,
                    "expires_on": expires_on}  # fmt: skip
@@ -380,11 +392,16 @@ class CertificateService:
                 orgs = self._orgs(conn, funder, obligor)
                 require_role(orgs[funder], Role.FUNDER, doing="grant credit")
                 require_role(orgs[obligor], Role.CORE, doing="be an obligor")
-                currency(cur)
                 if expires_on < self.today():
                     raise ValidationError(
                         f"A credit line expiring on {expires_on} would be expired already "
                         f"(today is {self.today()})."
+                    )
+                current = repo.credit_line(conn, funder, obligor, cur, lock=True)
+                if current is not None and current.used > limit:
+                    raise LimitBelowUsed(
+                        f"{funder} has {describe(current.used, cur)} drawn on its line to "
+                        f"{obligor}; a limit of {describe(limit, cur)} would be below it."
                     )
                 repo.upsert_credit_line(
                     conn,
@@ -424,9 +441,20 @@ class CertificateService:
         lines = self.db.transaction(lambda c: repo.credit_lines(c, org), readonly=True)
         return [ln for ln in lines if may_see(principal, ln.funder, ln.obligor)]
 
+    def issuance_limits(
+        self, obligor: str | None = None, *, principal: Principal
+    ) -> list[IssuanceLimit]:
+        """Issuance limits: an obligor sees its own, the operator and auditors all."""
+        if not principal.sees_everything:
+            if obligor is not None and obligor != principal.org:
+                return []
+            obligor = principal.org
+        return self.db.transaction(lambda c: repo.issuance_limits(c, obligor), readonly=True)
+
     def set_issuance_limit(
         self, *, principal: Principal, obligor: str, cur: str, limit: int, key: str
     ) -> None:
+        cur = currency(cur).code  # 'cny' is CNY; 'XYZ' is unknown_currency
         authorize(principal, Act.SET_ISSUANCE_LIMIT)
         request = {"obligor": obligor, "cur": cur, "limit": limit}
 
@@ -434,6 +462,12 @@ class CertificateService:
             def run() -> None:
                 orgs = self._orgs(conn, obligor)
                 require_role(orgs[obligor], Role.CORE, doing="issue certificates")
+                current = repo.issuance_limit(conn, obligor, cur, lock=True)
+                if current is not None and current.used > limit:
+                    raise LimitBelowUsed(
+                        f"{obligor} has {describe(current.used, cur)} of certificates "
+                        f"outstanding; a limit of {describe(limit, cur)} would be below it."
+                    )
                 repo.upsert_issuance_limit(conn, obligor, cur, limit)
                 self._audit(conn, "credit", f"{obligor}/{cur}", "issuance_limit", principal,
                             {"limit": limit})  # fmt: skip
@@ -538,7 +572,10 @@ class CertificateService:
             if key not in limits:
                 limits[key] = repo.issuance_limit(conn, r.obligor, cur, lock=True)
                 if limits[key] is None:
-                    raise IssuanceLimitExceeded(f"{r.obligor} has no issuance limit in {cur}.")
+                    raise NoIssuanceLimit(
+                        f"{r.obligor} has no issuance limit in {cur}: the operator sets one "
+                        f"with `capillary credit limit {r.obligor} --amount … --currency {cur}`."
+                    )
             limits[key] = replace(limits[key], used=issue_within(limits[key], r.face))
             for pid, amount in plan.allocations:  # later certificates see what earlier took
                 payables[pid] = replace(
@@ -1255,26 +1292,36 @@ class CertificateService:
         plans = []
         for cert in certs:
             frags = by_cert[cert.id]
-            payouts = maturity_payouts(
-                frags, maturity=cert.maturity, on=on, penalty_rate=self.penalty_rate
-            )
-            legs = accounts.payout_legs(cert, frags, payouts)
-            requests.append(
-                make_request(
+            try:
+                check_settleable(cert, frags)
+                payouts = maturity_payouts(
+                    frags, maturity=cert.maturity, on=on, penalty_rate=self.penalty_rate
+                )
+                legs = accounts.payout_legs(cert, frags, payouts)
+                request = make_request(
                     key=f"cert:{cert.number}:settle:{on.isoformat()}",
                     legs=legs,
                     ref=f"settlement of {cert.number}",
                 )
-            )
+            except CapillaryError as exc:
+                run.failed.append((cert.number, f"{exc.code}: {exc.message}"))
+                continue
+            requests.append(request)
             plans.append((cert, frags, payouts))
         result = self.ledger.submit_in(conn, requests, atomic=False)
-        refused = {}
+        refused: set[int] = set()
         for item in result.errors:
-            if not isinstance(item.error, DebitsExceedCredits):
-                raise item.error
-            refused[item.index] = item.error
+            refused.add(item.index)
+            cert = plans[item.index][0]
+            cash_short = isinstance(item.error, DebitsExceedCredits) and item.error.account == (
+                f"{cert.obligor}:cash:{cert.currency}"
+            )
+            if not cash_short:  # not the obligor's cash: an inconsistency in this one
+                run.failed.append((cert.number, f"{item.error.code}: {item.error.message}"))
+        failed = {number for number, _ in run.failed}
+        short = [(c, f, p) for i, (c, f, p) in enumerate(plans)
+                 if i in refused and c.number not in failed]  # fmt: skip
         paid = [(c, f, p) for i, (c, f, p) in enumerate(plans) if i not in refused]
-        short = [(c, f, p) for i, (c, f, p) in enumerate(plans) if i in refused]
         self._mark_settled(conn, paid)
         # Overdue only once the maturity has passed unpaid: on the day itself it is just due.
         newly_overdue = [
@@ -1326,6 +1373,10 @@ class CertificateService:
         run.overdue += [c.number for c, _, _ in short if on > c.maturity]
         run.unpaid += [c.number for c, _, _ in short if on <= c.maturity]
         run.paid += sum(sum(p.values()) for _, _, p in paid)
+        for c, _, p in paid:
+            run.paid_by_currency[c.currency] = run.paid_by_currency.get(c.currency, 0) + sum(
+                p.values()
+            )
         run.fragments += sum(len(f) for _, f, _ in paid)
 
     def _mark_settled(
@@ -1337,6 +1388,7 @@ class CertificateService:
             return
         ids = [c.id for c, _, _ in paid]
         repo.set_fragments_status(conn, ids, from_=["active", "overdue"], to=FragmentStatus.SETTLED)
+        repo.close_claims_of(conn, ids, "paid_by_obligor")  # the claim's ground is gone
         repo.set_certificate_status(conn, ids, CertificateStatus.SETTLED)
         credit: dict[tuple[str, str, str], int] = defaultdict(int)
         issued: dict[tuple[str, str], int] = defaultdict(int)
@@ -1506,6 +1558,53 @@ class CertificateService:
                 return []
             org = principal.org
         return self.db.transaction(lambda c: repo.recourse_claims(c, org), readonly=True)
+
+    def collect_recourse(self, claim_id: int, *, principal: Principal, key: str) -> int:
+        """The claimant (a funder that bought with recourse) collects an open claim from the
+        seller: in one ledger transaction the seller's cash pays the claim and the overdue
+        fragment returns to the seller, whose claim on the obligor it now is; the funder's
+        credit line is freed. Returns the ledger transaction."""
+
+        def work(conn: Connection) -> int:
+            claim = repo.recourse_claim(conn, claim_id, lock=True)
+            if claim is None or not may_see(principal, claim["claimant"], claim["debtor"]):
+                raise ClaimNotFound(f"No recourse claim {claim_id}.")
+            authorize(principal, Act.COLLECT_RECOURSE, claim["claimant"])
+
+            def run() -> int:
+                if claim["status"] != "open":
+                    raise ClaimNotOpen(f"Recourse claim {claim_id} is {claim['status']}.")
+                # The certificate's row lock serializes this with its settlement.
+                fragment, cert = self._fragment(conn, claim["fragment_id"])
+                self._certificate(conn, cert.number, lock=True)
+                if fragment.status is not FragmentStatus.OVERDUE:
+                    raise ClaimNotOpen(
+                        f"Fragment {fragment.id} of claim {claim_id} is {fragment.status.value}."
+                    )
+                amount, funder, seller = claim["amount"], claim["claimant"], claim["debtor"]
+                legs = [
+                    Leg(self._cash(conn, seller, cert.currency), Side.DEBIT, amount),
+                    Leg(self._cash(conn, funder, cert.currency), Side.CREDIT, amount),
+                    Leg(self._held(conn, funder, cert), Side.DEBIT, fragment.amount),
+                    Leg(self._held(conn, seller, cert), Side.CREDIT, fragment.amount),
+                ]
+                tx = self._post(conn, f"claim:{claim_id}:collect", legs,
+                                f"recourse claim {claim_id} on {cert.number}")  # fmt: skip
+                repo.return_fragment(conn, fragment.id, seller)
+                repo.set_claim_status(conn, claim_id, "collected")
+                line = repo.credit_line(conn, funder, cert.obligor, cert.currency, lock=True)
+                if line is not None and line.used:
+                    repo.set_credit_used(
+                        conn, line.id, release(line.used, min(fragment.amount, line.used))
+                    )
+                detail = {"amount": amount, "from": seller, "fragment": fragment.id}
+                self._audit(conn, "recourse_claim", str(claim_id), "collected", principal, detail)
+                return tx
+
+            request = {"claim": claim_id}
+            return self._once(conn, principal, key, Act.COLLECT_RECOURSE, request, int, run)
+
+        return self.db.transaction(work)
 
     def penalty_due(self, number: str, *, principal: Principal) -> int:
         """Penalty interest accrued to today on the certificate's overdue fragments (what

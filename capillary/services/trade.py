@@ -217,6 +217,14 @@ class TradeService:
             return []
         return self.db.transaction(lambda c: repo.list_orders(c, org, limit), readonly=True)
 
+    def deliveries(
+        self, *, principal: Principal, org: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        org = _scope(principal, org)
+        if org == _NOTHING:
+            return []
+        return self.db.transaction(lambda c: repo.list_deliveries(c, org, limit), readonly=True)
+
     def order_history(
         self, buyer: str, number: str, *, principal: Principal
     ) -> list[dict[str, Any]]:

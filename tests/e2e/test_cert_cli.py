@@ -41,7 +41,9 @@ def test_a_certificate_from_the_command_line(tmp_path: Path) -> None:
     assert "merchants-bank cash: 300,000.00 CNY" in cli(
         ops, "cash", "deposit", "merchants-bank", "--amount", "300,000", "--key", "wire-1"
     )
-    assert "replayed" in cli(ops, "cash", "deposit", "merchants-bank", "--amount", "300,000", "--key", "wire-1")
+    assert "replayed" in cli(
+        ops, "cash", "deposit", "merchants-bank", "--amount", "300,000", "--key", "wire-1"
+    )
     out = cli("huaxin-auto", "cert", "issue", "precision-parts", "--amount", "200,000.00",
               "--maturity", "2027-01-31", "--payable", "1")  # fmt: skip
     assert "issued 2026-11-02" in out

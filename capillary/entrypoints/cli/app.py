@@ -8,8 +8,11 @@ from importlib import metadata
 from typing import Annotated, NoReturn
 
 import typer
+from rich.markup import escape
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer._click.exceptions import UsageError as ClickUsageError
 
-from capillary.domain.errors import CapillaryError, InternalError, InvalidFile
+from capillary.domain.errors import CapillaryError, InternalError, InvalidFile, UsageError
 from capillary.entrypoints.cli import (
     cert,
     clock,
@@ -79,25 +82,35 @@ def _root(
 
 def _refuse(exc: CapillaryError) -> NoReturn:
     """One line, ``error <code>: <sentence>``, on standard error; exit 1."""
-    message = " ".join(exc.message.split())
+    message = escape(" ".join(exc.message.split()))
     errors.print(f"[red]error[/red] [bold]{exc.code}[/bold]: {message}", soft_wrap=True)
     sys.exit(1)
 
 
 def main() -> None:
-    """Run the CLI; a refusal prints its code and sentence, never a stack trace. (Usage
-    errors and exit codes are Typer's own.) A write that was a replay of an earlier one
-    under the same --key says so."""
+    """Run the CLI. Whatever goes wrong ends in one line on standard error, ``error <code>:
+    <sentence>``, and exit status 1 — a refusal, a mistyped command (``usage_error``), a
+    store that cannot be reached — never a stack trace. A write that was a replay of an
+    earlier one under the same --key says so."""
     with watching_replays() as replays:
         try:
-            app()
+            code = app(standalone_mode=False)
         except CapillaryError as exc:
             _refuse(exc)
+        except NoArgsIsHelpError as exc:  # `capillary ledger` alone: its help
+            if exc.ctx is not None:
+                console.print(exc.ctx.get_help())
+            sys.exit(0)
+        except ClickUsageError as exc:
+            hint = f" Try '{exc.ctx.command_path} --help'." if exc.ctx is not None else ""
+            _refuse(UsageError(f"{exc.format_message()}{hint}"))
+        except ClickException as exc:
+            _refuse(UsageError(exc.format_message()))
+        except (typer.Abort, KeyboardInterrupt):
+            errors.print("interrupted; what was not committed was not written.")
+            sys.exit(130)
         except RecursionError:
             _refuse(InvalidFile("The input nests too deeply to be read; nothing was written."))
-        except KeyboardInterrupt:
-            console.print("interrupted; what was not committed was not written.")
-            sys.exit(130)
         except Exception as exc:
             if os.environ.get("CAPILLARY_DEBUG"):
                 raise
@@ -105,8 +118,8 @@ def main() -> None:
                 f"An unexpected {type(exc).__name__} stopped the command; nothing was written. "
                 "This is a fault of Capillary's: run again with CAPILLARY_DEBUG=1 and report it."
             ))  # fmt: skip
-        except SystemExit as done:
-            if done.code in (0, None) and replays:
-                console.print(f"[yellow]replayed[/yellow]: key {replays[0]!r} was used before; "
-                              "nothing changed, the original result is shown.")  # fmt: skip
-            raise
+        status = code if isinstance(code, int) else 0
+        if status == 0 and replays:
+            console.print(f"[yellow]replayed[/yellow]: key {escape(replays[0])!r} was used "
+                          "before; nothing changed, the original result is shown.")  # fmt: skip
+        sys.exit(status)

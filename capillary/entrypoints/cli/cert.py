@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from capillary.domain.inputs import percent_text
 from capillary.domain.pricing import DayCount
 from capillary.domain.units import currency, format_minor
 from capillary.entrypoints.cli.context import (
@@ -151,7 +152,8 @@ def offer(
         day_count=day_count, fee_rate=_fee(fee), recourse=recourse, key=new_key(key),
     )  # fmt: skip
     console.print(f"Offer {o.id}: {o.seller} offers {_money(o.amount, cur)} of fragment "
-                  f"{o.fragment_id} to {o.funder} at {o.rate * 100}% a year; open.")  # fmt: skip
+                  f"{o.fragment_id} to {o.funder} at {percent_text(o.rate)} a year; "
+                  "open.")  # fmt: skip
 
 
 @app.command()
@@ -173,7 +175,7 @@ def quote(
         amount=parse_amount(amount, currency(cur).exponent), rate=_discount(rate),
         day_count=day_count, fee_rate=_fee(fee), recourse=recourse, key=new_key(key),
     )  # fmt: skip
-    console.print(f"Offer {o.id}: {o.funder} quotes {o.rate * 100}% a year for "
+    console.print(f"Offer {o.id}: {o.funder} quotes {percent_text(o.rate)} a year for "
                   f"{_money(o.amount, cur)} of fragment {o.fragment_id}; open.")  # fmt: skip
 
 
@@ -209,7 +211,8 @@ def offers() -> None:
         table.add_column(column)
     for o in platform().certificates.financing_offers(principal=principal()):
         table.add_row(str(o.id), str(o.fragment_id), o.seller, o.funder, o.proposer,
-                      format_minor(o.amount, 2), f"{o.rate * 100}%", o.status.value)  # fmt: skip
+                      _money(o.amount, o.currency), percent_text(o.rate),
+                      o.status.value)  # fmt: skip
     console.print(table)
 
 
@@ -218,11 +221,16 @@ def settle(key: Key = None) -> None:
     """As the operator: settle every certificate due today: the obligor pays once, every
     holder is paid."""
     run = platform().certificates.settle(principal=principal(), key=new_key(key))
+    paid = ", ".join(_money(amount, cur) for cur, amount in sorted(run.paid_by_currency.items()))
     console.print(
         f"{run.on}: settled {len(run.settled)} certificate(s), {run.fragments} fragment(s), "
-        f"{format_minor(run.paid, 2)} paid; overdue: {', '.join(run.overdue) or 'none'}; "
+        f"{paid or 'nothing'} paid; overdue: {', '.join(run.overdue) or 'none'}; "
         f"due today, cash short: {', '.join(run.unpaid) or 'none'}."
     )
+    for number, reason in run.failed:
+        console.print(f"[red]not settled[/red] {number}: {reason}")
+    if run.failed:
+        raise typer.Exit(code=1)
 
 
 @app.command("pay-early")
@@ -319,6 +327,21 @@ def issuance_limit(
     )
 
 
+@credit_app.command("limits")
+def limits(
+    obligor: Annotated[str | None, typer.Option(help="Only this obligor's.")] = None,
+) -> None:
+    """Issuance limits: how much of its certificates each obligor may have outstanding."""
+    table = Table(show_edge=False)
+    for column in ("obligor", "limit", "outstanding", "available"):
+        table.add_column(column)
+    for lim in platform().certificates.issuance_limits(obligor, principal=principal()):
+        table.add_row(lim.obligor, _money(lim.limit, lim.currency),
+                      _money(lim.used, lim.currency),
+                      _money(lim.limit - lim.used, lim.currency))  # fmt: skip
+    console.print(table)
+
+
 @credit_app.command("list")
 def credit_list(
     org: Annotated[str | None, typer.Option(help="Only this organization's.")] = None,
@@ -393,17 +416,55 @@ def claims(
 ) -> None:
     """Recourse claims you are a party to, opened when certificates went overdue."""
     table = Table(show_edge=False)
-    for column in ("claim", "fragment", "claimant", "debtor", "amount", "status"):
+    for column in ("claim", "certificate", "fragment", "claimant", "debtor", "amount", "status"):
         table.add_column(column)
     for c in platform().certificates.recourse_claims(org, principal=principal()):
         table.add_row(
             str(c["id"]),
+            c["number"],
             str(c["fragment_id"]),
             c["claimant"],
             c["debtor"],
-            format_minor(c["amount"], 2),
+            _money(c["amount"], c["currency"]),
             c["status"],
         )
+    console.print(table)
+
+
+@app.command()
+def collect(
+    claim: Annotated[int, typer.Argument(help="The claim's id.", parser=strict_id("A claim id"))],
+    key: Key = None,
+) -> None:
+    """As the funder that bought with recourse: collect an open claim from the seller (its
+    cash pays you; the overdue fragment goes back to it)."""
+    platform().certificates.collect_recourse(claim, principal=principal(), key=new_key(key))
+    console.print(f"Recourse claim {claim} collected.")
+
+
+@app.command("list")
+def list_(
+    org: Annotated[str | None, typer.Option(help="Whose (operator and auditors).")] = None,
+) -> None:
+    """Your fragments held, and the certificates you are a party to."""
+    who = principal()
+    certs = platform().certificates
+    holder = org or who.org
+    table = Table(title=f"Fragments held by {holder}", title_justify="left", show_edge=False)
+    for column in ("fragment", "certificate", "obligor", "amount", "maturity", "tier", "status"):
+        table.add_column(column)
+    for f in certs.holdings(holder, principal=who):
+        c = certs.certificate_of(f.id, principal=who)
+        table.add_row(str(f.id), c.number, c.obligor, _money(f.amount, c.currency),
+                      str(c.maturity), str(f.tier), f.status.value)  # fmt: skip
+    console.print(table)
+    table = Table(title="Certificates", title_justify="left", show_edge=False)
+    for column in ("certificate", "obligor", "first holder", "face", "issued", "maturity",
+                   "status"):  # fmt: skip
+        table.add_column(column)
+    for c in certs.certificates(principal=who, org=org):
+        table.add_row(c.number, c.obligor, c.first_holder, _money(c.face, c.currency),
+                      str(c.issue_date), str(c.maturity), c.status.value)  # fmt: skip
     console.print(table)
 
 

@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from capillary.domain.errors import ValidationError
+from capillary.domain.inputs import parse_day
 from capillary.domain.parties import Role
 from capillary.entrypoints.cli.context import (
     Key,
     new_key,
     platform,
     principal,
+    strict_count,
 )
 from capillary.entrypoints.cli.render import console
 from capillary.services.parties import new_organization
@@ -26,10 +27,7 @@ clock_app = typer.Typer(
 
 
 def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"A date is YYYY-MM-DD; got {text!r}.") from None
+    return parse_day(text, what="A date")
 
 
 def _say(r: ClockReading) -> None:
@@ -79,7 +77,10 @@ def set_(
 
 @clock_app.command()
 def advance(
-    days: Annotated[int, typer.Option(help="How many days forward.")] = 1, key: Key = None
+    days: Annotated[
+        int, typer.Option(help="How many days forward.", parser=strict_count("--days", 3660))
+    ] = 1,
+    key: Key = None,
 ) -> None:
     """As the operator: move a sandbox's clock forward by whole days (a retry with the same
     --key moves it once)."""

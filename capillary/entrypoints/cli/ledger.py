@@ -223,7 +223,8 @@ def reverse(
 
 @app.command()
 def seal() -> None:
-    """As the operator: seal every entry posted since the last seal into the hash chain."""
+    """As the operator: seal every journal entry and audit row added since the last seal
+    into their hash chains."""
     count = books().seal(principal=principal())
     console.print(f"Sealed {count} entr{'y' if count == 1 else 'ies'}.")
 
@@ -250,8 +251,10 @@ def verify(
         typer.Option(help="SEQ:HASH of a chain head published earlier, to check against."),
     ] = None,
 ) -> None:
-    """As the operator or an auditor: prove the journal intact: recompute the hash chain
-    and every balance. Verify never seals (sealing is `capillary ledger seal`): what is not
+    """As the operator or an auditor: prove the books intact: recompute the journal's and
+    the audit trail's hash chains and every balance, and reconcile fragments with holdings,
+    credit used with funders' holdings, payables with certificates, cash with clearing.
+    Verify never seals (sealing is `capillary ledger seal`): what is not
     yet sealed is counted, with the age of the oldest."""
     service = books()
     who = principal()
@@ -262,14 +265,22 @@ def verify(
         report = service.verify(principal=who, anchor=parsed)
     with console.status("Recomputing balances from postings…"):
         mismatches = service.check_balances(principal=who)
+    with console.status("Checking the audit trail's chain…"):
+        audit_findings, audit_unsealed = service.verify_audit(principal=who)
+    with console.status("Reconciling fragments, holdings, credit, payables and cash…"):
+        reconciled = service.reconcile(principal=who)
     oldest = service.oldest_unsealed_at(principal=who) if report.unsealed else None
     since = f", the oldest posted {when(oldest)}" if oldest is not None else ""
     console.print(
-        f"Hash chain: {report.entries} sealed entries, head seq {report.head_seq} "
-        f"{report.head_hash.hex()}; {report.unsealed} not yet sealed{since}."
+        f"Hash chain: {report.entries} sealed entries, head {report.head_seq}:"
+        f"{report.head_hash.hex()} (keep it; --anchor checks against it later); "
+        f"{report.unsealed} not yet sealed{since}. Audit trail: {audit_unsealed} row(s) not "
+        "yet sealed."
     )
-    for finding in report.findings:
+    for finding in [*report.findings, *audit_findings]:
         console.print(f"[red]{finding.kind}[/red]: {finding.message}")
+    for found in reconciled:
+        console.print(f"[red]{found.kind}[/red]: {found.message}")
     for m in mismatches:
         acct = service.account(m.account_id, principal=who)
         e = service.unit(acct.unit).exponent
@@ -283,8 +294,10 @@ def verify(
             f"{said(m.stored)} {acct.unit} but its postings add up to {said(m.recomputed)} "
             f"{acct.unit}."
         )
-    if report.ok and not mismatches:
+    if report.ok and not mismatches and not audit_findings and not reconciled:
         console.print("[green]Journal verified: no entry changed, removed, inserted or "
-                      "reordered; every balance equals its postings.[/green]")  # fmt: skip
+                      "reordered; every balance equals its postings; the audit trail is "
+                      "intact; fragments, holdings, credit, payables and cash reconcile."
+                      "[/green]")  # fmt: skip
     else:
         raise typer.Exit(code=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +10,16 @@ import typer
 from rich.table import Table
 
 from capillary.domain.errors import ValidationError
+from capillary.domain.imports import MAX_LINE_NO, quantity
+from capillary.domain.inputs import parse_count
 from capillary.domain.units import currency, format_minor
 from capillary.entrypoints.cli.context import (
     Key,
     new_key,
     platform,
     principal,
+    strict_count,
+    strict_day,
 )
 from capillary.entrypoints.cli.importing import Encoding, RefusedTo, kind_of, run_import
 from capillary.entrypoints.cli.render import console, when
@@ -43,11 +46,13 @@ def import_(
 
 @app.command("list")
 def list_(
-    what: Annotated[str, typer.Argument(help="orders, invoices or payables")],
+    what: Annotated[str, typer.Argument(help="orders, deliveries, invoices or payables")],
     org: Annotated[str | None, typer.Option(help="Only this organization's.")] = None,
-    limit: Annotated[int, typer.Option()] = 50,
+    limit: Annotated[
+        int, typer.Option(help="How many, newest first.", parser=strict_count("--limit"))
+    ] = 50,
 ) -> None:
-    """List orders, invoices or payables, newest first."""
+    """List orders, deliveries, invoices or payables, newest first."""
     trade = platform().trade
     table = Table(show_edge=False)
     if what == "orders":
@@ -58,6 +63,12 @@ def list_(
             table.add_row(order_key(o.buyer, o.number), o.supplier, str(o.order_date),
                           str(len(o.lines)), f"{format_minor(o.amount(e), e)} {o.currency}",
                           o.status.value, str(o.version))  # fmt: skip
+    elif what == "deliveries":
+        for column in ("delivery", "buyer", "order", "delivered", "lines", "status"):
+            table.add_column(column)
+        for d in trade.deliveries(principal=principal(), org=org, limit=limit):
+            table.add_row(f"{d.supplier}/{d.number}", d.buyer, d.order_number,
+                          str(d.delivered_on), str(len(d.lines)), d.status.value)  # fmt: skip
     elif what == "invoices":
         for column in ("id", "invoice", "buyer", "order", "total", "status"):
             table.add_column(column)
@@ -75,7 +86,7 @@ def list_(
                           format_minor(p.open_amount, e), str(p.due_date), p.status.value,
                           p.override_reason or "")  # fmt: skip
     else:
-        raise typer.BadParameter("list orders, invoices or payables")
+        raise ValidationError(f"List orders, deliveries, invoices or payables; got {what!r}.")
     console.print(table)
 
 
@@ -119,7 +130,7 @@ def show(
             console.print(f"  [red]{x['code']}[/red] {x['message']}")
         key = ("invoice", invoice_key(v.seller, v.code, v.number))
     else:
-        raise typer.BadParameter("show an order, delivery or invoice")
+        raise ValidationError(f"Show an order, a delivery or an invoice; got {what!r}.")
     for entry in trade.audit(*key, principal=principal()):
         console.print(f"  [dim]{when(entry['at'])}[/dim] {entry['action']} by {entry['actor']}"
                       f"{' ' + str(entry['detail']) if entry['detail'] else ''}")  # fmt: skip
@@ -137,11 +148,12 @@ def accept(
     """The buyer accepts a delivery (what is not accepted is rejected)."""
     accepted = {}
     for spec in line or []:
-        no, _, qty = spec.partition("=")
-        try:
-            accepted[int(no)] = Decimal(qty)
-        except (ValueError, ArithmeticError):
-            raise ValidationError(f"Write --line LINE=QTY; got {spec!r}.") from None
+        no, sep, qty = spec.partition("=")
+        if not sep:
+            raise ValidationError(f"Write --line LINE=QTY (2=480); got {spec!r}.")
+        accepted[parse_count(no, what="A line number", low=1, high=MAX_LINE_NO)] = quantity(
+            qty, "accepted quantity"
+        )
     d = platform().trade.accept_delivery(
         supplier, number, accepted=accepted, principal=principal(), key=new_key(key)
     )
@@ -163,7 +175,7 @@ def match(key: Key = None) -> None:
 def confirm(
     seller: Annotated[str, typer.Argument()],
     number: Annotated[str, typer.Argument(help="The invoice number.")],
-    due: Annotated[str, typer.Option(help="Due date, YYYY-MM-DD.")],
+    due: Annotated[date, typer.Option(help="Due date, YYYY-MM-DD.", parser=strict_day("--due"))],
     code: Annotated[str | None, typer.Option(help="An older invoice's code.")] = None,
     override: Annotated[
         str | None, typer.Option(help="Reason to confirm despite exceptions.")
@@ -171,10 +183,7 @@ def confirm(
     key: Key = None,
 ) -> None:
     """The buyer confirms an invoice into a payable."""
-    try:
-        due_date = date.fromisoformat(due)
-    except ValueError:
-        raise ValidationError(f"--due takes a date as YYYY-MM-DD; got {due!r}.") from None
+    due_date = due
     p = platform().trade.confirm_invoice(
         seller,
         code,
