@@ -1585,8 +1585,8 @@ class CertificateService:
                 legs = [
                     Leg(self._cash(conn, seller, cert.currency), Side.DEBIT, amount),
                     Leg(self._cash(conn, funder, cert.currency), Side.CREDIT, amount),
-                    Leg(self._held(conn, funder, cert), Side.DEBIT, fragment.amount),
-                    Leg(self._held(conn, seller, cert), Side.CREDIT, fragment.amount),
+                    Leg(self._held(conn, seller, cert), Side.DEBIT, fragment.amount),
+                    Leg(self._held(conn, funder, cert), Side.CREDIT, fragment.amount),
                 ]
                 tx = self._post(conn, f"claim:{claim_id}:collect", legs,
                                 f"recourse claim {claim_id} on {cert.number}")  # fmt: skip
