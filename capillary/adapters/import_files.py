@@ -140,15 +140,18 @@ def _csv(path: Path, codec: str, header: list[str]) -> Iterator[Record | RowErro
                 yield n, {name: value for name, value in zip(header, fields, strict=False) if name}
 
 
-class _Recoded(io.RawIOBase):
+class _Recoded:
     """A text file read back as UTF-8 bytes, for the JSON parser (which reads bytes)."""
 
     def __init__(self, text: io.TextIOWrapper) -> None:
         self.text = text
         self.pending = b""
 
-    def readable(self) -> bool:
-        return True
+    def __enter__(self) -> _Recoded:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self.pending) < size:
@@ -163,7 +166,6 @@ class _Recoded(io.RawIOBase):
 
     def close(self) -> None:
         self.text.close()
-        super().close()
 
 
 def _json_bytes(path: Path, codec: str) -> BinaryIO:
@@ -213,8 +215,8 @@ def _json(path: Path, codec: str) -> Iterator[Record | RowError]:
                 yield RowError(n, "-", "is not an object", "invalid_row")
             else:
                 yield n, _strings(item)
-        if n == 0 and prefix == "records.item":
-            f.seek(0)
+    if n == 0 and prefix == "records.item":
+        with _json_bytes(path, codec) as f:
             if _first_token_in_records(f) is None:
                 raise InvalidFile(f"{path.name} must hold a list of records.")
 

@@ -93,6 +93,9 @@ CapillaryError
 │   └── UnknownPrincipal           unknown_principal
 ├── Forbidden                    forbidden: the principal may not do this to what it can see
 ├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
+├── ImportRefused                import_refused (every record of a file refused)
+├── BooksDisagree                books_disagree (verify found what does not add up)
+├── SettlementIncomplete         settlement_incomplete (some certificates could not settle)
 ├── RetryExhausted               retry_exhausted (contention outlasted the bounded retries)
 ├── StoreUnavailable             store_unavailable (bad URL, server down, unreadable file)
 ├── SchemaBehind                 schema_behind (run `capillary db upgrade`)
@@ -495,6 +498,18 @@ class NoIssuanceLimit(Refused):
 
 class ClaimNotOpen(Refused):
     code = "claim_not_open"
+
+
+class ImportRefused(CapillaryError):
+    code = "import_refused"
+
+
+class BooksDisagree(CapillaryError):
+    code = "books_disagree"
+
+
+class SettlementIncomplete(CapillaryError):
+    code = "settlement_incomplete"
 
 
 class StoreUnavailable(CapillaryError):

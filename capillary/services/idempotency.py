@@ -27,6 +27,7 @@ from capillary.domain.access import Principal
 from capillary.domain.errors import IdempotencyConflict
 from capillary.domain.ledger import check_key
 from capillary.services.outcomes import (
+    Fate,
     Outcome,
     OutcomeRecord,
     from_records,
@@ -72,9 +73,12 @@ def once(
     result: Any,
     run: Callable[[], T],
     now: int,
+    keep: Callable[[T], bool] | None = None,
 ) -> T:
     """``run()`` the first time ``key`` is used by the principal's organization, recording
-    its result (of type ``result``); the recorded result on a replay of the same request."""
+    its result (of type ``result``); the recorded result on a replay of the same request.
+    A result ``keep`` says not to record (a batch that changed nothing) leaves no trace:
+    the key stays free."""
     check_key(key)
     digest = request_hash(use_case, request)
     found = repo.recorded(conn, principal.org, key)
@@ -91,6 +95,8 @@ def once(
         value: T = adapter.validate_json(found.result)
         return value
     value = run()
+    if keep is not None and not keep(value):
+        return value
     repo.record(
         conn,
         org=principal.org,
@@ -120,6 +126,6 @@ def once_outcomes(
     records = once(
         conn, principal=principal, key=key, use_case=use_case, request=request,
         result=list[OutcomeRecord], run=lambda: to_records(refused_first(run(), atomic)),
-        now=now,
+        now=now, keep=lambda done: any(r.fate is not Fate.REFUSED for r in done),
     )  # fmt: skip
     return from_records(records)

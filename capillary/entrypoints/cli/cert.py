@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from capillary.domain.errors import SettlementIncomplete
 from capillary.domain.inputs import percent_text
 from capillary.domain.pricing import DayCount
 from capillary.domain.units import currency, format_minor
@@ -230,7 +231,10 @@ def settle(key: Key = None) -> None:
     for number, reason in run.failed:
         console.print(f"[red]not settled[/red] {number}: {reason}")
     if run.failed:
-        raise typer.Exit(code=1)
+        raise SettlementIncomplete(
+            f"{len(run.failed)} certificate(s) could not be settled (listed above); the others "
+            "were."
+        )
 
 
 @app.command("pay-early")

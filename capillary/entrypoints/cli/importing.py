@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from capillary.domain.errors import InvalidFile
+from capillary.domain.errors import ImportRefused, InvalidFile
 from capillary.domain.imports import RowError
 from capillary.entrypoints.cli.context import new_key, platform, principal
 from capillary.entrypoints.cli.render import console
@@ -65,7 +65,10 @@ def run_import(
     if written:
         console.print(f"All {written} refusal(s) are in {target}.")
     if report.nothing_taken:
-        raise typer.Exit(code=1)
+        raise ImportRefused(
+            f"Every one of the {report.records} record(s) of {file.name} was refused; nothing "
+            "was imported."
+        )
 
 
 def summary(report: ImportReport) -> None:

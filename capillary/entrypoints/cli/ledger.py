@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from capillary.domain.errors import InvalidDate, ValidationError
+from capillary.domain.errors import BooksDisagree, InvalidDate, ValidationError
 from capillary.domain.ledger import Balance, BalanceConstraint, Leg, Side
 from capillary.domain.units import format_minor
 from capillary.entrypoints.cli.context import (
@@ -300,4 +300,5 @@ def verify(
                       "intact; fragments, holdings, credit, payables and cash reconcile."
                       "[/green]")  # fmt: skip
     else:
-        raise typer.Exit(code=1)
+        count = len(report.findings) + len(mismatches) + len(audit_findings) + len(reconciled)
+        raise BooksDisagree(f"Verify found {count} thing(s) that do not add up (listed above).")
