@@ -238,7 +238,8 @@ IMPORTS = [("org", "organizations"), ("org", "relationships"), ("trade", "orders
 COLUMNS = ["seller", "buyer", "supplier", "code", "number", "order_number", "currency",
            "issue_date", "order_date", "delivered_on", "amount", "tax", "total", "line_no",
            "order_line_no", "quantity", "unit_price", "line_amount", "tax_rate", "line_tax",
-           "item", "uom", "name", "id_scheme", "id_value", "roles", "tolerance_absolute"]  # fmt: skip
+           "item", "uom", "name", "id_scheme", "id_value", "roles",
+           "tolerance_absolute"]  # fmt: skip
 
 
 @st.composite

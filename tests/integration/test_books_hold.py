@@ -145,7 +145,7 @@ def test_verify_finds_an_edited_posting_a_moved_fragment_and_a_rewritten_audit_r
 ) -> None:
     _setup(loop)
     books = _books(loop)
-    number, root = _issued(loop, "26442000000000000301")
+    _, root = _issued(loop, "26442000000000000301")
     books.seal(principal=operator())
     assert books.verify_audit(principal=operator()) == ([], 0)
     assert _findings(loop) == []
