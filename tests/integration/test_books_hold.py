@@ -181,7 +181,7 @@ def test_limits_and_currencies_refuse_by_name(loop: Loop) -> None:
     certs = loop.certs
     service = certs.service
     _issued(loop, "26442000000000000401")
-    with pytest.raises(errors.LimitBelowUsed, match="100,000.00 CNY"):
+    with pytest.raises(errors.LimitBelowUsed, match=r"100,000\.00 CNY"):
         service.set_issuance_limit(principal=operator(), obligor="core", cur="CNY",
                                    limit=50_000 * Y, key=key())  # fmt: skip
     with pytest.raises(errors.UnknownCurrency):
