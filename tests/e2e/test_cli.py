@@ -151,8 +151,8 @@ def test_refusals_are_a_code_and_a_sentence_never_a_traceback(tmp_path: Path) ->
         assert f"error {code}:" in done.stderr, (code, done.stderr, done.stderr)
         assert "Traceback" not in done.stdout + done.stderr
     usage = ops("ledger", "post", ok=False)
-    assert usage.returncode == 2
-    assert "Missing option" in usage.stderr
+    assert usage.returncode == 1
+    assert "error usage_error: Missing option '--key'" in usage.stderr
     assert "Traceback" not in usage.stderr
 
 
