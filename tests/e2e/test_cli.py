@@ -186,3 +186,27 @@ def test_the_cli_runs_on_postgresql(pg_template_url: str, tmp_path: Path) -> Non
     ops("ledger", "open", "beta", "cash", "CNY")
     ops("ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5")
     assert "Journal verified" in ops("ledger", "verify").stdout
+
+
+def test_every_command_option_and_argument_says_what_it_is() -> None:
+    import typer
+
+    from capillary.entrypoints.cli.app import app
+
+    missing = []
+
+    def walk(path: tuple[str, ...], command: Any) -> None:
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            walk((*path, name), sub)
+        if getattr(command, "commands", None):
+            return
+        if not (command.help or "").strip():
+            missing.append(" ".join(path))
+        missing.extend(
+            f"{' '.join(path)} {p.name}"
+            for p in command.params
+            if p.name != "help" and not getattr(p, "help", None)
+        )
+
+    walk((), typer.main.get_command(app))
+    assert missing == []

@@ -373,7 +373,8 @@ def deposit(
     key: Key = None,
     cur: Currency = "CNY",
 ) -> None:
-    """As the operator: record money that arrived in the platform's bank for ORG."""
+    """As the operator: record money that arrived in the platform's bank for the
+    organization named."""
     who = principal()
     platform().certificates.deposit(
         principal=who, org=org, cur=cur,

@@ -70,7 +70,7 @@ def set_(
     day: Annotated[str, typer.Argument(help="YYYY-MM-DD; never earlier than today.")],
     key: Key = None,
 ) -> None:
-    """As the operator: move a sandbox's clock to the start of DAY."""
+    """As the operator: move a sandbox's clock to the start of the day named."""
     reading = platform().admin.set_clock(_day(day), principal=principal(), key=new_key(key))
     _say(reading)
 

@@ -14,6 +14,7 @@ from capillary.entrypoints.cli.context import (
     new_key,
     platform,
     principal,
+    strict_count,
 )
 from capillary.entrypoints.cli.importing import Encoding, RefusedTo, kind_of, run_import
 from capillary.entrypoints.cli.render import console, when
@@ -75,8 +76,8 @@ def show(code: Annotated[str, typer.Argument(help="Organization code.")]) -> Non
 
 @app.command()
 def relate(
-    buyer: Annotated[str, typer.Argument()],
-    supplier: Annotated[str, typer.Argument()],
+    buyer: Annotated[str, typer.Argument(help="The buyer's organization code.")],
+    supplier: Annotated[str, typer.Argument(help="The supplier's organization code.")],
     key: Key = None,
 ) -> None:
     """Record that BUYER buys from SUPPLIER."""
@@ -88,8 +89,8 @@ def relate(
 
 @app.command()
 def suspend(
-    buyer: Annotated[str, typer.Argument()],
-    supplier: Annotated[str, typer.Argument()],
+    buyer: Annotated[str, typer.Argument(help="The buyer's organization code.")],
+    supplier: Annotated[str, typer.Argument(help="The supplier's organization code.")],
     key: Key = None,
 ) -> None:
     """Suspend a trade relationship: no documents flow along it until resumed."""
@@ -105,8 +106,8 @@ def suspend(
 
 @app.command()
 def resume(
-    buyer: Annotated[str, typer.Argument()],
-    supplier: Annotated[str, typer.Argument()],
+    buyer: Annotated[str, typer.Argument(help="The buyer's organization code.")],
+    supplier: Annotated[str, typer.Argument(help="The supplier's organization code.")],
     key: Key = None,
 ) -> None:
     """Make a suspended trade relationship active again."""
@@ -124,7 +125,13 @@ def resume(
 def tolerance(
     code: Annotated[str, typer.Argument(help="The buyer.")],
     percent: Annotated[str, typer.Option(help="e.g. 2 or 2%.")] = "0",
-    absolute: Annotated[int, typer.Option(help="Minor units.")] = 0,
+    absolute: Annotated[
+        int,
+        typer.Option(
+            help="An absolute allowance in minor units (fen).",
+            parser=strict_count("--absolute", 2**63 - 1),
+        ),
+    ] = 0,
     key: Key = None,
 ) -> None:
     """Set how far invoices to this buyer may exceed what is supported and still match."""

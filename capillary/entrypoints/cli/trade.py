@@ -96,7 +96,7 @@ def show(
     party: Annotated[
         str, typer.Argument(help="The buyer (order), supplier (delivery) or seller (invoice).")
     ],
-    number: Annotated[str, typer.Argument()],
+    number: Annotated[str, typer.Argument(help="The document's number.")],
     code: Annotated[str | None, typer.Option(help="An older invoice's code.")] = None,
 ) -> None:
     """One document with its lines, match result and history."""
@@ -138,7 +138,7 @@ def show(
 
 @app.command()
 def accept(
-    supplier: Annotated[str, typer.Argument()],
+    supplier: Annotated[str, typer.Argument(help="The supplier that delivered.")],
     number: Annotated[str, typer.Argument(help="The delivery's number.")],
     line: Annotated[
         list[str] | None, typer.Option(help="LINE=QTY accepted; others in full.")
@@ -173,7 +173,7 @@ def match(key: Key = None) -> None:
 
 @app.command()
 def confirm(
-    seller: Annotated[str, typer.Argument()],
+    seller: Annotated[str, typer.Argument(help="The supplier that invoiced.")],
     number: Annotated[str, typer.Argument(help="The invoice number.")],
     due: Annotated[date, typer.Option(help="Due date, YYYY-MM-DD.", parser=strict_day("--due"))],
     code: Annotated[str | None, typer.Option(help="An older invoice's code.")] = None,
@@ -203,9 +203,9 @@ def confirm(
 
 @app.command()
 def cancel(
-    buyer: Annotated[str, typer.Argument()],
-    number: Annotated[str, typer.Argument()],
-    reason: Annotated[str, typer.Option()],
+    buyer: Annotated[str, typer.Argument(help="The buyer that ordered.")],
+    number: Annotated[str, typer.Argument(help="The order's number.")],
+    reason: Annotated[str, typer.Option(help="Why (kept with the order's history).")],
     key: Key = None,
 ) -> None:
     """Cancel an order (its history is kept)."""
@@ -217,7 +217,8 @@ def cancel(
 
 @app.command()
 def history(
-    buyer: Annotated[str, typer.Argument()], number: Annotated[str, typer.Argument()]
+    buyer: Annotated[str, typer.Argument(help="The buyer that ordered.")],
+    number: Annotated[str, typer.Argument(help="The order's number.")],
 ) -> None:
     """Every version of an order."""
     for v in platform().trade.order_history(buyer, number, principal=principal()):
