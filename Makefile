@@ -30,5 +30,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Everything the two commands, the demos and the benchmarks leave behind (a store of your
+# own, capillary.db, is yours and stays).
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis capillary-demo.db*
+	rm -rf $(VENV) *.egg-info build .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		.import_linter_cache bench/results capillary-demo.db* capillary-ledger-demo.db*
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

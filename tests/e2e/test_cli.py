@@ -136,16 +136,22 @@ def test_refusals_are_a_code_and_a_sentence_never_a_traceback(tmp_path: Path) ->
     ops("ledger", "open", "acme", "cash", "CNY", "--constraint",
         "debits_must_not_exceed_credits")  # fmt: skip
     ops("ledger", "open", "beta", "cash", "CNY")
-    cases = {
-        "debits_exceed_credits": ["ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5"],
-        "invalid_amount": ["ledger", "post", "--key", "k", "-d", "1=0.001", "-c", "2=0.001"],
-        "unbalanced_transaction": ["ledger", "post", "--key", "k", "-d", "2=5", "-c", "1=4"],
-        "account_not_found": ["ledger", "balance", "nobody:cash:CNY"],
-        "account_exists": ["ledger", "open", "acme", "cash", "CNY"],
-        "unit_not_found": ["ledger", "open", "acme", "cash", "XXX"],
-        "validation_error": ["ledger", "balance", "not-an-account"],
-    }
-    for code, args in cases.items():
+    cases = [
+        ("debits_exceed_credits", ["ledger", "post", "--key", "k", "-d", "1=5", "-c", "2=5"]),
+        ("invalid_amount", ["ledger", "post", "--key", "k", "-d", "1=0.001", "-c", "2=0.001"]),
+        ("invalid_amount", ["ledger", "post", "--key", "k", "-d", "1=1e3", "-c", "2=1e3"]),
+        ("unbalanced_transaction", ["ledger", "post", "--key", "k", "-d", "2=5", "-c", "1=4"]),
+        ("account_not_found", ["ledger", "balance", "nobody:cash:CNY"]),
+        ("account_exists", ["ledger", "open", "acme", "cash", "CNY"]),
+        ("unit_not_found", ["ledger", "open", "acme", "cash", "XXX"]),
+        ("validation_error", ["ledger", "balance", "not-an-account"]),
+        ("validation_error", ["ledger", "open", "acme", "loans", "CNY", "--type", "banana"]),
+        ("organization_not_found", ["ledger", "open", "ghost", "cash", "CNY"]),
+        ("validation_error", ["ledger", "verify", "--anchor", "1:zz"]),  # input, not tampering
+        ("invalid_id", ["ledger", "void", "１", "--key", "v"]),
+        ("invalid_date", ["ledger", "balance", "acme:cash:CNY", "--at", "yesterday"]),
+    ]
+    for code, args in cases:
         done = ops(*args, ok=False)
         assert done.returncode == 1, (code, done.stdout, done.stderr)
         assert f"error {code}:" in done.stderr, (code, done.stderr, done.stderr)
