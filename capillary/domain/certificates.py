@@ -141,6 +141,10 @@ def plan_issue(
         raise InvalidAmount(f"A certificate's face is a positive amount; got {face!r}.")
     if not payables:
         raise ValidationError("A certificate is issued against at least one confirmed payable.")
+    ids = [p.id for p in payables]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ValidationError(f"Payable {twice[0]} is named twice; name each payable once.")
     for p in payables:
         if (p.buyer, p.supplier) != (obligor, holder):
             raise ValidationError(

@@ -197,3 +197,13 @@ def test_issuing_with_no_issuance_limit_says_how_to_set_one(loop: Loop) -> None:
         loop.certs.service.issue(principal=as_("core"), obligor="core", holder="tier1",
                                  payable_ids=[payable], face=1_000 * Y,
                                  maturity=date(2027, 1, 29), key=key())  # fmt: skip
+
+
+def test_a_payable_named_twice_is_refused_by_name(loop: Loop) -> None:
+    _setup(loop)
+    payable = loop.payable("core", "tier1", 1_000, "26442000000000000403")
+    loop.certs.on(date(2026, 11, 2))
+    with pytest.raises(errors.ValidationError, match="named twice"):
+        loop.certs.service.issue(principal=as_("core"), obligor="core", holder="tier1",
+                                 payable_ids=[payable, payable], face=1_000 * Y,
+                                 maturity=date(2027, 1, 29), key=key())  # fmt: skip
