@@ -21,6 +21,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/trade.py
 	$(BIN)/python bench/certificates.py
+	$(BIN)/python bench/import_memory.py
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

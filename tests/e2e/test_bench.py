@@ -16,6 +16,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
     [
         ["ledger.py", "--quick", "--store", "sqlite"],
         ["trade.py", "--invoices", "200", "--store", "sqlite"],
+        ["import_memory.py", "--mb", "0.3"],
         [
             "certificates.py",
             "--store",
