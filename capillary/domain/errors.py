@@ -72,7 +72,6 @@ CapillaryError
 │   ├── RoleMissing                role_missing
 │   ├── NotMatched                 invoice_not_matched
 │   ├── OverPayable                over_payable
-│   ├── NotHolder                  not_holder
 │   ├── MaturityReached            maturity_reached
 │   ├── MaturityTooLate            maturity_too_late
 │   ├── ExceedsFragment            exceeds_fragment
@@ -92,6 +91,7 @@ CapillaryError
 │   ├── NoPrincipal                no_principal
 │   └── UnknownPrincipal           unknown_principal
 ├── Forbidden                    forbidden: the principal may not do this to what it can see
+│   └── NotHolder                  not_holder (moving a fragment someone else holds)
 ├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
 ├── ImportRefused                import_refused (every record of a file refused)
 ├── BooksDisagree                books_disagree (verify found what does not add up)
@@ -343,10 +343,6 @@ class OverPayable(Refused):
     code = "over_payable"
 
 
-class NotHolder(Refused):
-    code = "not_holder"
-
-
 class MaturityReached(Refused):
     code = "maturity_reached"
 
@@ -450,6 +446,10 @@ class UnknownPrincipal(Unauthorized):
 
 class Forbidden(CapillaryError):
     code = "forbidden"
+
+
+class NotHolder(Forbidden):
+    code = "not_holder"
 
 
 class InvalidDate(ValidationError):

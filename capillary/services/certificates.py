@@ -32,6 +32,7 @@ from capillary.adapters.database import Database
 from capillary.domain.access import (
     Act,
     Principal,
+    UserRole,
     authorize,
     may_see,
     may_see_certificate,
@@ -73,6 +74,7 @@ from capillary.domain.errors import (
     LimitBelowUsed,
     MaturityReached,
     NoIssuanceLimit,
+    NotHolder,
     OfferNotFound,
     OrganizationNotFound,
     PayableNotFound,
@@ -777,6 +779,11 @@ class CertificateService:
         tree = repo.fragments_of(conn, [cert.id])
         if source not in visible_fragments(principal, cert, tree):
             raise FragmentNotFound(f"No fragment {source.id}.")
+        if principal.user_role is not UserRole.READ_ONLY and not principal.is_auditor:
+            # Said before anything else (a relationship, an amount): it is not yours to move.
+            raise NotHolder(
+                f"{principal.org} does not hold fragment {source.id}; {source.holder} does."
+            )
         authorize(principal, act, source.holder)
 
     def transfer(

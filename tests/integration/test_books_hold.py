@@ -207,3 +207,15 @@ def test_a_payable_named_twice_is_refused_by_name(loop: Loop) -> None:
         loop.certs.service.issue(principal=as_("core"), obligor="core", holder="tier1",
                                  payable_ids=[payable, payable], face=1_000 * Y,
                                  maturity=date(2027, 1, 29), key=key())  # fmt: skip
+
+
+def test_moving_a_fragment_one_does_not_hold_says_not_holder_first(loop: Loop) -> None:
+    _setup(loop)
+    _, root = _issued(loop, "26442000000000000404")
+    loop.certs.on(date(2026, 11, 10))
+    # The obligor sees the whole tree but holds none of it; it has no trade with the bank.
+    with pytest.raises(errors.NotHolder, match="core does not hold fragment"):
+        loop.certs.service.transfer(
+            principal=as_("core"), fragment_id=root, recipient="bank", amount=1_000 * Y,
+            reference="contract:x", key=key(),
+        )  # fmt: skip
