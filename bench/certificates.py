@@ -40,7 +40,8 @@ from capillary.adapters.reconciliation_queries import load_books
 from capillary.domain.certificates import FragmentStatus
 from capillary.domain.ledger import Leg, Side, make_request
 from capillary.domain.reconciliation import reconcile
-from capillary.services.certificates import IssueRequest, Move
+from capillary.services.certificates import IssueRequest
+from capillary.services.moves import Move
 from tests.support.acting import as_
 from tests.support.loop import OPS, Loop, Y
 

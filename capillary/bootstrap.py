@@ -13,11 +13,16 @@ from capillary.domain.certificates import Rules
 from capillary.domain.errors import SchemaBehind
 from capillary.domain.inputs import RateRange
 from capillary.services.books import BooksService
+from capillary.services.cash import CashService
 from capillary.services.certificates import CertificateService
+from capillary.services.closed_loop import loop_services
+from capillary.services.credit import CreditService
+from capillary.services.financing import FinancingService
 from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
 from capillary.services.platform import PlatformService, platform_clock
+from capillary.services.settlement import SettlementService
 from capillary.services.trade import TradeService
 
 
@@ -65,7 +70,11 @@ class Platform:
     parties: PartiesService
     trade: TradeService
     imports: ImportService
+    cash: CashService
+    credit: CreditService
     certificates: CertificateService
+    financing: FinancingService
+    settlement: SettlementService
     admin: PlatformService  # the platform itself and its clock
     books: BooksService  # the ledger, as principals reach it
 
@@ -94,13 +103,14 @@ def open_platform(
         discount_rates=RateRange(Decimal(0), settings.max_discount_rate, "A discount rate"),
         fee_rates=RateRange(Decimal(0), settings.max_fee_rate, "A fee rate"),
     )
-    certificates = CertificateService(
+    loop = loop_services(
         db, ledger, clock=clock, rules=rules, penalty_rate=settings.penalty_rate,
         timezone=timezone,
     )  # fmt: skip
     admin = PlatformService(db, clock=clock)
     return Platform(
-        ledger, parties, trade, ImportService(parties, trade), certificates, admin,
+        ledger, parties, trade, ImportService(parties, trade), loop.cash, loop.credit,
+        loop.certificates, loop.financing, loop.settlement, admin,
         BooksService(ledger),
     )  # fmt: skip
 

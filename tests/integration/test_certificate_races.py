@@ -14,9 +14,9 @@ from capillary.adapters.clock import ManualClock, start_of
 from capillary.adapters.database import Database
 from capillary.domain import errors
 from capillary.domain.certificates import FragmentStatus
-from capillary.services.certificates import CertificateService
+from capillary.services.closed_loop import loop_services
 from capillary.services.ledger import LedgerService
-from tests.support.acting import as_, operator
+from tests.support.acting import AnyLoop, as_, operator
 from tests.support.loop import OPS, Loop, Y
 
 WORKERS = 8
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 def _move(url: str, fragment_id: int, worker: int, offer: int | None) -> str:
     db = Database(url, max_attempts=200)
     clock = ManualClock(start_of(date(2026, 12, 1)))
-    certs = CertificateService(db, LedgerService(db, clock=clock), clock=clock)
+    certs = AnyLoop(loop_services(db, LedgerService(db, clock=clock), clock=clock))
     try:
         if offer is not None:  # the bank takes tier-1's offer
             certs.accept_financing(offer, principal=as_("bank"), key=f"w{worker}")
@@ -90,7 +90,7 @@ def test_one_fragment_raced_by_many_moves_once(store_url: str) -> None:
 
 def _deposit(url: str, worker: int) -> str:
     db = Database(url, max_attempts=200)
-    certs = CertificateService(db, LedgerService(db))
+    certs = AnyLoop(loop_services(db, LedgerService(db)))
     try:
         tx = certs.deposit(principal=operator(), org="tier1", cur="CNY", amount=7 * Y,
                            key="same-wire")  # fmt: skip

@@ -356,7 +356,7 @@ def test_the_obligor_pays_early_at_a_discount(loop: Loop) -> None:
 
 
 def test_moves_go_in_batches_all_or_nothing(loop: Loop) -> None:
-    from capillary.services.certificates import Move
+    from capillary.services.moves import Move
 
     certs = loop.certs
     payable = loop.payable("core", "tier1", 600_000, "26442000000000000012")

@@ -56,9 +56,9 @@ def test_a_year_of_settlement_by_clock_advance(store_url: str) -> None:
         "tier1", None, "26442000000000000777", due_date=date(2027, 11, 30), principal=core,
         key="ok",
     )  # fmt: skip
-    p.certificates.set_issuance_limit(principal=ops, obligor="core", cur="CNY",
+    p.credit.set_issuance_limit(principal=ops, obligor="core", cur="CNY",
                                       limit=10_000_000 * Y, key="limit")  # fmt: skip
-    p.certificates.deposit(principal=ops, org="core", cur="CNY", amount=1_200_000 * Y, key="w")
+    p.cash.deposit(principal=ops, org="core", cur="CNY", amount=1_200_000 * Y, key="w")
 
     # Twelve certificates, one maturing on the 28th of each month (rolled forward).
     issued = []
@@ -75,7 +75,7 @@ def test_a_year_of_settlement_by_clock_advance(store_url: str) -> None:
     for day in range(365):
         today = p.admin.advance_clock(days=1, principal=ops, key=f"day-{day}").today
         assert today == date(2026, 11, 2) + timedelta(days=day + 1)
-        run = p.certificates.settle(principal=ops, key=f"settle-{today}")
+        run = p.settlement.settle(principal=ops, key=f"settle-{today}")
         assert run.on == today
         assert run.overdue == []
         assert run.unpaid == []
@@ -86,6 +86,6 @@ def test_a_year_of_settlement_by_clock_advance(store_url: str) -> None:
         p.certificates.certificate(c.number, principal=ops).status is CertificateStatus.SETTLED
         for c in issued
     )
-    assert p.certificates.cash("tier1", "CNY", principal=tier1) == 1_200_000 * Y
+    assert p.cash.cash("tier1", "CNY", principal=tier1) == 1_200_000 * Y
     assert p.ledger.check_balances() == []
     p.ledger.db.dispose()

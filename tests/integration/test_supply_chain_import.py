@@ -19,7 +19,7 @@ from capillary.domain import errors
 from capillary.domain.imports import RowError
 from capillary.domain.trade import InvoiceStatus
 from capillary.services.books import BooksService
-from capillary.services.certificates import CertificateService
+from capillary.services.closed_loop import loop_services
 from capillary.services.imports import ImportReport, ImportService, Kind
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
@@ -38,9 +38,11 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
     parties = PartiesService(db, ledger, clock=clock)
     trade = TradeService(db, clock=clock)
     imports = ImportService(parties, trade)
+    loop = loop_services(db, ledger, clock=clock)
     yield Platform(  # type: ignore[arg-type]
-        ledger, Parties(parties), Trade(trade), imports, CertificateService(db, ledger),
-        PlatformService(db, clock=clock), BooksService(ledger),
+        ledger, Parties(parties), Trade(trade), imports, loop.cash, loop.credit,
+        loop.certificates, loop.financing, loop.settlement, PlatformService(db, clock=clock),
+        BooksService(ledger),
     )  # fmt: skip
     db.dispose()
 

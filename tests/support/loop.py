@@ -10,7 +10,7 @@ from capillary.adapters.clock import ManualClock
 from capillary.adapters.database import Database
 from capillary.domain.parties import Role
 from capillary.domain.trade import Delivery, DeliveryLine
-from capillary.services.certificates import CertificateService
+from capillary.services.closed_loop import loop_services
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService, new_organization
 from capillary.services.trade import TradeService
@@ -36,7 +36,7 @@ class Loop:
         self.ledger = LedgerService(db, clock=clock)
         self.parties = Parties(PartiesService(db, self.ledger, clock=clock))
         self.trade = Trade(TradeService(db, clock=clock))
-        self.certs = Certificates(CertificateService(db, self.ledger, clock=clock), clock)
+        self.certs = Certificates(loop_services(db, self.ledger, clock=clock), clock)
         for code, uscc in USCC.items():
             self.parties.register(
                 new_organization(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from capillary.domain.errors import SettlementIncomplete
@@ -147,7 +148,7 @@ def offer(
     """As the holder: offer (part of) a fragment to a funder; it moves when the funder
     takes the offer."""
     cur = _fragment_currency(fragment)
-    o = platform().certificates.offer_financing(
+    o = platform().financing.offer_financing(
         principal=principal(), fragment_id=fragment, funder=funder,
         amount=parse_amount(amount, currency(cur).exponent), rate=_discount(rate),
         day_count=day_count, fee_rate=_fee(fee), recourse=recourse, key=new_key(key),
@@ -171,7 +172,7 @@ def quote(
 ) -> None:
     """As a funder: quote a rate to buy (part of) a fragment; it moves when the holder takes
     the quote."""
-    o = platform().certificates.quote_financing(
+    o = platform().financing.quote_financing(
         principal=principal(), fragment_id=fragment, seller=seller,
         amount=parse_amount(amount, currency(cur).exponent), rate=_discount(rate),
         day_count=day_count, fee_rate=_fee(fee), recourse=recourse, key=new_key(key),
@@ -184,8 +185,8 @@ def quote(
 def take(offer_id: OfferId, key: Key = None) -> None:
     """Accept an open financing offer made to you: the fragment and the cash move today."""
     who = principal()
-    cur = platform().certificates.financing_offer(offer_id, principal=who).currency
-    done = platform().certificates.accept_financing(offer_id, principal=who, key=new_key(key))
+    cur = platform().financing.financing_offer(offer_id, principal=who).currency
+    done = platform().financing.accept_financing(offer_id, principal=who, key=new_key(key))
     q = done.quote
     funder = done.fragments[0].holder
     console.print(
@@ -198,9 +199,7 @@ def take(offer_id: OfferId, key: Key = None) -> None:
 @app.command("withdraw-offer")
 def withdraw_offer(offer_id: OfferId, key: Key = None) -> None:
     """Withdraw an open financing offer you made."""
-    o = platform().certificates.withdraw_financing(
-        offer_id, principal=principal(), key=new_key(key)
-    )
+    o = platform().financing.withdraw_financing(offer_id, principal=principal(), key=new_key(key))
     console.print(f"Offer {o.id} withdrawn.")
 
 
@@ -210,7 +209,7 @@ def offers() -> None:
     table = Table(show_edge=False)
     for column in ("offer", "fragment", "seller", "funder", "by", "amount", "rate", "status"):
         table.add_column(column)
-    for o in platform().certificates.financing_offers(principal=principal()):
+    for o in platform().financing.financing_offers(principal=principal()):
         table.add_row(str(o.id), str(o.fragment_id), o.seller, o.funder, o.proposer,
                       _money(o.amount, o.currency), percent_text(o.rate),
                       o.status.value)  # fmt: skip
@@ -221,7 +220,7 @@ def offers() -> None:
 def settle(key: Key = None) -> None:
     """As the operator: settle every certificate due today: the obligor pays once, every
     holder is paid."""
-    run = platform().certificates.settle(principal=principal(), key=new_key(key))
+    run = platform().settlement.settle(principal=principal(), key=new_key(key))
     paid = ", ".join(_money(amount, cur) for cur, amount in sorted(run.paid_by_currency.items()))
     console.print(
         f"{run.on}: settled {len(run.settled)} certificate(s), {run.fragments} fragment(s), "
@@ -246,7 +245,7 @@ def pay_early(
     """As the obligor: pay every holder today, at a discount (dynamic discounting)."""
     who = principal()
     c = platform().certificates.certificate(number, principal=who)
-    paid = platform().certificates.pay_early(
+    paid = platform().settlement.pay_early(
         number, principal=who, rate=_discount(rate), key=new_key(key)
     )
     console.print(f"Certificate {number} paid early: {_money(paid, c.currency)}.")
@@ -301,7 +300,7 @@ def grant(
 ) -> None:
     """As a funder: your credit line to an obligor."""
     who = principal()
-    line = platform().certificates.grant_credit(
+    line = platform().credit.grant_credit(
         principal=who,
         funder=who.org,
         obligor=obligor,
@@ -322,7 +321,7 @@ def issuance_limit(
 ) -> None:
     """As the operator: cap an obligor's outstanding certificates."""
     limit = parse_amount(amount, currency(cur).exponent)
-    platform().certificates.set_issuance_limit(
+    platform().credit.set_issuance_limit(
         principal=principal(), obligor=obligor, cur=cur,
         limit=limit, key=new_key(key),
     )  # fmt: skip
@@ -339,7 +338,7 @@ def limits(
     table = Table(show_edge=False)
     for column in ("obligor", "limit", "outstanding", "available"):
         table.add_column(column)
-    for lim in platform().certificates.issuance_limits(obligor, principal=principal()):
+    for lim in platform().credit.issuance_limits(obligor, principal=principal()):
         table.add_row(lim.obligor, _money(lim.limit, lim.currency),
                       _money(lim.used, lim.currency),
                       _money(lim.limit - lim.used, lim.currency))  # fmt: skip
@@ -354,7 +353,7 @@ def credit_list(
     table = Table(show_edge=False)
     for column in ("funder", "obligor", "limit", "used", "available", "expires"):
         table.add_column(column)
-    for line in platform().certificates.credit_lines(org, principal=principal()):
+    for line in platform().credit.credit_lines(org, principal=principal()):
         table.add_row(
             line.funder,
             line.obligor,
@@ -376,13 +375,11 @@ def deposit(
     """As the operator: record money that arrived in the platform's bank for the
     organization named."""
     who = principal()
-    platform().certificates.deposit(
+    platform().cash.deposit(
         principal=who, org=org, cur=cur,
         amount=parse_amount(amount, currency(cur).exponent), key=new_key(key),
     )  # fmt: skip
-    console.print(
-        f"{org} cash: {_money(platform().certificates.cash(org, cur, principal=who), cur)}."
-    )
+    console.print(f"{org} cash: {_money(platform().cash.cash(org, cur, principal=who), cur)}.")
 
 
 @cash_app.command()
@@ -393,12 +390,12 @@ def withdraw(
 ) -> None:
     """Send your own cash to your bank account."""
     who = principal()
-    platform().certificates.withdraw(
+    platform().cash.withdraw(
         principal=who, org=who.org, cur=cur,
         amount=parse_amount(amount, currency(cur).exponent), key=new_key(key),
     )  # fmt: skip
     console.print(
-        f"{who.org} cash: {_money(platform().certificates.cash(who.org, cur, principal=who), cur)}."
+        f"{who.org} cash: {_money(platform().cash.cash(who.org, cur, principal=who), cur)}."
     )
 
 
@@ -410,9 +407,7 @@ def balance(
     """A cash balance you may see."""
     who = principal()
     org = org or who.org
-    console.print(
-        f"{org} cash: {_money(platform().certificates.cash(org, cur, principal=who), cur)}."
-    )
+    console.print(f"{org} cash: {_money(platform().cash.cash(org, cur, principal=who), cur)}.")
 
 
 @app.command()
@@ -423,7 +418,7 @@ def claims(
     table = Table(show_edge=False)
     for column in ("claim", "certificate", "fragment", "claimant", "debtor", "amount", "status"):
         table.add_column(column)
-    for c in platform().certificates.recourse_claims(org, principal=principal()):
+    for c in platform().settlement.recourse_claims(org, principal=principal()):
         table.add_row(
             str(c["id"]),
             c["number"],
@@ -443,7 +438,7 @@ def collect(
 ) -> None:
     """As the funder that bought with recourse: collect an open claim from the seller (its
     cash pays you; the overdue fragment goes back to it)."""
-    platform().certificates.collect_recourse(claim, principal=principal(), key=new_key(key))
+    platform().settlement.collect_recourse(claim, principal=principal(), key=new_key(key))
     console.print(f"Recourse claim {claim} collected.")
 
 
@@ -455,7 +450,9 @@ def list_(
     who = principal()
     certs = platform().certificates
     holder = org or who.org
-    table = Table(title=f"Fragments held by {holder}", title_justify="left", show_edge=False)
+    table = Table(
+        title=f"Fragments held by {escape(holder)}", title_justify="left", show_edge=False
+    )
     for column in ("fragment", "certificate", "obligor", "amount", "maturity", "tier", "status"):
         table.add_column(column)
     for f in certs.holdings(holder, principal=who):
@@ -484,7 +481,7 @@ def calendar(
 ) -> None:
     """As the operator: override the platform calendar for one day (the official schedule
     comes late)."""
-    platform().certificates.set_calendar_day(
+    platform().settlement.set_calendar_day(
         day, principal=principal(), business_day=business, reason=reason,
         key=new_key(key),
     )  # fmt: skip

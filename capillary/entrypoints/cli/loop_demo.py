@@ -62,11 +62,11 @@ def run(
     _participants(p, ops)
     payable = _trade(p)
     certs = p.certificates
-    certs.set_issuance_limit(
+    p.credit.set_issuance_limit(
         principal=ops, obligor=CORE, cur="CNY", limit=5_000_000 * Y, key="limit-huaxin"
     )
     for funder in (BANK, BANK2):
-        certs.grant_credit(
+        p.credit.grant_credit(
             principal=_as(p, funder),
             funder=funder,
             obligor=CORE,
@@ -75,7 +75,7 @@ def run(
             expires_on=date(2027, 12, 31),
             key="line-huaxin",
         )
-        certs.deposit(principal=ops, org=funder, cur="CNY", amount=1_000_000 * Y,
+        p.cash.deposit(principal=ops, org=funder, cur="CNY", amount=1_000_000 * Y,
                       key=f"wire-{funder}")  # fmt: skip
     _cash(
         p,
@@ -129,11 +129,11 @@ def run(
     _tree(p, number, "6. dongguan-castings pays foshan-alloys 50,000.00 under their contract")
 
     _to(p, ops, maturity - timedelta(days=90))
-    offer = certs.offer_financing(
+    offer = p.financing.offer_financing(
         principal=_as(p, TIER3, "cfo"), fragment_id=to3.id, funder=BANK, amount=50_000 * Y,
         rate=Decimal("0.045"), key="sell-to-merchants",
     )  # fmt: skip
-    financed = certs.accept_financing(offer.id, principal=_as(p, BANK, "desk"), key="buy-1")
+    financed = p.financing.accept_financing(offer.id, principal=_as(p, BANK, "desk"), key="buy-1")
     q = financed.quote
     _cash(
         p,
@@ -145,11 +145,11 @@ def run(
     )
     (at_bank,) = financed.fragments
     _to(p, ops, maturity - timedelta(days=60))
-    bid = certs.quote_financing(
+    bid = p.financing.quote_financing(
         principal=_as(p, BANK2, "desk"), fragment_id=at_bank.id, seller=BANK, amount=50_000 * Y,
         rate=Decimal("0.04"), key="bid-1",
     )  # fmt: skip
-    sold = certs.accept_financing(bid.id, principal=_as(p, BANK, "desk"), key="sell-on-1")
+    sold = p.financing.accept_financing(bid.id, principal=_as(p, BANK, "desk"), key="sell-on-1")
     _cash(
         p,
         f"8. cicc-factoring quotes merchants-bank 4.0% for it with {sold.quote.days} days "
@@ -159,9 +159,9 @@ def run(
     path = certs.lineage(sold.fragments[0].id, principal=ops)
     console.print("   lineage: " + " → ".join(f"{f.holder} (tier {f.tier})" for f in path) + "\n")
 
-    certs.deposit(principal=ops, org=CORE, cur="CNY", amount=1_000_000 * Y, key="wire-huaxin")
+    p.cash.deposit(principal=ops, org=CORE, cur="CNY", amount=1_000_000 * Y, key="wire-huaxin")
     _to(p, ops, maturity)
-    run_ = certs.settle(principal=ops, key=f"settle-{maturity}")
+    run_ = p.settlement.settle(principal=ops, key=f"settle-{maturity}")
     _cash(
         p,
         f"9. Maturity, {maturity}: huaxin-auto (which wired in 1,000,000.00) pays once; "
@@ -197,7 +197,7 @@ def _cash(p: Platform, title: str, orgs: list[str] | None = None) -> None:
     table.add_column("organization")
     table.add_column("cash (CNY)", justify="right")
     for org in orgs or [BANK, BANK2]:
-        table.add_row(org, _m(p.certificates.cash(org, "CNY", principal=_as(p, OPS))))
+        table.add_row(org, _m(p.cash.cash(org, "CNY", principal=_as(p, OPS))))
     console.print(table)
     console.print()
 
