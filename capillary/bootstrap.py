@@ -12,6 +12,7 @@ from capillary.config import Settings
 from capillary.domain.certificates import Rules
 from capillary.domain.errors import SchemaBehind
 from capillary.domain.inputs import RateRange
+from capillary.services.api_keys import ApiKeyService
 from capillary.services.books import BooksService
 from capillary.services.cash import CashService
 from capillary.services.certificates import CertificateService
@@ -77,6 +78,7 @@ class Platform:
     settlement: SettlementService
     admin: PlatformService  # the platform itself and its clock
     books: BooksService  # the ledger, as principals reach it
+    keys: ApiKeyService
 
 
 def open_platform(
@@ -111,7 +113,7 @@ def open_platform(
     return Platform(
         ledger, parties, trade, ImportService(parties, trade), loop.cash, loop.credit,
         loop.certificates, loop.financing, loop.settlement, admin,
-        BooksService(ledger),
+        BooksService(ledger), ApiKeyService(db, clock=clock),
     )  # fmt: skip
 
 

@@ -30,3 +30,11 @@ financing_offers = sa.Table(
     sa.Column("status", sa.String), sa.Column("created_at", sa.BigInteger),
     sa.Column("closed_at", sa.BigInteger), sa.Column("ledger_tx", sa.BigInteger),
 )  # fmt: skip
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.String, primary_key=True), sa.Column("org", sa.String),
+    sa.Column("name", sa.String), sa.Column("scopes", sa.String),
+    sa.Column("secret_hash", sa.LargeBinary), sa.Column("created_at", sa.BigInteger),
+    sa.Column("created_by", sa.String), sa.Column("revoked_at", sa.BigInteger),
+    sa.Column("revoked_by", sa.String),
+)  # fmt: skip

@@ -118,6 +118,7 @@ class Act(enum.StrEnum):
     WITHDRAW_CASH = "withdraw_cash"
     SET_CLOCK = "set_clock"
     OPERATE_LEDGER = "operate_ledger"  # raw postings, holds, reversals, sealing
+    MANAGE_API_KEYS = "manage_api_keys"
 
 
 #: Who may ask for each use case: the one rule the services enforce for every interface.
@@ -154,6 +155,7 @@ WHO_MAY: Mapping[Act, Party] = {
     Act.WITHDRAW_CASH: Party.OWNER,
     Act.SET_CLOCK: Party.OPERATOR,
     Act.OPERATE_LEDGER: Party.OPERATOR,
+    Act.MANAGE_API_KEYS: Party.OWNER,  # by its admin; the operator's admin for anyone
 }
 
 
@@ -216,3 +218,13 @@ def may_see_certificate(
         or principal.org == certificate.first_holder
         or any(f.holder == principal.org for f in fragments)
     )
+
+
+def authorize_key_admin(principal: Principal, org: str) -> None:
+    """An organization's admin manages its own API keys; the operator's admin those of any
+    organization. Anyone else is :class:`Forbidden`."""
+    if principal.user_role is not UserRole.ADMIN:
+        raise Forbidden(f"Only an admin may manage API keys; {principal.label} is not one.")
+    if principal.is_operator and not principal.is_auditor:
+        return
+    authorize(principal, Act.MANAGE_API_KEYS, org)

@@ -43,7 +43,8 @@ CapillaryError
 │   ├── CreditLineNotFound         credit_line_not_found
 │   ├── OfferNotFound              offer_not_found
 │   ├── PlatformNotInitialized     platform_not_initialized
-│   └── ClaimNotFound              claim_not_found
+│   ├── ClaimNotFound              claim_not_found
+│   └── ApiKeyNotFound             api_key_not_found
 ├── Conflict                     the request contradicts what the ledger holds
 │   ├── UnitExists                 unit_exists
 │   ├── AccountExists              account_exists
@@ -434,6 +435,10 @@ class ClockBackwards(Refused):
 
 class Unauthorized(CapillaryError):
     code = "unauthorized"
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
 
 
 class NoPrincipal(Unauthorized):

@@ -18,6 +18,7 @@ from capillary.bootstrap import Platform
 from capillary.domain import errors
 from capillary.domain.imports import RowError
 from capillary.domain.trade import InvoiceStatus
+from capillary.services.api_keys import ApiKeyService
 from capillary.services.books import BooksService
 from capillary.services.closed_loop import loop_services
 from capillary.services.imports import ImportReport, ImportService, Kind
@@ -42,7 +43,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
     yield Platform(  # type: ignore[arg-type]
         ledger, Parties(parties), Trade(trade), imports, loop.cash, loop.credit,
         loop.certificates, loop.financing, loop.settlement, PlatformService(db, clock=clock),
-        BooksService(ledger),
+        BooksService(ledger), ApiKeyService(db),
     )  # fmt: skip
     db.dispose()
 

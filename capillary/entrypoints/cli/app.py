@@ -18,6 +18,7 @@ from capillary.entrypoints.cli import (
     clock,
     context,
     db,
+    keys,
     ledger,
     ledger_demo,
     loop_demo,
@@ -41,6 +42,7 @@ app.add_typer(trade.app, name="trade")
 app.add_typer(cert.app, name="cert")
 app.add_typer(cert.credit_app, name="credit")
 app.add_typer(cert.cash_app, name="cash")
+app.add_typer(keys.app, name="key")
 app.command("demo")(loop_demo.run)
 ledger.app.command("demo")(ledger_demo.run)
 

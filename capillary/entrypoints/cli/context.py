@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from capillary.bootstrap import Platform, open_platform
-from capillary.domain.access import Principal
+from capillary.domain.access import Principal, UserRole
 from capillary.domain.errors import NoPrincipal, ValidationError
 from capillary.domain.inputs import RateRange, parse_count, parse_day, parse_id, parse_rate
 from capillary.domain.ledger import Account
@@ -47,7 +47,9 @@ def principal() -> Principal:
             "This command acts for an organization: name it with --as ORG[:USER] (or CAPILLARY_AS)."
         )
     org, _, user = acting.partition(":")
-    return platform().parties.principal(org, user or getpass.getuser())
+    # Whoever runs the command line for an organization is its admin there: the machine is
+    # the boundary (the API's keys carry narrower scopes).
+    return platform().parties.principal(org, user or getpass.getuser(), user_role=UserRole.ADMIN)
 
 
 Key = Annotated[

@@ -1,0 +1,68 @@
+"""Every query of API keys: the keys of an organization, and the one lookup each request
+makes to learn who presents a key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from capillary.adapters import trade_tables as trade
+from capillary.adapters import trust_tables as t
+from capillary.domain.api_keys import ApiKey, parse_scopes
+from capillary.domain.parties import parse_roles
+
+
+def _key(r: Any) -> ApiKey:
+    return ApiKey(r.id, r.org, r.name, parse_scopes(r.scopes), r.created_at, r.created_by,
+                  r.revoked_at)  # fmt: skip
+
+
+def insert(conn: Connection, key: ApiKey, secret_hash: bytes) -> None:
+    conn.execute(
+        t.api_keys.insert().values(
+            id=key.id, org=key.org, name=key.name, scopes=",".join(sorted(key.scopes)),
+            secret_hash=secret_hash, created_at=key.created_at, created_by=key.created_by,
+        )
+    )  # fmt: skip
+
+
+def get(conn: Connection, key_id: str) -> ApiKey | None:
+    r = conn.execute(sa.select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
+    return None if r is None else _key(r)
+
+
+def of_org(conn: Connection, org: str | None) -> list[ApiKey]:
+    query = sa.select(t.api_keys).order_by(t.api_keys.c.created_at, t.api_keys.c.id)
+    if org is not None:
+        query = query.where(t.api_keys.c.org == org)
+    return [_key(r) for r in conn.execute(query)]
+
+
+def revoke(conn: Connection, key_id: str, by: str, now: int) -> None:
+    conn.execute(
+        t.api_keys.update()
+        .where(t.api_keys.c.id == key_id, t.api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=by)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    key: ApiKey
+    secret_hash: bytes
+    roles: frozenset[Any]
+
+
+def presented(conn: Connection, key_id: str) -> Presented | None:
+    """The key with this id, its stored digest, and its organization's roles: one query."""
+    o = trade.organizations
+    query = sa.select(t.api_keys, o.c.roles.label("org_roles")).join(
+        o, o.c.code == t.api_keys.c.org
+    )
+    r = conn.execute(query.where(t.api_keys.c.id == key_id)).first()
+    if r is None:
+        return None
+    return Presented(_key(r), r.secret_hash, parse_roles(r.org_roles))
