@@ -55,6 +55,12 @@ def open_database(
     return db
 
 
+def schema_state(db: Database) -> tuple[str | None, str | None]:
+    """The store's schema revision and the one this version needs (a read: the store
+    must answer)."""
+    return migrate.current_revision(db), migrate.head_revision()
+
+
 def open_ledger(
     url: str | None = None, *, upgrade: bool = True, clock: Clock | None = None
 ) -> LedgerService:

@@ -173,9 +173,20 @@ def set_certificate_status(
         conn.execute(c.update().where(c.c.id.in_(chunk)).values(status=status.value))
 
 
-def list_certificates(conn: Connection, org: str | None, limit: int) -> list[Certificate]:
+def list_certificates(
+    conn: Connection, org: str | None, limit: int, *, before: int | None = None,
+    status: str | None = None, obligor: str | None = None,
+) -> list[Certificate]:  # fmt: skip
+    """Newest first: those ``org`` is a party to, before id ``before``, in ``status``, of
+    ``obligor``."""
     c = t.certificates
     q = sa.select(c).order_by(c.c.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(c.c.id < before)
+    if status is not None:
+        q = q.where(c.c.status == status)
+    if obligor is not None:
+        q = q.where(c.c.obligor == obligor)
     if org is not None:
         held = sa.select(t.fragments.c.certificate_id).where(t.fragments.c.holder == org)
         q = q.where(sa.or_(c.c.obligor == org, c.c.first_holder == org, c.c.id.in_(held)))

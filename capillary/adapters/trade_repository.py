@@ -291,9 +291,13 @@ def orders_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, PurchaseOrde
     return {o.id: o for o in _orders(conn, rows)}
 
 
-def list_orders(conn: Connection, org: str | None, limit: int) -> list[PurchaseOrder]:
+def list_orders(
+    conn: Connection, org: str | None, limit: int, before: int | None = None
+) -> list[PurchaseOrder]:
     po = t.purchase_orders
     q = sa.select(po).order_by(po.c.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(po.c.id < before)
     if org is not None:
         q = q.where(sa.or_(po.c.buyer == org, po.c.supplier == org))
     return _orders(conn, list(conn.execute(q)))
@@ -417,9 +421,13 @@ def deliveries_by_number(
     return {(x.supplier, x.number): x for x in _deliveries(conn, rows)}
 
 
-def list_deliveries(conn: Connection, org: str | None, limit: int) -> list[Delivery]:
+def list_deliveries(
+    conn: Connection, org: str | None, limit: int, before: int | None = None
+) -> list[Delivery]:
     d = t.deliveries
     q = sa.select(d).order_by(d.c.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(d.c.id < before)
     if org is not None:
         q = q.where(sa.or_(d.c.buyer == org, d.c.supplier == org))
     return _deliveries(conn, list(conn.execute(q)))
@@ -573,10 +581,13 @@ def invoice_exceptions(conn: Connection, invoice_id: int) -> list[dict[str, Any]
 
 
 def list_invoices(
-    conn: Connection, org: str | None, status: InvoiceStatus | None, limit: int
-) -> list[Invoice]:
+    conn: Connection, org: str | None, status: InvoiceStatus | None, limit: int,
+    before: int | None = None,
+) -> list[Invoice]:  # fmt: skip
     i = t.invoices
     q = sa.select(i).order_by(i.c.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(i.c.id < before)
     if org is not None:
         q = q.where(sa.or_(i.c.buyer == org, i.c.seller == org))
     if status is not None:
@@ -764,9 +775,13 @@ def payable_for_invoice(conn: Connection, invoice_id: int) -> Payable | None:
     return None if r is None else _payable(r)
 
 
-def list_payables(conn: Connection, org: str | None, limit: int) -> list[Payable]:
+def list_payables(
+    conn: Connection, org: str | None, limit: int, before: int | None = None
+) -> list[Payable]:
     p = t.payables
     q = sa.select(p).order_by(p.c.id.desc()).limit(limit)
+    if before is not None:
+        q = q.where(p.c.id < before)
     if org is not None:
         q = q.where(sa.or_(p.c.buyer == org, p.c.supplier == org))
     return [_payable(r) for r in conn.execute(q)]

@@ -26,6 +26,8 @@ CapillaryError
 │   ├── InvalidRate                invalid_rate (finite, within the configured range)
 │   ├── InvalidFile                invalid_file (an import file that cannot be read at all)
 │   ├── UsageError                 usage_error (a command mistyped: unknown option, missing one)
+│   ├── InvalidDocument            invalid_document (a document's fields, each named)
+│   ├── InvalidCursor              invalid_cursor (a list's page cursor not given by us)
 │   └── OutOfRange                 out_of_range (a value beyond what the store holds)
 ├── NotFound
 │   ├── UnitNotFound               unit_not_found
@@ -475,6 +477,20 @@ class InvalidFile(ValidationError):
 
 class UsageError(ValidationError):
     code = "usage_error"
+
+
+class InvalidDocument(ValidationError):
+    """A document sent on its own (not in a file) with bad fields: each named."""
+
+    code = "invalid_document"
+
+    def __init__(self, message: str, fields: list[tuple[str, str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or []  # (field, reason, code)
+
+
+class InvalidCursor(ValidationError):
+    code = "invalid_cursor"
 
 
 class OutOfRange(ValidationError):

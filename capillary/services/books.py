@@ -18,6 +18,7 @@ from datetime import datetime
 from capillary.adapters import audit_journal
 from capillary.adapters import trade_repository as trade_repo
 from capillary.adapters.ledger_repository import HistoryLine
+from capillary.adapters.metrics_queries import DomainCounts, domain_counts
 from capillary.adapters.reconciliation_queries import load_books
 from capillary.domain.access import Act, Principal, authorize, may_see
 from capillary.domain.errors import AccountNotFound, Forbidden, OrganizationNotFound
@@ -112,6 +113,10 @@ class BooksService:
         self._auditing(principal)
         books, currency_of = self.ledger.db.transaction(load_books, readonly=True)
         return reconcile(books, currency_of)
+
+    def domain_counts(self) -> DomainCounts:
+        """Platform-wide counts for the operator's metrics (no organization's detail)."""
+        return self.ledger.db.transaction(domain_counts, readonly=True)
 
     # ------------------------------------------------------------ the operator's writes
 

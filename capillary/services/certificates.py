@@ -395,14 +395,34 @@ class CertificateService(FragmentMover):
         )
 
     def certificates(
-        self, *, principal: Principal, org: str | None = None, limit: int = 100
-    ) -> list[Certificate]:
-        """Certificates the principal is a party to (of ``org``, for those who see all)."""
+        self, *, principal: Principal, org: str | None = None, limit: int = 100,
+        before: int | None = None, status: CertificateStatus | None = None,
+        obligor: str | None = None,
+    ) -> list[Certificate]:  # fmt: skip
+        """Certificates the principal is a party to (of ``org``, for those who see all),
+        newest first, before id ``before``."""
         if not principal.sees_everything:
             if org is not None and org != principal.org:
                 return []
             org = principal.org
-        return self.db.transaction(lambda c: repo.list_certificates(c, org, limit), readonly=True)
+        return self.db.transaction(
+            lambda c: repo.list_certificates(c, org, limit, before=before,
+                                             status=status.value if status else None,
+                                             obligor=obligor),
+            readonly=True,
+        )  # fmt: skip
+
+    def held(self, org: str, *, principal: Principal) -> list[tuple[Fragment, Certificate]]:
+        """The active fragments ``org`` holds, each with its certificate (read in bulk)."""
+        if not may_see(principal, org):
+            return []
+
+        def read(conn: Connection) -> list[tuple[Fragment, Certificate]]:
+            frags = repo.held_by(conn, org)
+            certs = repo.certificates_by_ids(conn, {f.certificate_id for f in frags})
+            return [(f, certs[f.certificate_id]) for f in frags]
+
+        return self.db.transaction(read, readonly=True)
 
     def fragments(self, number: str, *, principal: Principal) -> list[Fragment]:
         """What the principal may see of a certificate's tree."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from capillary.adapters.import_files import read_records
 from capillary.domain.access import Principal
+from capillary.domain.errors import InvalidDocument, ValidationError
 from capillary.domain.imports import (
     Parsed,
     Record,
@@ -176,6 +177,37 @@ class ImportService:
             if chunk or early:
                 flush()
         return report
+
+    def document(
+        self, kind: Kind, record: dict[str, Any], *, principal: Principal, key: str
+    ) -> Any:
+        """One order, delivery or invoice sent on its own (the API's POST), in the fields of
+        a JSON import record: parsed by the same rules as a file, stored all or nothing
+        under ``key``, returned as stored. Bad fields are :class:`InvalidDocument`, each
+        named."""
+        parsers: dict[Kind, Callable[[Sequence[Record]], tuple[list[Parsed[Any]], list[RowError]]]]
+        parsers = {Kind.ORDERS: parse_orders, Kind.DELIVERIES: parse_deliveries,
+                   Kind.INVOICES: parse_invoices}  # fmt: skip
+        parse = parsers.get(kind)
+        if parse is None:
+            raise ValidationError(f"Only orders, deliveries and invoices are sent one by one, "
+                                  f"not {kind.value}.")  # fmt: skip
+        parsed, errors = parse([(1, record)])
+        if errors or not parsed:
+            fields = [(e.field, e.reason, e.code) for e in errors]
+            first = errors[0] if errors else None
+            raise InvalidDocument(
+                f"The {kind.value[:-1]} is not valid: {first.field} {first.reason}."
+                if first is not None
+                else f"The {kind.value[:-1]} is not valid.",
+                fields,
+            )
+        doc = parsed[0].document
+        if kind is Kind.ORDERS:
+            return self.trade.create_order(doc, principal=principal, key=key)
+        if kind is Kind.DELIVERIES:
+            return self.trade.record_delivery(doc, principal=principal, key=key)
+        return self.trade.receive_invoice(doc, principal=principal, key=key)
 
     def _chunk(
         self, kind: Kind, records: Sequence[Record], report: ImportReport,

@@ -210,20 +210,32 @@ class TradeService:
         return found
 
     def orders(
-        self, *, principal: Principal, org: str | None = None, limit: int = 100
+        self,
+        *,
+        principal: Principal,
+        org: str | None = None,
+        limit: int = 100,
+        before: int | None = None,
     ) -> list[PurchaseOrder]:
         org = _scope(principal, org)
         if org == _NOTHING:
             return []
-        return self.db.transaction(lambda c: repo.list_orders(c, org, limit), readonly=True)
+        return self.db.transaction(lambda c: repo.list_orders(c, org, limit, before), readonly=True)
 
     def deliveries(
-        self, *, principal: Principal, org: str | None = None, limit: int = 100
+        self,
+        *,
+        principal: Principal,
+        org: str | None = None,
+        limit: int = 100,
+        before: int | None = None,
     ) -> list[Delivery]:
         org = _scope(principal, org)
         if org == _NOTHING:
             return []
-        return self.db.transaction(lambda c: repo.list_deliveries(c, org, limit), readonly=True)
+        return self.db.transaction(
+            lambda c: repo.list_deliveries(c, org, limit, before), readonly=True
+        )
 
     def order_history(
         self, buyer: str, number: str, *, principal: Principal
@@ -616,12 +628,13 @@ class TradeService:
         org: str | None = None,
         status: InvoiceStatus | None = None,
         limit: int = 100,
+        before: int | None = None,
     ) -> list[Invoice]:
         org = _scope(principal, org)
         if org == _NOTHING:
             return []
         return self.db.transaction(
-            lambda c: repo.list_invoices(c, org, status, limit), readonly=True
+            lambda c: repo.list_invoices(c, org, status, limit, before), readonly=True
         )
 
     # ------------------------------------------------------------ payables
@@ -682,12 +695,19 @@ class TradeService:
         return found
 
     def payables(
-        self, *, principal: Principal, org: str | None = None, limit: int = 100
+        self,
+        *,
+        principal: Principal,
+        org: str | None = None,
+        limit: int = 100,
+        before: int | None = None,
     ) -> list[Payable]:
         org = _scope(principal, org)
         if org == _NOTHING:
             return []
-        return self.db.transaction(lambda c: repo.list_payables(c, org, limit), readonly=True)
+        return self.db.transaction(
+            lambda c: repo.list_payables(c, org, limit, before), readonly=True
+        )
 
     def reduce_payable(
         self, payable_id: int, amount: int, *, why: str, principal: Principal, key: str

@@ -23,6 +23,7 @@ from capillary.entrypoints.cli import (
     ledger_demo,
     loop_demo,
     org,
+    serve,
     trade,
 )
 from capillary.entrypoints.cli.render import console, errors
@@ -44,6 +45,7 @@ app.add_typer(cert.credit_app, name="credit")
 app.add_typer(cert.cash_app, name="cash")
 app.add_typer(keys.app, name="key")
 app.command("demo")(loop_demo.run)
+app.command("serve")(serve.serve)
 ledger.app.command("demo")(ledger_demo.run)
 
 

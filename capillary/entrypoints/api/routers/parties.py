@@ -1,0 +1,89 @@
+"""Organizations and their trade relationships."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from capillary.domain.parties import RelationshipStatus, parse_roles
+from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
+from capillary.entrypoints.api.pagination import Cursor, Limit, window
+from capillary.entrypoints.api.schemas.common import Page
+from capillary.entrypoints.api.schemas.parties import (
+    OrganizationIn,
+    OrganizationOut,
+    RelationshipIn,
+    RelationshipOut,
+    RelationshipStatusIn,
+)
+from capillary.services.parties import new_organization
+
+router = APIRouter(tags=["organizations"])
+
+Org = Annotated[str | None, Query(max_length=64, description="Only those of this organization.")]
+
+
+@router.post("/organizations", status_code=201, summary="Register an organization (operator)")
+def register(
+    body: OrganizationIn, services: Services, caller: Caller, key: IdempotencyKey
+) -> OrganizationOut:
+    org = new_organization(code=body.code, name=body.name, scheme=body.scheme,
+                           identifier=body.identifier, roles=parse_roles(body.roles))  # fmt: skip
+    return OrganizationOut.of(services.parties.register(org, principal=caller, key=key))
+
+
+@router.get("/organizations", summary="The platform's directory of organizations")
+def organizations(
+    services: Services,
+    caller: Caller,
+    role: Annotated[
+        str | None, Query(max_length=20, description="Only those with this role.")
+    ] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[OrganizationOut]:
+    found = services.parties.organizations()
+    if role is not None:
+        wanted = parse_roles([role])
+        found = [o for o in found if wanted <= o.roles]
+    page, after = window(found, lambda o: o.code, cursor, limit)
+    return Page[OrganizationOut](items=[OrganizationOut.of(o) for o in page], next=after)
+
+
+@router.get("/organizations/{code}", summary="One organization of the directory")
+def organization(code: str, services: Services, caller: Caller) -> OrganizationOut:
+    return OrganizationOut.of(services.parties.organization(code))
+
+
+@router.post("/relationships", status_code=201, summary="Record who trades with whom (operator)")
+def relate(
+    body: RelationshipIn, services: Services, caller: Caller, key: IdempotencyKey
+) -> RelationshipOut:
+    found = services.parties.relate(buyer=body.buyer, supplier=body.supplier, principal=caller,
+                                    key=key)  # fmt: skip
+    return RelationshipOut.of(found)
+
+
+@router.post(
+    "/relationships/{buyer}/{supplier}/status",
+    summary="Suspend or reactivate a trade relationship (operator)",
+)
+def set_relationship(
+    buyer: str, supplier: str, body: RelationshipStatusIn, services: Services, caller: Caller,
+    key: IdempotencyKey,
+) -> RelationshipOut:  # fmt: skip
+    found = services.parties.set_relationship(
+        buyer=buyer, supplier=supplier, status=RelationshipStatus(body.status), principal=caller,
+        key=key,
+    )  # fmt: skip
+    return RelationshipOut.of(found)
+
+
+@router.get("/relationships", summary="Trade relationships you are a party to")
+def relationships(
+    services: Services, caller: Caller, org: Org = None, limit: Limit = 100, cursor: Cursor = None
+) -> Page[RelationshipOut]:
+    found = services.parties.relationships(org, principal=caller)
+    page, after = window(found, lambda r: f"{r.buyer}>{r.supplier}", cursor, limit)
+    return Page[RelationshipOut](items=[RelationshipOut.of(r) for r in page], next=after)

@@ -1,0 +1,44 @@
+"""``capillary serve``: the HTTP API (and, later, the console) under uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from capillary.entrypoints.cli.context import platform, url
+from capillary.entrypoints.cli.render import console
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (each with its own pool).")
+    ] = 1,
+    log_level: Annotated[
+        str, typer.Option(help="debug, info, warning or error (JSON lines on stdout).")
+    ] = "info",
+) -> None:
+    """Serve the API on the store named by --db: docs at /docs, the spec at /openapi.json,
+    health at /healthz and /readyz, metrics at /metrics."""
+    db = platform().ledger.db  # refuses a store behind this version, before listening
+    if url() is not None:
+        os.environ["CAPILLARY_DATABASE_URL"] = url() or ""
+    os.environ["CAPILLARY_LOG_LEVEL"] = log_level.upper()
+    console.print(
+        f"Capillary API on http://{host}:{port} (store {db.display_url}, {workers} worker"
+        f"{'s' if workers > 1 else ''}): docs at http://{host}:{port}/docs"
+    )
+    uvicorn.run(
+        "capillary.entrypoints.api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level.lower(),
+        access_log=False,  # one JSON line per request comes from the application
+        proxy_headers=False,
+    )
