@@ -19,6 +19,7 @@ from capillary.domain.access import Principal, UserRole
 from capillary.domain.parties import Role
 from capillary.entrypoints.api.app import create_app
 from capillary.services.parties import new_organization
+from tests.conftest import reset_postgres
 
 START = date(2026, 11, 2)
 
@@ -124,12 +125,23 @@ def seed(url: str) -> tuple[Platform, dict[str, str]]:
     return p, keys
 
 
-@pytest.fixture
-def world(store_url: str) -> Iterator[World]:
-    services, keys = seed(store_url)
-    app = create_app(services)
-    with Served(app) as base:
-        w = World(store_url, base, services, keys)
+def _world(url: str) -> Iterator[World]:
+    services, keys = seed(url)
+    with Served(create_app(services)) as base:
+        w = World(url, base, services, keys)
         yield w
         w.close()
     services.ledger.db.dispose()
+
+
+@pytest.fixture
+def world(store_url: str) -> Iterator[World]:
+    """The world on each store: SQLite and PostgreSQL."""
+    yield from _world(store_url)
+
+
+@pytest.fixture
+def pg_world(pg_template_url: str) -> Iterator[World]:
+    """The world on PostgreSQL only, for what only PostgreSQL races."""
+    reset_postgres(pg_template_url)
+    yield from _world(pg_template_url)

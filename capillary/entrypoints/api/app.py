@@ -3,11 +3,13 @@ JSON logs, metrics, health and readiness."""
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -62,8 +64,9 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(services: Platform) -> FastAPI:
-    """The API over ``services``."""
+def create_app(services: Platform | None) -> FastAPI:
+    """The API over ``services`` (``None``: an application that only describes itself, for
+    writing the spec)."""
     app = FastAPI(
         title="Capillary",
         version="1",
@@ -75,6 +78,7 @@ def create_app(services: Platform) -> FastAPI:
     app.state.platform = services
     metrics = Metrics(services)
     app.state.metrics = metrics
+    app.openapi = lambda: _spec(app)  # type: ignore[method-assign]
     for router in (parties, keys, trade, credit, cash, certificates, financing, settlement,
                    ledger, platform):  # fmt: skip
         app.include_router(router.router, prefix="/v1", responses=COMMON_ERRORS)
@@ -129,10 +133,49 @@ def create_app(services: Platform) -> FastAPI:
     return app
 
 
+#: Error answers by kind of operation, beyond :data:`COMMON_ERRORS`.
+_WRITE_ERRORS = {
+    "400": "No Idempotency-Key header.",
+    "409": "The same Idempotency-Key with another body, or the request contradicts the state.",
+}
+_FOUND_ERRORS = {"404": "Not found, or not yours to see (another organization's is not found)."}
+
+
+def _spec(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with each operation's error answers complete: a write may be
+    400 and 409, anything naming a resource 404; each error is a problem+json."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    spec = get_openapi(title=app.title, version=app.version, description=app.description,
+                       routes=app.routes)  # fmt: skip
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in spec.get("paths", {}).items():
+        for method, op in operations.items():
+            if not path.startswith("/v1/"):
+                continue
+            extra = dict(_WRITE_ERRORS) if method == "post" else {}
+            if "{" in path or method == "post":
+                extra.update(_FOUND_ERRORS)
+            responses = op.setdefault("responses", {})
+            for status, text in extra.items():
+                responses.setdefault(status, {"description": text, "content": {
+                    PROBLEM_JSON: {"schema": problem_ref}}})  # fmt: skip
+    app.openapi_schema = spec
+    return spec
+
+
 def _request_id(request: Request) -> str | None:
     state: dict[str, Any] = request.scope.get("state", {})
     value = state.get("request_id")
     return str(value) if value is not None else None
+
+
+def spec_text() -> str:
+    """The OpenAPI document as checked in (``docs/openapi.json``): sorted, indented, ending
+    in a newline, so a change of contract is a readable diff."""
+    return (
+        json.dumps(create_app(None).openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    )
 
 
 def app_from_environment() -> FastAPI:

@@ -57,7 +57,7 @@ log = structlog.get_logger("capillary.api")
 class Metrics:
     """The API's metrics, in a registry of its own (one per application)."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform | None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "capillary_http_requests_total", "HTTP requests by route, method and status.",
@@ -68,7 +68,8 @@ class Metrics:
             ["route", "method"], registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )  # fmt: skip
-        self.registry.register(_DomainCounts(platform))
+        if platform is not None:
+            self.registry.register(_DomainCounts(platform))
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -46,6 +46,7 @@ app.add_typer(cert.cash_app, name="cash")
 app.add_typer(keys.app, name="key")
 app.command("demo")(loop_demo.run)
 app.command("serve")(serve.serve)
+app.command("openapi")(serve.openapi)
 ledger.app.command("demo")(ledger_demo.run)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from capillary.entrypoints.cli.context import platform, url
 from capillary.entrypoints.cli.render import console
@@ -32,6 +33,8 @@ def serve(
         f"Capillary API on http://{host}:{port} (store {db.display_url}, {workers} worker"
         f"{'s' if workers > 1 else ''}): docs at http://{host}:{port}/docs"
     )
+    import uvicorn  # the server's imports, only when serving
+
     uvicorn.run(
         "capillary.entrypoints.api.app:app_from_environment",
         factory=True,
@@ -42,3 +45,17 @@ def serve(
         access_log=False,  # one JSON line per request comes from the application
         proxy_headers=False,
     )
+
+
+def openapi(
+    out: Annotated[Path | None, typer.Option(help="Write it here (default: print it).")] = None,
+) -> None:
+    """The API's OpenAPI document (the contract checked in as docs/openapi.json)."""
+    from capillary.entrypoints.api.app import spec_text  # the API's imports, only when asked
+
+    text = spec_text()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"Wrote {out} ({len(text):,} bytes).")
