@@ -57,7 +57,7 @@ def test_errors_are_problems_with_a_request_id(world: World) -> None:
         assert body["request_id"] == anonymous.headers["x-request-id"]
         mine = http.get("/v1/clock", headers={"X-Request-ID": "erp-42"})
         assert mine.headers["x-request-id"] == "erp-42"
-        odd = http.get("/v1/clock", headers={"X-Request-ID": "no spaces; <b>".encode()})
+        odd = http.get("/v1/clock", headers={"X-Request-ID": b"no spaces; <b>"})
         assert odd.headers["x-request-id"] != "no spaces; <b>"
         nowhere = http.get("/v2/anything")
         assert nowhere.status_code == 404
