@@ -163,6 +163,15 @@ WHO_MAY: Mapping[Act, Party] = {
 PARTY_ROLE: Mapping[Party, Role] = {Party.FUNDER: Role.FUNDER, Party.OBLIGOR: Role.CORE}
 
 
+def refuse_readers(principal: Principal, doing: str) -> None:
+    """Auditors and read-only users change nothing: refused before any work (a whole
+    import, say), not row by row."""
+    if principal.is_auditor and not principal.is_operator:
+        raise Forbidden(f"{principal.org} is an auditor: it reads everything and changes nothing.")
+    if principal.user_role is UserRole.READ_ONLY:
+        raise Forbidden(f"{principal.label} has read-only access and may not {doing}.")
+
+
 def authorize(principal: Principal, act: Act, party: str | Iterable[str] | None = None) -> None:
     """Refuse with :class:`Forbidden` unless ``principal`` may do ``act``.
 

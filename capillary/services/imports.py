@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from capillary.adapters.import_files import read_records
-from capillary.domain.access import Principal
+from capillary.domain.access import Principal, refuse_readers
 from capillary.domain.errors import InvalidDocument, ValidationError
 from capillary.domain.imports import (
     Parsed,
@@ -126,6 +126,7 @@ class ImportService:
         """Import ``records`` chunk by chunk; each chunk is one unit of work under its own
         idempotency key (``key`` and its number), so a retried import replays what was done.
         The records of one document must be adjacent when it spans a chunk boundary."""
+        refuse_readers(principal, f"import {kind.value}")
         report = ImportReport(kind)
         key_fields = _KEYS[kind]
         flushed: set[tuple[str, ...]] = set()

@@ -1,0 +1,589 @@
+"""Every route of /v1 × every kind of caller, through HTTP: the owner, another organization,
+the obligor, a funder, the operator, an auditor, no key, a revoked key, a read-only key;
+own resources and foreign ones. Each answer's status is the one expected, and no answer to
+an organization outside the chain carries any other organization's data.
+
+Every operation of the spec must have a case here: a new route without one fails."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from capillary.domain.trade import Delivery, DeliveryLine
+from capillary.entrypoints.api.app import create_app
+from tests.api.conftest import CAST, START, World, _world
+from tests.support.documents import an_invoice, an_order
+
+Y = 100
+CALLERS = ("ops", "audit", "core", "tier1", "tier2", "tier3", "outsider", "bank", "bank2",
+           "tier1-ro", "none", "revoked")  # fmt: skip
+ORGS = [c for c in CAST if c not in ("ops", "audit")]
+
+
+@dataclass
+class Case:
+    method: str
+    path: str  # concrete
+    template: str  # as in the spec
+    ok: set[str]  # who gets a 2xx
+    body: Any = None
+    files: Any = None
+    #: Who, not ok, gets 403 rather than 404 (it may see the resource); the rest 404.
+    forbidden: set[str] = field(default_factory=set)
+    lists: bool = False  # a list: everyone with a key gets 200 (their own part)
+    #: Callers the domain answers otherwise (the right party, the wrong state: 409).
+    answers: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Seeded:
+    world: World
+    ids: dict[str, Any]
+
+
+def _seed(w: World) -> dict[str, Any]:
+    p = w.services
+    core, tier1, tier2, ops = (w.principal(o) for o in ("core", "tier1", "tier2", "ops"))
+    ids: dict[str, Any] = {}
+    for n, (number, inv) in enumerate((("PO-1", "26442000000000000001"),
+                                       ("PO-2", "26442000000000000002")), 1):  # fmt: skip
+        p.trade.create_order(an_order(("10", "1000.00", "0"), number=number), principal=core,
+                             key=f"po{n}")  # fmt: skip
+        p.trade.record_delivery(
+            Delivery(f"DN-{n}", number, "core", "tier1", START,
+                     (DeliveryLine(1, Decimal(10), None, None),)),
+            principal=tier1, key=f"dn{n}")  # fmt: skip
+        p.trade.accept_delivery("tier1", f"DN-{n}", principal=core, key=f"acc{n}")
+        p.trade.receive_invoice(an_invoice((1, "10", "1000.00", "0"), number=inv,
+                                           order_number=number), principal=tier1,
+                                key=f"inv{n}")  # fmt: skip
+    p.trade.record_delivery(
+        Delivery("DN-3", "PO-1", "core", "tier1", START, (DeliveryLine(1, Decimal(1), None, None),)),
+        principal=tier1, key="dn3")  # fmt: skip
+    p.trade.match(principal=core, key="m")
+    ids["payable"] = p.trade.confirm_invoice("tier1", None, "26442000000000000001",
+                                             due_date=date(2027, 3, 1), principal=core,
+                                             key="c1").id  # fmt: skip
+    p.credit.set_issuance_limit(principal=ops, obligor="core", cur="CNY", limit=10**9, key="l")
+    p.credit.grant_credit(principal=w.principal("bank"), funder="bank", obligor="core",
+                          cur="CNY", limit=10**9, expires_on=date(2027, 12, 31), key="g")  # fmt: skip
+    for org in ("core", "bank", "tier1"):
+        p.cash.deposit(principal=ops, org=org, cur="CNY", amount=10**8, key=f"d-{org}")
+    c1 = p.certificates.issue(principal=core, obligor="core", holder="tier1",
+                              payable_ids=[ids["payable"]], face=5_000 * Y,
+                              maturity=date(2027, 2, 26), key="i1").certificate  # fmt: skip
+    p.certificates.accept(c1.number, principal=tier1, key="a1")
+    root = p.certificates.fragments(c1.number, principal=tier1)[0]
+    below, change = p.certificates.transfer(principal=tier1, fragment_id=root.id,
+                                            recipient="tier2", amount=2_000 * Y,
+                                            reference="contract:X", key="t1")  # fmt: skip
+    c2 = p.certificates.issue(principal=core, obligor="core", holder="tier1",
+                              payable_ids=[ids["payable"]], face=1_000 * Y,
+                              maturity=date(2027, 2, 26), key="i2").certificate  # fmt: skip
+    offer = p.financing.offer_financing(principal=tier1, fragment_id=change.id, funder="bank",
+                                        amount=1_000 * Y, rate=Decimal("0.05"), key="o1")  # fmt: skip
+    account = p.books.find_account(org="tier1", unit="CNY", code="cash", principal=ops)
+    spare = p.keys.create(principal=ops, org="tier1", name="spare", scopes="read", key="sp")
+    ids.update(cert=c1.number, pending=c2.number, change=change.id, below=below.id,
+               offer=offer.id, account=account.id, key=spare.key.id)  # fmt: skip
+    return ids
+
+
+@pytest.fixture
+def seeded(store_url: str) -> Iterator[Seeded]:
+    for w in _world(store_url):
+        yield Seeded(w, _seed(w))
+
+
+def money(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "CNY"}
+
+
+def cases(ids: dict[str, Any]) -> list[Case]:
+    cert, pending, change, below = ids["cert"], ids["pending"], ids["change"], ids["below"]
+    order = {
+        "buyer": "core",
+        "supplier": "tier1",
+        "number": "PO-9",
+        "order_date": "2026-11-02",
+        "lines": [{"line_no": 1, "item": "X", "quantity": "1", "unit_price": "1.00"}],
+    }
+    delivery = {
+        "supplier": "tier1",
+        "buyer": "core",
+        "number": "DN-9",
+        "order_number": "PO-1",
+        "delivered_on": "2026-11-02",
+        "lines": [{"order_line_no": 1, "quantity": "1"}],
+    }
+    invoice = {
+        "seller": "tier1",
+        "buyer": "core",
+        "number": "26442000000000000009",
+        "order_number": "PO-1",
+        "issue_date": "2026-11-02",
+        "amount": "1.00",
+        "total": "1.00",
+        "lines": [
+            {
+                "line_no": 1,
+                "order_line_no": 1,
+                "quantity": "1",
+                "unit_price": "1.00",
+                "line_amount": "1.00",
+            }
+        ],
+    }
+    seers = {"core", "tier1", "tier2", "ops", "audit"}  # parties to the certificate
+    csv = (
+        "orders.csv",
+        b"buyer,supplier,number,currency,order_date,line_no,item,quantity,"
+        b"uom,unit_price,tax_rate\ncore,tier1,PO-77,CNY,2026-11-02,1,X,1,EA,1.00,0\n",
+    )
+    C = Case
+    return [
+        # reads
+        C("GET", "/v1/clock", "/v1/clock", set(ORGS) | {"ops", "audit", "tier1-ro"}),
+        C("GET", "/v1/organizations", "/v1/organizations", set(), lists=True),
+        C(
+            "GET",
+            "/v1/organizations/core",
+            "/v1/organizations/{code}",
+            set(ORGS) | {"ops", "audit", "tier1-ro"},
+        ),
+        C("GET", "/v1/relationships", "/v1/relationships", set(), lists=True),
+        C("GET", "/v1/api-keys", "/v1/api-keys", set(), lists=True),
+        C("GET", "/v1/orders", "/v1/orders", set(), lists=True),
+        C(
+            "GET",
+            "/v1/orders/core/PO-1",
+            "/v1/orders/{buyer}/{number}",
+            {"core", "tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C("GET", "/v1/deliveries", "/v1/deliveries", set(), lists=True),
+        C(
+            "GET",
+            "/v1/deliveries/tier1/DN-1",
+            "/v1/deliveries/{supplier}/{number}",
+            {"core", "tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C("GET", "/v1/invoices", "/v1/invoices", set(), lists=True),
+        C(
+            "GET",
+            "/v1/invoices/tier1/26442000000000000001",
+            "/v1/invoices/{seller}/{number}",
+            {"core", "tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C("GET", "/v1/payables", "/v1/payables", set(), lists=True),
+        C(
+            "GET",
+            f"/v1/payables/{ids['payable']}",
+            "/v1/payables/{payable_id}",
+            {"core", "tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C("GET", "/v1/credit-lines", "/v1/credit-lines", set(), lists=True),
+        C("GET", "/v1/issuance-limits", "/v1/issuance-limits", set(), lists=True),
+        C(
+            "GET",
+            "/v1/cash/tier1/CNY",
+            "/v1/cash/{org}/{currency}",
+            {"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C("GET", "/v1/certificates", "/v1/certificates", set(), lists=True),
+        C("GET", f"/v1/certificates/{cert}", "/v1/certificates/{number}", seers | {"tier1-ro"}),
+        C("GET", "/v1/fragments", "/v1/fragments", set(), lists=True),
+        C(
+            "GET",
+            f"/v1/fragments/{below}/lineage",
+            "/v1/fragments/{fragment_id}/lineage",
+            {"core", "tier2", "ops", "audit"},
+        ),
+        C("GET", "/v1/financing-offers", "/v1/financing-offers", set(), lists=True),
+        C(
+            "GET",
+            f"/v1/financing-offers/{ids['offer']}",
+            "/v1/financing-offers/{offer_id}",
+            {"tier1", "tier1-ro", "bank", "ops", "audit"},
+        ),
+        C("GET", "/v1/recourse-claims", "/v1/recourse-claims", set(), lists=True),
+        C("GET", "/v1/ledger/accounts", "/v1/ledger/accounts", set(), lists=True),
+        C(
+            "GET",
+            f"/v1/ledger/accounts/{ids['account']}",
+            "/v1/ledger/accounts/{account_id}",
+            {"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "GET",
+            f"/v1/ledger/accounts/{ids['account']}/history",
+            "/v1/ledger/accounts/{account_id}/history",
+            {"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "GET",
+            "/v1/ledger/verify",
+            "/v1/ledger/verify",
+            {"ops", "audit"},
+            forbidden=set(ORGS) | {"tier1-ro"},
+        ),
+        C(
+            "GET",
+            "/v1/ledger/reconciliation",
+            "/v1/ledger/reconciliation",
+            {"ops", "audit"},
+            forbidden=set(ORGS) | {"tier1-ro"},
+        ),
+        C("GET", "/v1/audit?entity=order&key=core/PO-1", "/v1/audit", set(), lists=True),
+        # writes, refused to all but one; the one runs last, so each case finds its state
+        C(
+            "POST",
+            "/v1/organizations",
+            "/v1/organizations",
+            {"ops"},
+            {
+                "code": "newco",
+                "name": "New Co",
+                "identifier": "91440300MA5G0000AQ",
+                "roles": ["supplier"],
+            },
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/relationships",
+            "/v1/relationships",
+            {"ops"},
+            {"buyer": "core", "supplier": "tier3"},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/relationships/tier2/tier3/status",
+            "/v1/relationships/{buyer}/{supplier}/status",
+            {"ops"},
+            {"status": "active"},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/api-keys",
+            "/v1/api-keys",
+            {"ops"},
+            {"org": "tier1", "name": "erp", "scopes": ["read"]},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            f"/v1/api-keys/{ids['key']}/revoke",
+            "/v1/api-keys/{key_id}/revoke",
+            {"ops"},
+            forbidden={"tier1", "tier1-ro", "audit"},
+        ),
+        C(
+            "POST",
+            "/v1/orders",
+            "/v1/orders",
+            {"core"},
+            order,
+            forbidden=set(ORGS) | {"ops", "audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/orders/core/PO-2/cancel",
+            "/v1/orders/{buyer}/{number}/cancel",
+            {"core"},
+            {"reason": "no longer needed"},
+            forbidden={"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "POST",
+            "/v1/deliveries",
+            "/v1/deliveries",
+            {"tier1"},
+            delivery,
+            forbidden=set(ORGS) | {"ops", "audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/deliveries/tier1/DN-3/accept",
+            "/v1/deliveries/{supplier}/{number}/accept",
+            {"core"},
+            {},
+            forbidden={"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "POST",
+            "/v1/invoices",
+            "/v1/invoices",
+            {"tier1"},
+            invoice,
+            forbidden=set(ORGS) | {"ops", "audit", "tier1-ro"},
+        ),
+        # each buyer matches its own invoices: an organization with none matches nothing
+        C(
+            "POST",
+            "/v1/invoices/match",
+            "/v1/invoices/match",
+            set(ORGS) | {"ops"},
+            {},
+            forbidden={"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/invoices/tier1/26442000000000000002/confirm",
+            "/v1/invoices/{seller}/{number}/confirm",
+            {"core"},
+            {"due_date": "2027-03-01"},
+            forbidden={"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "POST",
+            f"/v1/payables/{ids['payable']}/reduce",
+            "/v1/payables/{payable_id}/reduce",
+            {"tier1"},
+            {"amount": money("1.00"), "why": "paid"},
+            forbidden={"core", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "POST",
+            "/v1/imports/orders",
+            "/v1/imports/{kind}",
+            {"core", "tier1", "ops"},
+            files={"file": csv},
+            forbidden={"audit", "tier1-ro"},
+            lists=True,
+        ),
+        C(
+            "POST",
+            "/v1/credit-lines",
+            "/v1/credit-lines",
+            {"bank2"},
+            {
+                "funder": "bank2",
+                "obligor": "core",
+                "limit": money("1000.00"),
+                "expires_on": "2027-12-31",
+            },
+            forbidden=set(ORGS) | {"ops", "audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/issuance-limits",
+            "/v1/issuance-limits",
+            {"ops"},
+            {"obligor": "core", "limit": money("20000000.00")},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/deposits",
+            "/v1/deposits",
+            {"ops"},
+            {"org": "tier2", "amount": money("1.00")},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/withdrawals",
+            "/v1/withdrawals",
+            {"tier1"},
+            {"org": "tier1", "amount": money("1.00")},
+            forbidden=set(ORGS) | {"ops", "audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/certificates",
+            "/v1/certificates",
+            {"core"},
+            {
+                "obligor": "core",
+                "holder": "tier1",
+                "payable_ids": [ids["payable"]],
+                "face": money("100.00"),
+                "maturity": "2027-02-26",
+            },
+            forbidden=set(ORGS) | {"ops", "audit", "tier1-ro"} - {"core"},
+        ),
+        C(
+            "POST",
+            f"/v1/certificates/{pending}/cancel",
+            "/v1/certificates/{number}/cancel",
+            {"core"},
+            {"reason": "wrong face"},
+            forbidden={"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "POST",
+            f"/v1/certificates/{cert}/accept",
+            "/v1/certificates/{number}/accept",
+            set(),
+            forbidden={"core", "tier2", "tier1-ro", "ops", "audit"},
+            answers={"tier1": 409},
+        ),  # accepted already
+        C(
+            "POST",
+            f"/v1/fragments/{change}/transfers",
+            "/v1/fragments/{fragment_id}/transfers",
+            {"tier1"},
+            {"recipient": "tier2", "amount": money("100.00"), "reference": "contract:Y"},
+            forbidden={"core", "tier1-ro", "ops", "audit"},
+        ),
+        # bank2 has a line to the core by now (granted above): it may quote too
+        C(
+            "POST",
+            "/v1/financing-quotes",
+            "/v1/financing-quotes",
+            {"bank", "bank2"},
+            {"fragment_id": below, "seller": "tier2", "amount": money("100.00"), "rate": "0.05"},
+            forbidden={"core", "tier2", "ops", "audit"},
+        ),
+        C(
+            "POST",
+            "/v1/financing-offers",
+            "/v1/financing-offers",
+            {"tier2"},
+            {"fragment_id": below, "funder": "bank", "amount": money("100.00"), "rate": "0.05"},
+            forbidden={"core", "ops", "audit"},
+        ),
+        C(
+            "POST",
+            f"/v1/financing-offers/{ids['offer']}/withdraw",
+            "/v1/financing-offers/{offer_id}/withdraw",
+            {"tier1"},
+            forbidden={"bank", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "POST",
+            f"/v1/financing-offers/{ids['offer']}/accept",
+            "/v1/financing-offers/{offer_id}/accept",
+            set(),  # withdrawn just before: none
+            forbidden={"tier1", "tier1-ro", "ops", "audit"},
+            answers={"bank": 409},
+        ),
+        C(
+            "POST",
+            f"/v1/certificates/{cert}/pay-early",
+            "/v1/certificates/{number}/pay-early",
+            {"core"},
+            {"rate": "0.05"},
+            forbidden={"tier1", "tier2", "tier1-ro", "ops", "audit"},
+        ),
+        C("POST", "/v1/recourse-claims/1/collect", "/v1/recourse-claims/{claim_id}/collect", set()),
+        C(
+            "POST",
+            "/v1/calendar-days",
+            "/v1/calendar-days",
+            {"ops"},
+            {"day": "2027-05-03", "business_day": False, "reason": "holiday"},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/settlement-runs",
+            "/v1/settlement-runs",
+            {"ops"},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/clock/set",
+            "/v1/clock/set",
+            {"ops"},
+            {"day": "2026-11-03"},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/clock/advance",
+            "/v1/clock/advance",
+            {"ops"},
+            {"days": 1},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+    ]
+
+
+def expected(case: Case, who: str) -> set[int]:
+    if who in ("none", "revoked"):
+        return {401}
+    if who in case.answers:
+        return {case.answers[who]}
+    if who in case.ok:
+        return {200, 201}
+    if case.lists and case.method == "GET":
+        return {200}
+    if who in case.forbidden:
+        return {403}
+    if case.lists:  # an import by one who may not: each row refused, or the whole file
+        return {200, 403, 422}
+    return {404} if case.method == "GET" or "{" in case.template else {403, 404}
+
+
+def foreign_codes(who: str, body: str) -> set[str]:
+    """Codes of organizations other than ``who`` (and the platform's operator, who made its
+    keys) named in an answer to an outsider."""
+    found = set()
+    for org in CAST:
+        if org not in (who, "ops") and (
+            f'"{org}"' in body or f"{org}:" in body or f"{org}/" in body
+        ):
+            found.add(org)
+    return found
+
+
+def test_every_route_answers_every_caller_as_expected(seeded: Seeded) -> None:
+    w, ids = seeded.world, seeded.ids
+    all_cases = cases(ids)
+    spec = create_app(None).openapi()["paths"]
+    covered = {(c.method, c.template) for c in all_cases}
+    missing = {(m.upper(), p) for p, ops in spec.items() if p.startswith("/v1/") for m in ops
+               } - covered  # fmt: skip
+    assert not missing, f"routes without an authorization case: {sorted(missing)}"
+
+    failures = []
+    with httpx.Client(base_url=w.base, timeout=30) as http:
+        for n, case in enumerate(all_cases):
+            order = [c for c in CALLERS if c not in case.ok] + sorted(case.ok)
+            for who in order:
+                headers = {"Idempotency-Key": f"m{n}-{who}"}
+                if who in w.keys:
+                    headers["Authorization"] = f"Bearer {w.keys[who]}"
+                files = None
+                if case.files:
+                    files = {k: (name, data.replace(b"PO-77", f"PO-{n}-{who}".encode()))
+                             for k, (name, data) in case.files.items()}  # fmt: skip
+                answer = http.request(case.method, case.path, headers=headers,
+                                      json=case.body if case.files is None else None,
+                                      files=files)  # fmt: skip
+                if answer.status_code not in expected(case, who):
+                    failures.append(f"{case.method} {case.path} as {who}: {answer.status_code} "
+                                    f"{answer.text[:160]}")  # fmt: skip
+                    continue
+                if who == "outsider" and answer.status_code < 300:
+                    leaked = foreign_codes("outsider", answer.text)
+                    if case.template.startswith("/v1/organizations"):
+                        leaked = set()  # the public directory
+                    if leaked:
+                        failures.append(f"{case.path} showed outsider {sorted(leaked)}")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_list_shows_nobody_else_s_records(seeded: Seeded) -> None:
+    """tier3 (in no trade yet) and bank2 (no line, no fragment) see empty lists."""
+    w = seeded.world
+    with httpx.Client(base_url=w.base) as http:
+        for who in ("tier3", "bank2", "outsider"):
+            headers = {"Authorization": f"Bearer {w.keys[who]}"}
+            for path in ("/v1/orders", "/v1/invoices", "/v1/payables", "/v1/certificates",
+                         "/v1/fragments", "/v1/financing-offers", "/v1/credit-lines",
+                         "/v1/recourse-claims"):  # fmt: skip
+                items = http.get(path, headers=headers).json()["items"]
+                assert items == [], (who, path, json.dumps(items)[:200])
