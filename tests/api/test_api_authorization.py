@@ -51,7 +51,7 @@ class Seeded:
 
 def _seed(w: World) -> dict[str, Any]:
     p = w.services
-    core, tier1, tier2, ops = (w.principal(o) for o in ("core", "tier1", "tier2", "ops"))
+    core, tier1, ops = (w.principal(o) for o in ("core", "tier1", "ops"))
     ids: dict[str, Any] = {}
     for n, (number, inv) in enumerate((("PO-1", "26442000000000000001"),
                                        ("PO-2", "26442000000000000002")), 1):  # fmt: skip
@@ -66,7 +66,8 @@ def _seed(w: World) -> dict[str, Any]:
                                            order_number=number), principal=tier1,
                                 key=f"inv{n}")  # fmt: skip
     p.trade.record_delivery(
-        Delivery("DN-3", "PO-1", "core", "tier1", START, (DeliveryLine(1, Decimal(1), None, None),)),
+        Delivery("DN-3", "PO-1", "core", "tier1", START,
+                 (DeliveryLine(1, Decimal(1), None, None),)),
         principal=tier1, key="dn3")  # fmt: skip
     p.trade.match(principal=core, key="m")
     ids["payable"] = p.trade.confirm_invoice("tier1", None, "26442000000000000001",
@@ -74,7 +75,8 @@ def _seed(w: World) -> dict[str, Any]:
                                              key="c1").id  # fmt: skip
     p.credit.set_issuance_limit(principal=ops, obligor="core", cur="CNY", limit=10**9, key="l")
     p.credit.grant_credit(principal=w.principal("bank"), funder="bank", obligor="core",
-                          cur="CNY", limit=10**9, expires_on=date(2027, 12, 31), key="g")  # fmt: skip
+                          cur="CNY", limit=10**9, expires_on=date(2027, 12, 31),
+                          key="g")  # fmt: skip
     for org in ("core", "bank", "tier1"):
         p.cash.deposit(principal=ops, org=org, cur="CNY", amount=10**8, key=f"d-{org}")
     c1 = p.certificates.issue(principal=core, obligor="core", holder="tier1",
@@ -89,7 +91,8 @@ def _seed(w: World) -> dict[str, Any]:
                               payable_ids=[ids["payable"]], face=1_000 * Y,
                               maturity=date(2027, 2, 26), key="i2").certificate  # fmt: skip
     offer = p.financing.offer_financing(principal=tier1, fragment_id=change.id, funder="bank",
-                                        amount=1_000 * Y, rate=Decimal("0.05"), key="o1")  # fmt: skip
+                                        amount=1_000 * Y, rate=Decimal("0.05"),
+                                        key="o1")  # fmt: skip
     account = p.books.find_account(org="tier1", unit="CNY", code="cash", principal=ops)
     spare = p.keys.create(principal=ops, org="tier1", name="spare", scopes="read", key="sp")
     ids.update(cert=c1.number, pending=c2.number, change=change.id, below=below.id,
@@ -148,7 +151,8 @@ def cases(ids: dict[str, Any]) -> list[Case]:
         b"buyer,supplier,number,currency,order_date,line_no,item,quantity,"
         b"uom,unit_price,tax_rate\ncore,tier1,PO-77,CNY,2026-11-02,1,X,1,EA,1.00,0\n",
     )
-    C = Case
+    C = Case  # noqa: N806
+    # fmt: off
     return [
         # reads
         C("GET", "/v1/clock", "/v1/clock", set(ORGS) | {"ops", "audit", "tier1-ro"}),
