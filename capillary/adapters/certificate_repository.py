@@ -387,6 +387,49 @@ def fragments_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Fragment
     return out
 
 
+_FRAGMENT_COLUMNS = [c for c in t.fragments.c if c.name != "created_at"]
+_CERTIFICATE_COLUMNS = [c.label(f"c_{c.name}") for c in t.certificates.c]
+#: Fragments with their certificates, by fragment id: one statement, built once.
+_WITH_CERTIFICATES = (
+    sa.select(*_FRAGMENT_COLUMNS, *_CERTIFICATE_COLUMNS)
+    .join_from(t.fragments, t.certificates, t.certificates.c.id == t.fragments.c.certificate_id)
+    .where(t.fragments.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
+def fragments_with_certificates(
+    conn: Connection, ids: Iterable[int]
+) -> tuple[dict[int, Fragment], dict[int, Certificate]]:
+    """The fragments of ``ids`` that exist, and their certificates, read together."""
+    wanted = sorted(set(ids))
+    frags: dict[int, Fragment] = {}
+    certs: dict[int, Certificate] = {}
+    for start in range(0, len(wanted), 2000):
+        for r in conn.execute(_WITH_CERTIFICATES, {"ids": wanted[start : start + 2000]}):
+            frags[r.id] = _fragment(r)
+            if r.c_id not in certs:
+                certs[r.c_id] = Certificate(
+                    r.c_id, r.c_number, r.c_obligor, r.c_first_holder, r.c_currency, r.c_face,
+                    r.c_issue_date, r.c_maturity, CertificateStatus(r.c_status),
+                )  # fmt: skip
+    return frags, certs
+
+
+def credit_lines_locked(
+    conn: Connection, keys: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], CreditLine]:
+    """The credit lines of ``keys`` (funder, obligor, currency) that exist, locked for the
+    unit of work in key order (one statement)."""
+    c = t.credit_lines
+    wanted = sorted(set(keys))
+    q = (
+        sa.select(c)
+        .where(sa.tuple_(c.c.funder, c.c.obligor, c.c.currency).in_(wanted))
+        .order_by(c.c.funder, c.c.obligor, c.c.currency)
+    )
+    return {(r.funder, r.obligor, r.currency): _line(r) for r in conn.execute(_locked(conn, q))}
+
+
 def certificates_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Certificate]:
     c = t.certificates
     wanted = sorted(set(ids))

@@ -362,14 +362,15 @@ class CertificateService(FragmentMover):
 
         def work(conn: Connection) -> list[Moved]:
             def run() -> list[Moved]:
-                sources = repo.fragments_by_ids(conn, [t.fragment_id for t in transfers])
+                loaded = repo.fragments_with_certificates(conn, [t.fragment_id for t in transfers])
+                sources, certs = loaded
                 missing = [t.fragment_id for t in transfers if t.fragment_id not in sources]
                 if missing:
                     raise FragmentNotFound(f"No fragment {missing[0]}.")
                 foreign = [f for f in sources.values() if f.holder != principal.org]
                 if foreign or principal.is_auditor:
                     f = (foreign or list(sources.values()))[0]
-                    cert = repo.certificates_by_ids(conn, {f.certificate_id})[f.certificate_id]
+                    cert = certs[f.certificate_id]
                     self._refuse_unless_holder(conn, principal, f, cert, Act.TRANSFER)
                 authorize(principal, Act.TRANSFER, principal.org)
                 moves = [
@@ -377,7 +378,7 @@ class CertificateService(FragmentMover):
                          reference=t.reference)
                     for t in transfers
                 ]  # fmt: skip
-                return self._move(conn, moves, principal.label, self.today(), sources)
+                return self._move(conn, moves, principal.label, self.today(), loaded)
 
             return self._once(conn, principal, key, Act.TRANSFER, request, list[Moved], run)
 

@@ -20,6 +20,7 @@ from capillary.domain.access import (
     visible_fragments,
 )
 from capillary.domain.certificates import (
+    Certificate,
     Fragment,
     plan_split,
 )
@@ -39,6 +40,7 @@ from capillary.services.outcomes import audit_row
 class Financed:
     fragments: tuple[Fragment, ...]  # the funder's, then the seller's change
     quote: Quote
+    certificate: Certificate | None = None  # whose fragments these are
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,7 @@ class FinancingService(FragmentMover):
                 financed = []
                 for m in moved:
                     assert m.quote is not None
-                    financed.append(Financed(m.fragments, m.quote))
+                    financed.append(Financed(m.fragments, m.quote, m.certificate))
                 return financed
 
             return self._once(

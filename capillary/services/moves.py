@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from capillary.adapters import certificate_repository as repo
 from capillary.adapters import trade_repository as trade_repo
 from capillary.domain.certificates import (
+    Certificate,
     Fragment,
     check_trade_reference,
     children,
@@ -58,6 +59,7 @@ class Moved:
     fragments: tuple[Fragment, ...]  # the recipient's, then the sender's change
     quote: Quote | None  # a financing's price
     posting: int  # the ledger transaction that moved it
+    certificate: Certificate | None = None  # whose fragments these are
 
 
 class FragmentMover(LoopService):
@@ -77,37 +79,32 @@ class FragmentMover(LoopService):
         moves: Sequence[Move],
         actor: str,
         on: date,
-        sources: dict[int, Fragment] | None = None,
+        loaded: tuple[dict[int, Fragment], dict[int, Certificate]] | None = None,
     ) -> list[Moved]:
         """Transfers and financings whose parties have already been checked, on ``on``
-        (``sources``: the fragments moved, if the caller loaded them already)."""
+        (``loaded``: the fragments moved and their certificates, if the caller read them
+        already)."""
         now = self.clock.now_us()
         ids = [m.fragment_id for m in moves]
         if len(set(ids)) != len(ids):
             raise FragmentNotActive("A fragment can move only once in a batch.")
-        if sources is None:
-            sources = repo.fragments_by_ids(conn, ids)
+        sources, certs = loaded or repo.fragments_with_certificates(conn, ids)
         missing = [i for i in ids if i not in sources]
         if missing:
             raise FragmentNotFound(f"No fragment {missing[0]}.")
-        certs = repo.certificates_by_ids(conn, {f.certificate_id for f in sources.values()})
         orgs = self._orgs(conn, *sorted({o for m in moves for o in (m.sender, m.recipient)}))
-        relations = trade_repo.relationships(
-            conn, {(m.sender, m.recipient) for m in moves if m.rate is None}
-        )
-        # Every credit line a move draws or frees, locked (in key order), used tracked here.
+        pairs = {(m.sender, m.recipient) for m in moves if m.rate is None}
+        relations = trade_repo.relationships(conn, pairs) if pairs else {}
+        # Every credit line a move draws or frees, locked in key order, used tracked here:
+        # only funders hold lines (a financing draws the buyer's, passing on frees the
+        # seller's), so a move between suppliers touches none.
         keys = set()
         for m in moves:
             cert = certs[sources[m.fragment_id].certificate_id]
-            keys |= {
-                (m.sender, cert.obligor, cert.currency),
-                (m.recipient, cert.obligor, cert.currency),
-            }
-        lines = {}
-        for key in sorted(keys):
-            line = repo.credit_line(conn, *key, lock=True)
-            if line is not None:
-                lines[key] = line
+            for org in (m.sender, m.recipient):
+                if Role.FUNDER in orgs[org].roles:
+                    keys.add((org, cert.obligor, cert.currency))
+        lines = repo.credit_lines_locked(conn, keys) if keys else {}
         used = {key: line.used for key, line in lines.items()}
         plans = []
         for m in moves:
@@ -203,9 +200,9 @@ class FragmentMover(LoopService):
         made_iter = iter(made_all)
         financings = []
         audit = []
-        for (m, source, _cert, split, q), posting in zip(plans, postings, strict=True):
+        for (m, source, cert, split, q), posting in zip(plans, postings, strict=True):
             made = [next(made_iter) for _ in range(2 if split.change else 1)]
-            results.append(Moved(tuple(made), q, posting))
+            results.append(Moved(tuple(made), q, posting, cert))
             if q is not None:
                 financings.append(
                     {

@@ -21,6 +21,7 @@ from capillary.entrypoints.api.schemas.loop import (
     Moved,
     TransferIn,
 )
+from capillary.services.certificates import Transfer
 
 router = APIRouter(tags=["certificates"])
 
@@ -107,8 +108,9 @@ def transfer(
     fragment_id: int, body: TransferIn, services: Services, caller: Caller, key: IdempotencyKey
 ) -> Moved:
     amount, _ = minor_units(body.amount)
-    made = services.certificates.transfer(principal=caller, fragment_id=fragment_id,
-                                          recipient=body.recipient, amount=amount,
-                                          reference=body.reference, key=key)  # fmt: skip
-    cert = services.certificates.certificate_of(fragment_id, principal=caller)
-    return Moved(fragments=[FragmentOut.of(f, cert) for f in made])
+    (moved,) = services.certificates.transfer_many(
+        [Transfer(fragment_id, body.recipient, amount, body.reference)], principal=caller, key=key
+    )
+    cert = moved.certificate
+    assert cert is not None
+    return Moved(fragments=[FragmentOut.of(f, cert) for f in moved.fragments])

@@ -73,11 +73,11 @@ def one_offer(offer_id: int, services: Services, caller: Caller) -> OfferOut:
 def accept(offer_id: int, services: Services, caller: Caller, key: IdempotencyKey) -> FinancedOut:
     """The fragment moves to the funder and the price to the seller, less the fee, in one
     ledger transaction, priced at the agreed rate for the days left today."""
-    found = services.financing.financing_offer(offer_id, principal=caller)
     done = services.financing.accept_financing(offer_id, principal=caller, key=key)
-    cert = services.certificates.certificate_of(found.fragment_id, principal=caller)
+    cert = done.certificate
+    assert cert is not None
     return FinancedOut(fragments=[FragmentOut.of(f, cert) for f in done.fragments],
-                       price=Price.of(done.quote, found.currency))  # fmt: skip
+                       price=Price.of(done.quote, cert.currency))  # fmt: skip
 
 
 @router.post("/financing-offers/{offer_id}/withdraw", summary="Withdraw your open offer or quote")
