@@ -92,8 +92,8 @@ def seed(url: str, certificates: int, offers: int) -> tuple[Platform, dict[str, 
                                      (DeliveryLine(1, Decimal(certificates),
                                                    Decimal(certificates), Decimal(0)),)),
                             principal=who["tier1"], key="dn")  # fmt: skip
-    p.trade.receive_invoice(an_invoice((1, str(certificates), "1000.00", "0"),
-                                       issue_date=today), principal=who["tier1"], key="inv")  # fmt: skip
+    invoice = an_invoice((1, str(certificates), "1000.00", "0"), issue_date=today)
+    p.trade.receive_invoice(invoice, principal=who["tier1"], key="inv")
     payable = p.trade.confirm_invoice("tier1", None, "26442000000000000001", due_date=MATURITY,
                                       principal=who["core"], key="ok").id  # fmt: skip
     p.credit.set_issuance_limit(principal=who["ops"], obligor="core", cur="CNY", limit=total,
@@ -139,23 +139,28 @@ def in_process(p: Platform, fragments: list[int], offers: list[int], n: int) -> 
     timed("certificates", max(1, n // 4),
           lambda i: p.certificates.certificates(principal=tier1, limit=100))  # fmt: skip
     timed("transfer", len(fragments),
-          lambda i: p.certificates.transfer(principal=tier1, fragment_id=fragments[i],
-                                            recipient="tier2", amount=FACE,
-                                            reference="contract:bench", key=f"in-t-{i}"))  # fmt: skip
-    timed("finance", len(offers),
-          lambda i: p.financing.accept_financing(offers[i], principal=bank, key=f"in-f-{i}"))
+          lambda i: p.certificates.transfer(
+              principal=tier1, fragment_id=fragments[i], recipient="tier2", amount=FACE,
+              reference="contract:bench", key=f"in-t-{i}"))  # fmt: skip
+    timed(
+        "finance",
+        len(offers),
+        lambda i: p.financing.accept_financing(offers[i], principal=bank, key=f"in-f-{i}"),
+    )
     return figures
 
 
 def serve(url: str, port: int, workers: int) -> subprocess.Popen[str]:
     env = {**os.environ, "CAPILLARY_DATABASE_URL": url, "CAPILLARY_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([CAPILLARY, "serve", "--port", str(port), "--workers",
-                                str(workers), "--log-level", "warning"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    command = [CAPILLARY, "serve", "--port", str(port), "--workers", str(workers),
+               "--log-level", "warning"]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"capillary serve stopped: {process.stderr.read() if process.stderr else ''}")
+            said = process.stderr.read() if process.stderr else ""
+            raise SystemExit(f"capillary serve stopped: {said}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                 return process
@@ -204,7 +209,7 @@ def run(store: str, quick: bool, workers: int) -> tuple[dict[str, float], list[d
                                      ("transfer", keys["tier1"], fragments),
                                      ("finance", keys["bank"], offers)):  # fmt: skip
                     for i, c in enumerate(levels):
-                        chunk = ids[i * writes:(i + 1) * writes] if ids else []
+                        chunk = ids[i * writes : (i + 1) * writes] if ids else []
                         count = writes if ids else reads
                         results.append(load(base, key, op, c, count, seconds, chunk))
         finally:
@@ -214,8 +219,9 @@ def run(store: str, quick: bool, workers: int) -> tuple[dict[str, float], list[d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--quick", action="store_true", help="A small run (for the tests).")
     parser.add_argument("--workers", type=int, default=2, help="Server worker processes.")
