@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import certificate_tables as t
+from capillary.adapters import driver_sql
 from capillary.domain.certificates import (
     Certificate,
     CertificateStatus,
@@ -31,7 +32,7 @@ def _next_ids(conn: Connection, table: sa.Table, count: int) -> list[int]:
             f"SELECT nextval('{table.name}_id_seq') FROM generate_series(1, %s)", (count,)
         )
         return [r[0] for r in rows]
-    (last,) = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).one()
+    ((last,),) = driver_sql.rows(conn, f"SELECT coalesce(max(id), 0) FROM {table.name}")
     return list(range(last + 1, last + 1 + count))
 
 
@@ -238,25 +239,13 @@ def next_fragment_ids(conn: Connection, count: int) -> list[int]:
 
 
 def insert_fragments(conn: Connection, fragments: Sequence[Fragment], now: int) -> None:
-    if fragments:
-        conn.execute(
-            t.fragments.insert(),
-            [
-                {
-                    "id": f.id,
-                    "certificate_id": f.certificate_id,
-                    "parent_id": f.parent_id,
-                    "holder": f.holder,
-                    "amount": f.amount,
-                    "status": f.status.value,
-                    "tier": f.tier,
-                    "path": f.path,
-                    "recourse_to": f.recourse_to,
-                    "created_at": now,
-                }
-                for f in fragments
-            ],
-        )
+    driver_sql.run_many(
+        conn,
+        f"INSERT INTO fragments ({_FRAGMENT_COLUMNS}, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(f.id, f.certificate_id, f.parent_id, f.holder, f.amount, f.status.value, f.tier,
+          f.path, f.recourse_to, now) for f in fragments],
+    )  # fmt: skip
 
 
 def fragment(conn: Connection, fragment_id: int) -> Fragment | None:
@@ -387,30 +376,33 @@ def fragments_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Fragment
     return out
 
 
-_FRAGMENT_COLUMNS = [c for c in t.fragments.c if c.name != "created_at"]
-_CERTIFICATE_COLUMNS = [c.label(f"c_{c.name}") for c in t.certificates.c]
-#: Fragments with their certificates, by fragment id: one statement, built once.
+_FRAGMENT_COLUMNS = "id, certificate_id, parent_id, holder, amount, status, tier, path, recourse_to"
 _WITH_CERTIFICATES = (
-    sa.select(*_FRAGMENT_COLUMNS, *_CERTIFICATE_COLUMNS)
-    .join_from(t.fragments, t.certificates, t.certificates.c.id == t.fragments.c.certificate_id)
-    .where(t.fragments.c.id.in_(sa.bindparam("ids", expanding=True)))
+    "SELECT f.id, f.certificate_id, f.parent_id, f.holder, f.amount, f.status, f.tier, f.path, "
+    "f.recourse_to, c.number, c.obligor, c.first_holder, c.currency, c.face, c.issue_date, "
+    "c.maturity, c.status FROM fragments f JOIN certificates c ON c.id = f.certificate_id "
+    "WHERE f.id IN "
 )
 
 
 def fragments_with_certificates(
     conn: Connection, ids: Iterable[int]
 ) -> tuple[dict[int, Fragment], dict[int, Certificate]]:
-    """The fragments of ``ids`` that exist, and their certificates, read together."""
+    """The fragments of ``ids`` that exist, and their certificates, read together (one
+    statement, on the driver: the hot path of every transfer and financing)."""
     wanted = sorted(set(ids))
     frags: dict[int, Fragment] = {}
     certs: dict[int, Certificate] = {}
     for start in range(0, len(wanted), 2000):
-        for r in conn.execute(_WITH_CERTIFICATES, {"ids": wanted[start : start + 2000]}):
-            frags[r.id] = _fragment(r)
-            if r.c_id not in certs:
-                certs[r.c_id] = Certificate(
-                    r.c_id, r.c_number, r.c_obligor, r.c_first_holder, r.c_currency, r.c_face,
-                    r.c_issue_date, r.c_maturity, CertificateStatus(r.c_status),
+        chunk = wanted[start : start + 2000]
+        for r in driver_sql.rows(conn, f"{_WITH_CERTIFICATES}({driver_sql.marks(len(chunk))})",
+                                 chunk):  # fmt: skip
+            frags[r[0]] = Fragment(r[0], r[1], r[2], r[3], r[4], FragmentStatus(r[5]), r[6],
+                                   r[7], r[8])  # fmt: skip
+            if r[1] not in certs:
+                certs[r[1]] = Certificate(
+                    r[1], r[9], r[10], r[11], r[12], r[13], driver_sql.day(r[14]),
+                    driver_sql.day(r[15]), CertificateStatus(r[16]),
                 )  # fmt: skip
     return frags, certs
 
@@ -445,13 +437,15 @@ def certificates_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Certi
 def spend_many(conn: Connection, fragment_ids: Sequence[int]) -> bool:
     """Mark active fragments spent, all or none: False if any was not active any more
     (someone else moved it first)."""
-    f = t.fragments
     done = 0
     for start in range(0, len(fragment_ids), 2000):
         chunk = list(fragment_ids[start : start + 2000])
-        done += conn.execute(
-            f.update().where(f.c.id.in_(chunk), f.c.status == "active").values(status="spent")
-        ).rowcount
+        done += driver_sql.run(
+            conn,
+            "UPDATE fragments SET status = 'spent' WHERE status = 'active' AND id IN "
+            f"({driver_sql.marks(len(chunk))})",
+            chunk,
+        )
     return done == len(fragment_ids)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import driver_sql
 from capillary.adapters import trade_tables as t
 from capillary.domain.matching import MatchException
 from capillary.domain.parties import (
@@ -77,10 +78,18 @@ def _bulk_insert(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any
     SQLite."""
     if not rows:
         return
+    columns = list(rows[0])
+    if len(rows) < 64:  # a use case's few rows: one statement (COPY costs round trips)
+        driver_sql.run_many(
+            conn,
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({driver_sql.marks(len(columns))})",
+            [[row[c] for c in columns] for row in rows],
+        )
+        return
     if not _pg(conn):
         conn.execute(table.insert(), list(rows))
         return
-    columns = list(rows[0])
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
@@ -153,11 +162,24 @@ def insert_orgs(conn: Connection, orgs: Sequence[Organization]) -> None:
         )
 
 
+_ORG_COLUMNS = (
+    "code, name, id_scheme, id_value, roles, tolerance_percent, tolerance_absolute, created_at"
+)
+
+
 def orgs_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, Organization]:
     found: dict[str, Organization] = {}
     for chunk in _chunks(sorted(set(codes))):
-        for r in conn.execute(sa.select(t.organizations).where(t.organizations.c.code.in_(chunk))):
-            found[r.code] = _org(r)
+        for r in driver_sql.rows(
+            conn,
+            f"SELECT {_ORG_COLUMNS} FROM organizations WHERE code IN "
+            f"({driver_sql.marks(len(chunk))})",
+            chunk,
+        ):
+            found[r[0]] = Organization(
+                code=r[0], name=r[1], scheme=r[2], identifier=r[3], roles=parse_roles(r[4]),
+                tolerance=Tolerance(Decimal(r[5]), r[6]), created_at=r[7],
+            )  # fmt: skip
     return found
 
 
@@ -186,7 +208,15 @@ def set_tolerance(conn: Connection, code: str, tolerance: Tolerance) -> None:
 def relationships(
     conn: Connection, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], TradeRelationship]:
-    rows = _by_keys(conn, t.trade_relationships, ("buyer", "supplier"), pairs)
+    wanted = sorted(set(pairs))
+    if len(wanted) <= 8:  # a use case's few pairs: one keyed read per pair, one statement
+        where = " OR ".join(["(buyer = ? AND supplier = ?)"] * len(wanted)) or "1 = 0"
+        found = driver_sql.rows(
+            conn, f"SELECT buyer, supplier, status FROM trade_relationships WHERE {where}",
+            [v for pair in wanted for v in pair],
+        )  # fmt: skip
+        return {(b, s): TradeRelationship(b, s, RelationshipStatus(st)) for b, s, st in found}
+    rows = _by_keys(conn, t.trade_relationships, ("buyer", "supplier"), wanted)
     return {
         (r.buyer, r.supplier): TradeRelationship(r.buyer, r.supplier, RelationshipStatus(r.status))
         for r in rows

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import driver_sql
 from capillary.adapters import trust_tables as t
 from capillary.domain.offers import FinancingOffer, OfferStatus
 from capillary.domain.pricing import DayCount
@@ -64,15 +65,14 @@ class Recorded:
 
 
 def recorded(conn: Connection, org: str, key: str) -> Recorded | None:
-    i = t.idempotency
-    r = conn.execute(
-        sa.select(i.c.use_case, i.c.request_hash, i.c.result).where(i.c.org == org, i.c.key == key)
-    ).first()
-    return (
-        None
-        if r is None
-        else Recorded(r.use_case, r.request_hash, zlib.decompress(bytes(r.result)))
-    )
+    found = driver_sql.rows(
+        conn, 'SELECT use_case, request_hash, result FROM idempotency WHERE org = ? AND "key" = ?',
+        (org, key),
+    )  # fmt: skip
+    if not found:
+        return None
+    use_case, request_hash, result = found[0]
+    return Recorded(use_case, request_hash, zlib.decompress(bytes(result)))
 
 
 def record(
@@ -87,12 +87,12 @@ def record(
 ) -> None:
     """Record a result (JSON), compressed: a batch's result repeats itself a great deal, and
     every byte is written durably with the use case."""
-    conn.execute(
-        t.idempotency.insert().values(
-            org=org, key=key, use_case=use_case, request_hash=request_hash,
-            result=zlib.compress(result, 1), created_at=now,
-        )
-    )  # fmt: skip
+    driver_sql.run(
+        conn,
+        'INSERT INTO idempotency (org, "key", use_case, request_hash, result, created_at) '
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (org, key, use_case, request_hash, zlib.compress(result, 1), now),
+    )
 
 
 # ---------------------------------------------------------------- financing offers
