@@ -235,7 +235,8 @@ def _fragment(r: Any) -> Fragment:
 
 
 def next_fragment_ids(conn: Connection, count: int) -> list[int]:
-    return _next_ids(conn, t.fragments, count)
+    sql, params = next_fragment_ids_query(conn, count)
+    return read_next_ids(conn, driver_sql.rows(conn, sql, params), count)
 
 
 def insert_fragments(conn: Connection, fragments: Sequence[Fragment], now: int) -> None:
@@ -385,26 +386,64 @@ _WITH_CERTIFICATES = (
 )
 
 
+def fragments_with_certificates_query(ids: Sequence[int]) -> tuple[str, Sequence[int]]:
+    """The statement of :func:`fragments_with_certificates` for up to 2,000 ids."""
+    return f"{_WITH_CERTIFICATES}({driver_sql.marks(len(ids))})", list(ids)
+
+
+def read_with_certificates(
+    rows: Iterable[Sequence[Any]],
+    frags: dict[int, Fragment] | None = None,
+    certs: dict[int, Certificate] | None = None,
+) -> tuple[dict[int, Fragment], dict[int, Certificate]]:
+    frags = {} if frags is None else frags
+    certs = {} if certs is None else certs
+    for r in rows:
+        frags[r[0]] = Fragment(r[0], r[1], r[2], r[3], r[4], FragmentStatus(r[5]), r[6], r[7],
+                               r[8])  # fmt: skip
+        if r[1] not in certs:
+            certs[r[1]] = Certificate(
+                r[1], r[9], r[10], r[11], r[12], r[13], driver_sql.day(r[14]),
+                driver_sql.day(r[15]), CertificateStatus(r[16]),
+            )  # fmt: skip
+    return frags, certs
+
+
 def fragments_with_certificates(
     conn: Connection, ids: Iterable[int]
 ) -> tuple[dict[int, Fragment], dict[int, Certificate]]:
     """The fragments of ``ids`` that exist, and their certificates, read together (one
-    statement, on the driver: the hot path of every transfer and financing)."""
+    statement per 2,000, on the driver: the hot path of every transfer and financing)."""
     wanted = sorted(set(ids))
     frags: dict[int, Fragment] = {}
     certs: dict[int, Certificate] = {}
     for start in range(0, len(wanted), 2000):
-        chunk = wanted[start : start + 2000]
-        for r in driver_sql.rows(conn, f"{_WITH_CERTIFICATES}({driver_sql.marks(len(chunk))})",
-                                 chunk):  # fmt: skip
-            frags[r[0]] = Fragment(r[0], r[1], r[2], r[3], r[4], FragmentStatus(r[5]), r[6],
-                                   r[7], r[8])  # fmt: skip
-            if r[1] not in certs:
-                certs[r[1]] = Certificate(
-                    r[1], r[9], r[10], r[11], r[12], r[13], driver_sql.day(r[14]),
-                    driver_sql.day(r[15]), CertificateStatus(r[16]),
-                )  # fmt: skip
+        sql, params = fragments_with_certificates_query(wanted[start : start + 2000])
+        read_with_certificates(driver_sql.rows(conn, sql, params), frags, certs)
     return frags, certs
+
+
+def spend_query(ids: Sequence[int]) -> tuple[str, Sequence[int]]:
+    """Mark up to 2,000 active fragments spent (the compare-and-set of a move)."""
+    return (
+        "UPDATE fragments SET status = 'spent' WHERE status = 'active' AND id IN "
+        f"({driver_sql.marks(len(ids))})",
+        list(ids),
+    )
+
+
+def next_fragment_ids_query(conn: Connection, count: int) -> tuple[str, Sequence[int]]:
+    """The statement whose rows are the next ids (PostgreSQL) or the largest id (SQLite)."""
+    if driver_sql.is_pg(conn):
+        return "SELECT nextval('fragments_id_seq') FROM generate_series(1, ?)", [count]
+    return "SELECT coalesce(max(id), 0) FROM fragments", []
+
+
+def read_next_ids(conn: Connection, rows: Sequence[Sequence[Any]], count: int) -> list[int]:
+    if driver_sql.is_pg(conn):
+        return sorted(int(r[0]) for r in rows)
+    last = int(rows[0][0])
+    return list(range(last + 1, last + 1 + count))
 
 
 def credit_lines_locked(
@@ -439,13 +478,7 @@ def spend_many(conn: Connection, fragment_ids: Sequence[int]) -> bool:
     (someone else moved it first)."""
     done = 0
     for start in range(0, len(fragment_ids), 2000):
-        chunk = list(fragment_ids[start : start + 2000])
-        done += driver_sql.run(
-            conn,
-            "UPDATE fragments SET status = 'spent' WHERE status = 'active' AND id IN "
-            f"({driver_sql.marks(len(chunk))})",
-            chunk,
-        )
+        done += driver_sql.run(conn, *spend_query(fragment_ids[start : start + 2000]))
     return done == len(fragment_ids)
 
 

@@ -62,3 +62,23 @@ def marks(count: int) -> str:
 def day(value: Any) -> date:
     """A DATE column as read by either driver (SQLite keeps it as ISO text)."""
     return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def pipelined(conn: Connection, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+    """Several statements (``?`` placeholders) in one round trip on PostgreSQL (psycopg's
+    pipeline), one after another on SQLite: each query's rows, or for a statement that
+    returns none, the rows it changed."""
+    if not is_pg(conn):
+        out: list[Any] = []
+        for sql, params in queries:
+            cursor = _cursor(conn)
+            cursor.execute(sql, tuple(params))
+            out.append(cursor.fetchall() if cursor.description else cursor.rowcount)
+        return out
+    driver: Any = conn.connection.driver_connection
+    with driver.pipeline() as pipeline:
+        cursors = [driver.cursor() for _ in queries]
+        for cursor, (sql, params) in zip(cursors, queries, strict=True):
+            cursor.execute(_pg_style(sql), tuple(params))
+        pipeline.sync()  # one round trip: every result is in
+        return [c.fetchall() if c.description else c.rowcount for c in cursors]

@@ -696,33 +696,42 @@ def account_ids(
     """Ids of the accounts in ``units`` with one of ``codes`` (of ``orgs`` only, if given),
     by (org, unit, code): bulk lookups for use cases that touch many accounts at once."""
     found: dict[tuple[str, str, str], int] = {}
+    for chunk in _chunks(sorted(set(units))):
+        sql, params = account_ids_query(conn, chunk, codes=codes, orgs=orgs)
+        for r in conn.exec_driver_sql(sql, tuple(params)):
+            found[(r[1], r[2], r[3])] = r[0]
+    return found
+
+
+def account_ids_query(
+    conn: Connection, units: Sequence[str], *, codes: Sequence[str],
+    orgs: Sequence[str] | None = None,
+) -> tuple[str, Sequence[Any]]:  # fmt: skip
+    """The statement of :func:`account_ids` for one chunk of units (rows: id, org, unit,
+    code), in the driver's own placeholders."""
     code_list = ", ".join(f"'{c}'" for c in codes)
     org_filter, org_params = "", ()
     if orgs is not None:
         org_filter, org_params = _in_clause(conn, "org", sorted(set(orgs)))
         org_filter = f" AND {org_filter}"
-    for chunk in _chunks(sorted(set(units))):
-        where, params = _in_clause(conn, "unit", chunk)
-        for r in conn.exec_driver_sql(
-            f"SELECT id, org, unit, code FROM accounts WHERE {where} AND code IN ({code_list})"
-            f"{org_filter}",
-            tuple(params) + tuple(org_params),
-        ):
-            found[(r[1], r[2], r[3])] = r[0]
-    return found
+    where, params = _in_clause(conn, "unit", units)
+    sql = f"SELECT id, org, unit, code FROM accounts WHERE {where} AND code IN ({code_list})"
+    return sql + org_filter, tuple(params) + tuple(org_params)
 
 
 def insert_accounts(
     conn: Connection, rows: Sequence[tuple[str, str, str, str, BalanceConstraint]], now: int
-) -> None:
-    """Open many accounts at once: (org, unit, type, code, constraint) each, in one statement."""
+) -> dict[tuple[str, str, str], int]:
+    """Open many accounts at once: (org, unit, type, code, constraint) each, in one statement
+    (a chunk of them on SQLite); their ids by (org, unit, code)."""
     if not rows:
-        return
+        return {}
     if _pg(conn):
-        conn.exec_driver_sql(
+        found = conn.exec_driver_sql(
             "INSERT INTO accounts (org, unit, type, code, balance_constraint, metadata, "
             "created_at) SELECT o, u, t, c, k, NULL, %s FROM unnest(%s::text[], %s::text[], "
-            "%s::text[], %s::text[], %s::text[]) AS r(o, u, t, c, k)",
+            "%s::text[], %s::text[], %s::text[]) AS r(o, u, t, c, k) "
+            "RETURNING id, org, unit, code",
             (
                 now,
                 [r[0] for r in rows],
@@ -731,13 +740,19 @@ def insert_accounts(
                 [r[3] for r in rows],
                 [r[4].value for r in rows],
             ),
-        )
-        return
-    conn.exec_driver_sql(
-        "INSERT INTO accounts (org, unit, type, code, balance_constraint, metadata, created_at) "
-        "VALUES (?, ?, ?, ?, ?, NULL, ?)",
-        [(o, u, t, c, k.value, now) for o, u, t, c, k in rows],
-    )
+        ).all()
+        return {(r[1], r[2], r[3]): r[0] for r in found}
+    ids: dict[tuple[str, str, str], int] = {}
+    for chunk in _chunks(rows, 5_000):
+        values = ", ".join(["(?, ?, ?, ?, ?, NULL, ?)"] * len(chunk))
+        params = [v for o, u, t, c, k in chunk for v in (o, u, t, c, k.value, now)]
+        for r in conn.exec_driver_sql(
+            "INSERT INTO accounts (org, unit, type, code, balance_constraint, metadata, "
+            f"created_at) VALUES {values} RETURNING id, org, unit, code",
+            tuple(params),
+        ):
+            ids[(r[1], r[2], r[3])] = r[0]
+    return ids
 
 
 def insert_units(conn: Connection, units: Sequence[Unit]) -> None:

@@ -167,19 +167,28 @@ _ORG_COLUMNS = (
 )
 
 
+def orgs_query(codes: Sequence[str]) -> tuple[str, Sequence[str]]:
+    """The organizations of up to a chunk of ``codes``."""
+    where = f"code IN ({driver_sql.marks(len(codes))})"
+    return f"SELECT {_ORG_COLUMNS} FROM organizations WHERE {where}", list(codes)
+
+
+def read_orgs(
+    rows: Iterable[Sequence[Any]], found: dict[str, Organization] | None = None
+) -> dict[str, Organization]:
+    found = {} if found is None else found
+    for r in rows:
+        found[r[0]] = Organization(
+            code=r[0], name=r[1], scheme=r[2], identifier=r[3], roles=parse_roles(r[4]),
+            tolerance=Tolerance(Decimal(r[5]), r[6]), created_at=r[7],
+        )  # fmt: skip
+    return found
+
+
 def orgs_by_code(conn: Connection, codes: Iterable[str]) -> dict[str, Organization]:
     found: dict[str, Organization] = {}
     for chunk in _chunks(sorted(set(codes))):
-        for r in driver_sql.rows(
-            conn,
-            f"SELECT {_ORG_COLUMNS} FROM organizations WHERE code IN "
-            f"({driver_sql.marks(len(chunk))})",
-            chunk,
-        ):
-            found[r[0]] = Organization(
-                code=r[0], name=r[1], scheme=r[2], identifier=r[3], roles=parse_roles(r[4]),
-                tolerance=Tolerance(Decimal(r[5]), r[6]), created_at=r[7],
-            )  # fmt: skip
+        read_orgs(driver_sql.rows(conn, *orgs_query(chunk)), found)
     return found
 
 
@@ -205,17 +214,29 @@ def set_tolerance(conn: Connection, code: str, tolerance: Tolerance) -> None:
 # ---------------------------------------------------------------- relationships
 
 
+#: Up to this many (buyer, supplier) pairs are read as one keyed statement.
+FEW_PAIRS = 8
+
+
+def relationships_query(pairs: Sequence[tuple[str, str]]) -> tuple[str, Sequence[str]]:
+    """A use case's few pairs: one keyed read per pair, in one statement."""
+    where = " OR ".join(["(buyer = ? AND supplier = ?)"] * len(pairs)) or "1 = 0"
+    return (f"SELECT buyer, supplier, status FROM trade_relationships WHERE {where}",
+            [v for pair in pairs for v in pair])  # fmt: skip
+
+
+def read_relationships(
+    rows: Iterable[Sequence[Any]],
+) -> dict[tuple[str, str], TradeRelationship]:
+    return {(b, s): TradeRelationship(b, s, RelationshipStatus(st)) for b, s, st in rows}
+
+
 def relationships(
     conn: Connection, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], TradeRelationship]:
     wanted = sorted(set(pairs))
-    if len(wanted) <= 8:  # a use case's few pairs: one keyed read per pair, one statement
-        where = " OR ".join(["(buyer = ? AND supplier = ?)"] * len(wanted)) or "1 = 0"
-        found = driver_sql.rows(
-            conn, f"SELECT buyer, supplier, status FROM trade_relationships WHERE {where}",
-            [v for pair in wanted for v in pair],
-        )  # fmt: skip
-        return {(b, s): TradeRelationship(b, s, RelationshipStatus(st)) for b, s, st in found}
+    if len(wanted) <= FEW_PAIRS:
+        return read_relationships(driver_sql.rows(conn, *relationships_query(wanted)))
     rows = _by_keys(conn, t.trade_relationships, ("buyer", "supplier"), wanted)
     return {
         (r.buyer, r.supplier): TradeRelationship(r.buyer, r.supplier, RelationshipStatus(r.status))

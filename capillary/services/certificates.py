@@ -44,7 +44,7 @@ from capillary.domain.ledger import (
 )
 from capillary.domain.units import currency, instrument
 from capillary.services.loop_core import Accounts
-from capillary.services.moves import FragmentMover, Move, Moved
+from capillary.services.moves import FragmentMover, Move, Moved, load_moves
 from capillary.services.outcomes import audit_row
 
 
@@ -362,8 +362,13 @@ class CertificateService(FragmentMover):
 
         def work(conn: Connection) -> list[Moved]:
             def run() -> list[Moved]:
-                loaded = repo.fragments_with_certificates(conn, [t.fragment_id for t in transfers])
-                sources, certs = loaded
+                moves = [
+                    Move(t.fragment_id, principal.org, t.recipient, t.amount,
+                         reference=t.reference)
+                    for t in transfers
+                ]  # fmt: skip
+                loaded = load_moves(conn, moves)
+                sources, certs = loaded.fragments, loaded.certificates
                 missing = [t.fragment_id for t in transfers if t.fragment_id not in sources]
                 if missing:
                     raise FragmentNotFound(f"No fragment {missing[0]}.")
@@ -373,11 +378,6 @@ class CertificateService(FragmentMover):
                     cert = certs[f.certificate_id]
                     self._refuse_unless_holder(conn, principal, f, cert, Act.TRANSFER)
                 authorize(principal, Act.TRANSFER, principal.org)
-                moves = [
-                    Move(t.fragment_id, principal.org, t.recipient, t.amount,
-                         reference=t.reference)
-                    for t in transfers
-                ]  # fmt: skip
                 return self._move(conn, moves, principal.label, self.today(), loaded)
 
             return self._once(conn, principal, key, Act.TRANSFER, request, list[Moved], run)

@@ -261,6 +261,13 @@ def ledger_key(use_case: str, principal: Principal, key: str) -> str:
     return f"{use_case}:{digest}"
 
 
+def involved_orgs(orgs: Sequence[str]) -> list[str] | None:
+    """The organizations whose accounts a use case looks up: only those involved (a platform
+    has many), with the platform's own; past a thousand, all (no filter)."""
+    involved = sorted({*orgs, PLATFORM})
+    return involved if len(involved) <= 1_000 else None
+
+
 class Accounts:
     """The accounts a use case touches, looked up in bulk within one unit of work (the
     certificate units' held and issued accounts, the cash and fee accounts of the
@@ -273,15 +280,16 @@ class Accounts:
         units: Sequence[str],
         currencies: Sequence[str],
         orgs: Sequence[str],
+        *,
+        found: dict[tuple[str, str, str], int] | None = None,
     ) -> None:
         self.service = service
         self.conn = conn
-        # Only the organizations involved (a platform has many); past a thousand, unfiltered.
-        involved = sorted({*orgs, PLATFORM})
-        self.orgs: list[str] | None = involved if len(involved) <= 1_000 else None
-        self.ids = ledger_repo.account_ids(
+        self.orgs = involved_orgs(orgs)
+        # ``found``: looked up by the caller already (with :func:`involved_orgs`).
+        self.ids = found if found is not None else ledger_repo.account_ids(
             conn, [*units, *currencies], codes=("held", "issued", "cash", "fees"), orgs=self.orgs
-        )
+        )  # fmt: skip
 
     def open_missing(self, needs: Sequence[tuple[str, str, str, str, BalanceConstraint]]) -> None:
         """Open, in one statement, every account of ``needs`` (org, unit, type, code,
@@ -292,11 +300,9 @@ class Accounts:
         for unit in sorted({n[1] for n in missing.values()}):
             if unit in ISO_4217:  # a currency is registered on first use; certificates at issue
                 self.service.ledger.ensure_unit_in(self.conn, currency(unit))
-        ledger_repo.insert_accounts(self.conn, list(missing.values()), self.service.clock.now_us())
-        units = sorted({n[1] for n in missing.values()})
         self.ids.update(
-            ledger_repo.account_ids(
-                self.conn, units, codes=("held", "issued", "cash", "fees"), orgs=self.orgs
+            ledger_repo.insert_accounts(
+                self.conn, list(missing.values()), self.service.clock.now_us()
             )
         )
 

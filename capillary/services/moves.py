@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import certificate_repository as repo
+from capillary.adapters import move_queries
 from capillary.adapters import trade_repository as trade_repo
 from capillary.domain.certificates import (
     Certificate,
@@ -25,6 +26,7 @@ from capillary.domain.errors import (
     CreditLineNotFound,
     FragmentNotActive,
     FragmentNotFound,
+    OrganizationNotFound,
 )
 from capillary.domain.ledger import (
     BalanceConstraint,
@@ -34,7 +36,7 @@ from capillary.domain.ledger import (
 )
 from capillary.domain.parties import Role, require_role, require_trade
 from capillary.domain.pricing import DayCount, Quote, quote
-from capillary.services.loop_core import Accounts, LoopService
+from capillary.services.loop_core import Accounts, LoopService, involved_orgs
 from capillary.services.outcomes import audit_row
 
 
@@ -62,6 +64,19 @@ class Moved:
     certificate: Certificate | None = None  # whose fragments these are
 
 
+def load_moves(
+    conn: Connection, moves: Sequence[Move], *, fragment_ids: Sequence[int] | None = None
+) -> move_queries.MoveContext:
+    """What a move reads before it decides, in one round trip: the fragments with their
+    certificates, the parties, and the trade relationships a transfer needs."""
+    return move_queries.load(
+        conn,
+        fragment_ids if fragment_ids is not None else [m.fragment_id for m in moves],
+        sorted({o for m in moves for o in (m.sender, m.recipient)}),
+        sorted({(m.sender, m.recipient) for m in moves if m.rate is None}),
+    )
+
+
 class FragmentMover(LoopService):
     """A service that moves fragments (certificates transfer them, financing sells them)."""
 
@@ -79,22 +94,23 @@ class FragmentMover(LoopService):
         moves: Sequence[Move],
         actor: str,
         on: date,
-        loaded: tuple[dict[int, Fragment], dict[int, Certificate]] | None = None,
+        loaded: move_queries.MoveContext | None = None,
     ) -> list[Moved]:
         """Transfers and financings whose parties have already been checked, on ``on``
-        (``loaded``: the fragments moved and their certificates, if the caller read them
-        already)."""
+        (``loaded``: what :func:`load_moves` read, if the caller read it already)."""
         now = self.clock.now_us()
         ids = [m.fragment_id for m in moves]
         if len(set(ids)) != len(ids):
             raise FragmentNotActive("A fragment can move only once in a batch.")
-        sources, certs = loaded or repo.fragments_with_certificates(conn, ids)
+        context = loaded or load_moves(conn, moves)
+        sources, certs, orgs = context.fragments, context.certificates, context.orgs
+        relations = context.relationships
         missing = [i for i in ids if i not in sources]
         if missing:
             raise FragmentNotFound(f"No fragment {missing[0]}.")
-        orgs = self._orgs(conn, *sorted({o for m in moves for o in (m.sender, m.recipient)}))
-        pairs = {(m.sender, m.recipient) for m in moves if m.rate is None}
-        relations = trade_repo.relationships(conn, pairs) if pairs else {}
+        for code in sorted({o for m in moves for o in (m.sender, m.recipient)}):
+            if code not in orgs:
+                raise OrganizationNotFound(f"No organization {code!r}.")
         # Every credit line a move draws or frees, locked in key order, used tracked here:
         # only funders hold lines (a financing draws the buyer's, passing on frees the
         # seller's), so a move between suppliers touches none.
@@ -143,16 +159,17 @@ class FragmentMover(LoopService):
             if used.get(freed):
                 used[freed] = release(used[freed], min(m.amount, used[freed]))
             plans.append((m, source, cert, split, q))
-        if not repo.spend_many(conn, ids):
+        units = [c.unit for c in certs.values()]
+        currencies = sorted({c.currency for c in certs.values()})
+        parties = [o for m in moves for o in (m.sender, m.recipient)]
+        spent, new_ids, found = move_queries.claim(
+            conn, ids, sum(2 if p[3].change else 1 for p in plans), [*units, *currencies],
+            involved_orgs(parties),
+        )  # fmt: skip
+        if not spent:
             raise FragmentNotActive("A fragment was moved by someone else first.")
-        fresh = iter(repo.next_fragment_ids(conn, sum(2 if p[3].change else 1 for p in plans)))
-        accounts = Accounts(
-            self,
-            conn,
-            [c.unit for c in certs.values()],
-            sorted({c.currency for c in certs.values()}),
-            [o for m in moves for o in (m.sender, m.recipient)],
-        )
+        fresh = iter(new_ids)
+        accounts = Accounts(self, conn, units, currencies, parties, found=found)
         held_ = BalanceConstraint.CREDITS_MUST_NOT_EXCEED_DEBITS
         cash_ = BalanceConstraint.DEBITS_MUST_NOT_EXCEED_CREDITS
         accounts.open_missing(
