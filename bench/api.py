@@ -173,7 +173,8 @@ def serve(url: str, port: int, workers: int) -> subprocess.Popen[str]:
 def load(base: str, key: str, op: str, concurrency: int, count: int, seconds: float,
          ids: list[int]) -> dict[str, object]:  # fmt: skip
     done = subprocess.run(
-        [sys.executable, str(HERE / "api_load.py"), base, key, op, str(concurrency), str(count),
+        [sys.executable, str(HERE / "api_load.py"), base.rsplit(":", 1)[1], key, op,
+         str(concurrency), str(count),
          str(seconds), *map(str, ids)],
         capture_output=True, text=True, timeout=seconds + 120,
     )  # fmt: skip

@@ -176,12 +176,19 @@ def set_certificate_status(
 
 def list_certificates(
     conn: Connection, org: str | None, limit: int, *, before: int | None = None,
-    status: str | None = None, obligor: str | None = None,
+    status: str | None = None, obligor: str | None = None, currency: str | None = None,
+    maturity_from: date | None = None, maturity_to: date | None = None,
 ) -> list[Certificate]:  # fmt: skip
     """Newest first: those ``org`` is a party to, before id ``before``, in ``status``, of
-    ``obligor``."""
+    ``obligor``, in ``currency``, maturing within the dates given (inclusive)."""
     c = t.certificates
     q = sa.select(c).order_by(c.c.id.desc()).limit(limit)
+    if currency is not None:
+        q = q.where(c.c.currency == currency)
+    if maturity_from is not None:
+        q = q.where(c.c.maturity >= maturity_from)
+    if maturity_to is not None:
+        q = q.where(c.c.maturity <= maturity_to)
     if before is not None:
         q = q.where(c.c.id < before)
     if status is not None:

@@ -827,10 +827,17 @@ def payable_for_invoice(conn: Connection, invoice_id: int) -> Payable | None:
 
 
 def list_payables(
-    conn: Connection, org: str | None, limit: int, before: int | None = None
-) -> list[Payable]:
+    conn: Connection, org: str | None, limit: int, before: int | None = None, *,
+    status: str | None = None, due_from: date | None = None, due_to: date | None = None,
+) -> list[Payable]:  # fmt: skip
     p = t.payables
     q = sa.select(p).order_by(p.c.id.desc()).limit(limit)
+    if status is not None:
+        q = q.where(p.c.status == status)
+    if due_from is not None:
+        q = q.where(p.c.due_date >= due_from)
+    if due_to is not None:
+        q = q.where(p.c.due_date <= due_to)
     if before is not None:
         q = q.where(p.c.id < before)
     if org is not None:

@@ -398,7 +398,8 @@ class CertificateService(FragmentMover):
     def certificates(
         self, *, principal: Principal, org: str | None = None, limit: int = 100,
         before: int | None = None, status: CertificateStatus | None = None,
-        obligor: str | None = None,
+        obligor: str | None = None, currency: str | None = None,
+        maturity_from: date | None = None, maturity_to: date | None = None,
     ) -> list[Certificate]:  # fmt: skip
         """Certificates the principal is a party to (of ``org``, for those who see all),
         newest first, before id ``before``."""
@@ -409,7 +410,9 @@ class CertificateService(FragmentMover):
         return self.db.transaction(
             lambda c: repo.list_certificates(c, org, limit, before=before,
                                              status=status.value if status else None,
-                                             obligor=obligor),
+                                             obligor=obligor, currency=currency,
+                                             maturity_from=maturity_from,
+                                             maturity_to=maturity_to),
             readonly=True,
         )  # fmt: skip
 

@@ -34,7 +34,7 @@ from capillary.domain.errors import (
 )
 from capillary.domain.matching import MatchException, MatchResult, three_way_match
 from capillary.domain.parties import Organization, Role, require_role, require_trade
-from capillary.domain.payables import Payable, check_confirmation, reduce_open
+from capillary.domain.payables import Payable, PayableStatus, check_confirmation, reduce_open
 from capillary.domain.trade import (
     Delivery,
     DeliveryStatus,
@@ -701,12 +701,24 @@ class TradeService:
         org: str | None = None,
         limit: int = 100,
         before: int | None = None,
+        status: PayableStatus | None = None,
+        due_from: date | None = None,
+        due_to: date | None = None,
     ) -> list[Payable]:
         org = _scope(principal, org)
         if org == _NOTHING:
             return []
         return self.db.transaction(
-            lambda c: repo.list_payables(c, org, limit, before), readonly=True
+            lambda c: repo.list_payables(
+                c,
+                org,
+                limit,
+                before,
+                status=status.value if status else None,
+                due_from=due_from,
+                due_to=due_to,
+            ),
+            readonly=True,
         )
 
     def reduce_payable(

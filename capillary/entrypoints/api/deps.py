@@ -24,7 +24,7 @@ async def platform(request: Request) -> Platform:
     return found
 
 
-async def principal(
+def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -33,7 +33,7 @@ async def principal(
     if credentials is None:
         raise Unauthorized("Present an API key: Authorization: Bearer cap_<id>_<secret>.")
     services: Platform = request.app.state.platform
-    # One indexed read, done on the event loop: a hop to the thread pool would cost more.
+    # A read of the store: in the thread pool, never on the event loop.
     who, key = services.keys.authenticate(credentials.credentials)
     request.state.key = key.prefix
     return who

@@ -4,12 +4,15 @@ their three-way match, and the payables a buyer confirms."""
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from capillary.domain.errors import InvalidFile
+from capillary.domain.imports import quantity
+from capillary.domain.payables import PayableStatus
 from capillary.domain.trade import InvoiceStatus
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode
@@ -122,8 +125,6 @@ def accept_delivery(
     supplier: str, number: str, body: DeliveryAcceptance, services: Services, caller: Caller,
     key: IdempotencyKey,
 ) -> DeliveryOut:  # fmt: skip
-    from capillary.domain.imports import quantity
-
     accepted = None
     if body.lines is not None:
         accepted = {ln.order_line_no: quantity(ln.accepted, "accepted") for ln in body.lines}
@@ -192,10 +193,18 @@ def confirm_invoice(
 
 @router.get("/payables", summary="Payables you owe or are owed, newest first")
 def payables(
-    services: Services, caller: Caller, org: Org = None, limit: Limit = 100, cursor: Cursor = None
+    services: Services,
+    caller: Caller,
+    org: Org = None,
+    status: Annotated[PayableStatus | None, Query(description="open or closed.")] = None,
+    due_from: Annotated[date | None, Query(description="Due on or after.")] = None,
+    due_to: Annotated[date | None, Query(description="Due on or before.")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> Page[PayableOut]:
     found = services.trade.payables(principal=caller, org=org, limit=limit,
-                                    before=_before(cursor))  # fmt: skip
+                                    before=_before(cursor), status=status, due_from=due_from,
+                                    due_to=due_to)  # fmt: skip
     return Page[PayableOut](items=[PayableOut.of(p) for p in found],
                             next=_next([p.id for p in found], limit))  # fmt: skip
 
