@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from capillary.adapters import trade_tables as trade
 from capillary.adapters import trust_tables as t
+from capillary.adapters.database import Database
 from capillary.domain.api_keys import ApiKey, parse_scopes
 from capillary.domain.parties import parse_roles
 
@@ -56,13 +56,16 @@ class Presented:
     roles: frozenset[Any]
 
 
-def presented(conn: Connection, key_id: str) -> Presented | None:
-    """The key with this id, its stored digest, and its organization's roles: one query."""
-    o = trade.organizations
-    query = sa.select(t.api_keys, o.c.roles.label("org_roles")).join(
-        o, o.c.code == t.api_keys.c.org
+def presented(db: Database, key_id: str) -> Presented | None:
+    """The key with this id, its stored digest, and its organization's roles: one keyed
+    read, outside any unit of work (every API request makes it)."""
+    r = db.read_row(
+        "SELECT k.id, k.org, k.name, k.scopes, k.created_at, k.created_by, k.revoked_at, "
+        "k.secret_hash, o.roles FROM api_keys k JOIN organizations o ON o.code = k.org "
+        "WHERE k.id = ?",
+        (key_id,),
     )
-    r = conn.execute(query.where(t.api_keys.c.id == key_id)).first()
     if r is None:
         return None
-    return Presented(_key(r), r.secret_hash, parse_roles(r.org_roles))
+    key = ApiKey(r[0], r[1], r[2], parse_scopes(r[3]), r[4], r[5], r[6])
+    return Presented(key, bytes(r[7]), parse_roles(r[8]))

@@ -198,6 +198,30 @@ class Database:
                     f"A number is beyond what the store holds ({exc}); nothing was written."
                 ) from exc
 
+    def read_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """One row of one keyed read (``?`` placeholders), outside any unit of work: on a
+        pooled connection straight through the driver, in autocommit on PostgreSQL (one
+        round trip, no BEGIN or ROLLBACK). For the per-request lookups of the API (a
+        presented key) that must see every commit at once and should cost next to
+        nothing."""
+        try:
+            raw = self.engine.raw_connection()
+            try:
+                driver: Any = raw.driver_connection
+                if self.is_postgresql:
+                    driver.autocommit = True
+                    try:
+                        row = driver.execute(sql.replace("?", "%s"), params).fetchone()
+                    finally:
+                        driver.autocommit = False
+                else:
+                    row = driver.execute(sql, params).fetchone()
+                return None if row is None else tuple(row)
+            finally:
+                raw.close()
+        except (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error) as exc:
+            raise store_error(exc, self.display_url) from exc
+
     def connect(self) -> Connection:
         """A connection for work outside :meth:`transaction` (migrations), with an
         unreachable store said in one sentence."""

@@ -132,7 +132,7 @@ class ApiKeyService:
         unknown, malformed, revoked or whose secret is wrong is :class:`Unauthorized`, all
         alike."""
         key_id, secret = split_token(token)
-        found = self.db.transaction(lambda c: repo.presented(c, key_id), readonly=True)
+        found = repo.presented(self.db, key_id)
         if found is None or not matches(secret, found.secret_hash) or not found.key.active:
             raise Unauthorized("The API key is unknown or revoked.")
         k = found.key
