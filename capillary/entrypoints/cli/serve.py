@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
+from capillary.domain.errors import InvalidFile
 from capillary.entrypoints.cli.context import platform, url
 from capillary.entrypoints.cli.render import console
 
@@ -57,5 +59,8 @@ def openapi(
     if out is None:
         sys.stdout.write(text)
         return
-    out.write_text(text, encoding="utf-8")
-    console.print(f"Wrote {out} ({len(text):,} bytes).")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise InvalidFile(f"Cannot write the spec to {str(out)!r}: {exc}.") from None
+    console.print(f"Wrote {escape(str(out))} ({len(text):,} bytes).")
