@@ -12,7 +12,7 @@ import pytest
 
 from capillary.client import ApiError, v1
 from capillary.entrypoints.api.app import create_app, spec_text
-from tests.api.conftest import World
+from tests.api.conftest import CAST, World
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
@@ -176,3 +176,20 @@ def test_health_readiness_and_metrics(world: World) -> None:
     assert "capillary_http_request_duration_seconds_bucket" in text
     assert "capillary_certificates_issued_total" in text
     assert "capillary_financings_total" in text
+
+
+def test_the_async_client_reads_and_writes(world: World) -> None:
+    import asyncio
+
+    from capillary.client import AsyncClient
+
+    async def go() -> list[str]:
+        async with AsyncClient(world.base, world.keys["ops"]) as ops:
+            await ops.run(v1.deposit("tier3", v1.money("12.34")))
+            pages = [p async for p in ops.pages(lambda c: v1.organizations(cursor=c, limit=3))]
+            balance = await ops.run(v1.cash("tier3"))
+            return [balance.balance.amount, *(o.code for p in pages for o in p.items)]
+
+    amount, *codes = asyncio.run(go())
+    assert amount == "12.34"
+    assert sorted(codes) == sorted(CAST)

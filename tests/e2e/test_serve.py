@@ -53,7 +53,8 @@ def test_serve_answers_with_keys_made_by_the_cli(store_url: str, tmp_path: Path)
     assert token is not None, made
     listed = run("key", "list", "--org", "bank", cwd=tmp_path, db=store_url, who="ops").stdout
     assert "treasury system" in listed
-    assert token.group(0).split("_")[2] not in listed  # the secret is shown once only
+    secret = token.group(0)[len("cap_") + 13 :]  # cap_<12-char id>_<secret>
+    assert secret not in listed  # the secret is shown once only
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = _serve(store_url, port, "--workers", "2")
@@ -69,7 +70,15 @@ def test_serve_answers_with_keys_made_by_the_cli(store_url: str, tmp_path: Path)
                                                              "currency": "CNY"}})  # fmt: skip
         assert refused.status_code == 403  # a read-only key
         assert httpx.get(f"{base}/docs").status_code == 200
-        assert "capillary_http_requests_total" in httpx.get(f"{base}/metrics").text
+        for _ in range(20):  # spread over both workers
+            assert httpx.get(f"{base}/v1/clock", headers=auth).status_code == 200
+        metrics = httpx.get(f"{base}/metrics").text
+        counted = re.search(
+            r'capillary_http_requests_total\{method="GET",route="/v1/clock",status="200"\} (\S+)',
+            metrics,
+        )
+        assert counted is not None, metrics[:2000]
+        assert float(counted.group(1)) >= 21  # every worker's, not the scraped one's alone
         key_id = token.group(0).split("_")[1]
         run("key", "revoke", key_id, cwd=tmp_path, db=store_url, who="ops")
         assert httpx.get(f"{base}/v1/clock", headers=auth).status_code == 401

@@ -21,6 +21,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -68,11 +69,20 @@ class Metrics:
             ["route", "method"], registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )  # fmt: skip
-        if platform is not None:
-            self.registry.register(_DomainCounts(platform))
+        self.domain = None if platform is None else _DomainCounts(platform)
+        if self.domain is not None:
+            self.registry.register(self.domain)
 
     def render(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        """The metrics as Prometheus text: with several workers (``PROMETHEUS_MULTIPROC_DIR``
+        set by ``capillary serve``), the requests and latencies of all of them."""
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        if self.domain is not None:
+            registry.register(self.domain)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
 class _DomainCounts(Collector):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -37,6 +39,18 @@ def serve(
     )
     import uvicorn  # the server's imports, only when serving
 
+    shared = None
+    if workers > 1:  # every worker's request metrics, summed at each scrape
+        shared = tempfile.mkdtemp(prefix="capillary-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
+    try:
+        _run(uvicorn, host, port, workers, log_level)
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
+def _run(uvicorn: Any, host: str, port: int, workers: int, log_level: str) -> None:
     uvicorn.run(
         "capillary.entrypoints.api.app:app_from_environment",
         factory=True,
