@@ -22,6 +22,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/trade.py
 	$(BIN)/python bench/certificates.py
 	$(BIN)/python bench/import_memory.py
+	$(BIN)/python bench/api.py
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -35,5 +36,5 @@ $(VENV)/.installed: pyproject.toml
 # own, capillary.db, is yours and stays).
 clean:
 	rm -rf $(VENV) *.egg-info build .pytest_cache .mypy_cache .ruff_cache .hypothesis \
-		.import_linter_cache bench/results capillary-demo.db* capillary-ledger-demo.db*
+		.import_linter_cache bench/results capillary-demo.db* capillary-ledger-demo.db* api.log
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
         ["ledger.py", "--quick", "--store", "sqlite"],
         ["trade.py", "--invoices", "200", "--store", "sqlite"],
         ["import_memory.py", "--mb", "0.3"],
+        ["api.py", "--store", "sqlite", "--quick"],
         [
             "certificates.py",
             "--store",
