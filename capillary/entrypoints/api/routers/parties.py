@@ -6,16 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from capillary.domain.parties import RelationshipStatus, parse_roles
+from capillary.domain.parties import RelationshipStatus, Tolerance, parse_percent, parse_roles
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, window
-from capillary.entrypoints.api.schemas.common import Page
+from capillary.entrypoints.api.schemas.common import Money, Page, minor_units
 from capillary.entrypoints.api.schemas.parties import (
     OrganizationIn,
     OrganizationOut,
     RelationshipIn,
     RelationshipOut,
     RelationshipStatusIn,
+    ToleranceIn,
+    ToleranceOut,
 )
 from capillary.services.parties import new_organization
 
@@ -54,6 +56,22 @@ def organizations(
 @router.get("/organizations/{code}", summary="One organization of the directory")
 def organization(code: str, services: Services, caller: Caller) -> OrganizationOut:
     return OrganizationOut.of(services.parties.organization(code))
+
+
+@router.post(
+    "/organizations/{code}/tolerance", summary="Set how far invoices to you may exceed the match"
+)
+def set_tolerance(
+    code: str, body: ToleranceIn, services: Services, caller: Caller, key: IdempotencyKey
+) -> ToleranceOut:
+    """The buyer's own setting: an invoice within it of what was ordered and accepted
+    still matches."""
+    absolute, cur = minor_units(body.absolute)
+    org = services.parties.set_tolerance(
+        code, Tolerance(parse_percent(body.percent), absolute), principal=caller, key=key
+    )
+    return ToleranceOut(code=org.code, percent=str(org.tolerance.percent),
+                        absolute=Money.of(org.tolerance.absolute, cur))  # fmt: skip
 
 
 @router.post("/relationships", status_code=201, summary="Record who trades with whom (operator)")

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from capillary.domain.parties import Organization, TradeRelationship
-from capillary.entrypoints.api.schemas.common import Shape, instant
+from capillary.entrypoints.api.schemas.common import Money, Shape, instant
 
 
 class OrganizationIn(Shape):
@@ -35,6 +35,19 @@ class OrganizationOut(Shape):
     def of(cls, o: Organization) -> OrganizationOut:
         return cls(code=o.code, name=o.name, scheme=o.scheme, identifier=o.identifier,
                    roles=sorted(o.roles), created_at=instant(o.created_at))  # fmt: skip
+
+
+class ToleranceIn(Shape):
+    """How far invoices to this buyer may exceed what is supported and still match."""
+
+    percent: str = Field("0", pattern=r"^[0-9]{1,3}(\.[0-9]{1,4})?%?$", examples=["2"])
+    absolute: Money = Field(Money(amount="0.00", currency="CNY"), description="An allowance.")
+
+
+class ToleranceOut(Shape):
+    code: str
+    percent: str
+    absolute: Money
 
 
 class RelationshipIn(Shape):
