@@ -23,6 +23,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/certificates.py
 	$(BIN)/python bench/import_memory.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/transfer_loop.py --store sqlite
+	$(BIN)/python bench/transfer_loop.py --store postgresql
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -152,7 +152,6 @@ def cases(ids: dict[str, Any]) -> list[Case]:
         b"uom,unit_price,tax_rate\ncore,tier1,PO-77,CNY,2026-11-02,1,X,1,EA,1.00,0\n",
     )
     C = Case  # noqa: N806
-    # fmt: off
     return [
         # reads
         C("GET", "/v1/clock", "/v1/clock", set(ORGS) | {"ops", "audit", "tier1-ro"}),
@@ -259,6 +258,14 @@ def cases(ids: dict[str, Any]) -> list[Case]:
                 "roles": ["supplier"],
             },
             forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            "/v1/organizations/core/tolerance",
+            "/v1/organizations/{code}/tolerance",
+            {"core"},
+            {"percent": "2", "absolute": money("10.00")},
+            forbidden=set(ORGS) | {"ops", "audit", "tier1-ro"} - {"core"},
         ),
         C(
             "POST",

@@ -18,6 +18,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
         ["trade.py", "--invoices", "200", "--store", "sqlite"],
         ["import_memory.py", "--mb", "0.3"],
         ["api.py", "--store", "sqlite", "--quick"],
+        ["transfer_loop.py", "--store", "sqlite", "--n", "20"],
         [
             "certificates.py",
             "--store",
