@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Money, minor_units
 from capillary.entrypoints.api.schemas.loop import CashBalance, CashMove, CashMoved
 
-router = APIRouter(tags=["cash"])
+router = APIRouter(tags=["cash"], route_class=AnswerInThread)
 
 Currency = Annotated[str, Path(pattern=r"^[A-Za-z]{3}$", examples=["CNY"])]
 

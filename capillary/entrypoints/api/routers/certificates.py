@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from capillary.domain.certificates import CertificateStatus
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode, window
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, minor_units
 from capillary.entrypoints.api.schemas.loop import (
     CancelIn,
@@ -23,7 +24,7 @@ from capillary.entrypoints.api.schemas.loop import (
 )
 from capillary.services.certificates import Transfer
 
-router = APIRouter(tags=["certificates"])
+router = APIRouter(tags=["certificates"], route_class=AnswerInThread)
 
 
 @router.post(

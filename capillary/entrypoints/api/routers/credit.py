@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, window
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, minor_units
 from capillary.entrypoints.api.schemas.loop import (
     CreditLineIn,
@@ -16,7 +17,7 @@ from capillary.entrypoints.api.schemas.loop import (
     IssuanceLimitOut,
 )
 
-router = APIRouter(tags=["credit"])
+router = APIRouter(tags=["credit"], route_class=AnswerInThread)
 
 Org = Annotated[str | None, Query(max_length=64, description="Only those of this organization.")]
 

@@ -12,6 +12,7 @@ from capillary.domain.offers import OfferStatus
 from capillary.domain.pricing import DayCount
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, window
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, minor_units
 from capillary.entrypoints.api.schemas.loop import (
     FinancedOut,
@@ -22,7 +23,7 @@ from capillary.entrypoints.api.schemas.loop import (
     QuoteIn,
 )
 
-router = APIRouter(tags=["financing"])
+router = APIRouter(tags=["financing"], route_class=AnswerInThread)
 
 
 @router.post("/financing-offers", status_code=201, summary="Offer a fragment to a funder (holder)")

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, window
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page
 from capillary.entrypoints.api.schemas.platform import KeyCreated, KeyIn, KeyOut
 
-router = APIRouter(tags=["api keys"])
+router = APIRouter(tags=["api keys"], route_class=AnswerInThread)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from capillary.entrypoints.api.deps import Caller, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode, window
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, instant
 from capillary.entrypoints.api.schemas.ledger import (
     AccountOut,
@@ -20,7 +21,7 @@ from capillary.entrypoints.api.schemas.ledger import (
     units_text,
 )
 
-router = APIRouter(tags=["ledger"])
+router = APIRouter(tags=["ledger"], route_class=AnswerInThread)
 
 
 @router.get("/ledger/accounts", summary="Ledger accounts with their balances")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from capillary.domain.parties import RelationshipStatus, Tolerance, parse_percent, parse_roles
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, window
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Money, Page, minor_units
 from capillary.entrypoints.api.schemas.parties import (
     OrganizationIn,
@@ -21,7 +22,7 @@ from capillary.entrypoints.api.schemas.parties import (
 )
 from capillary.services.parties import new_organization
 
-router = APIRouter(tags=["organizations"])
+router = APIRouter(tags=["organizations"], route_class=AnswerInThread)
 
 Org = Annotated[str | None, Query(max_length=64, description="Only those of this organization.")]
 

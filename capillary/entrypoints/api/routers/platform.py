@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.platform import ClockAdvance, ClockOut, ClockSet
 
-router = APIRouter(tags=["platform"])
+router = APIRouter(tags=["platform"], route_class=AnswerInThread)
 
 
 @router.get("/clock", summary="The platform's clock: kind, time zone, now and today")

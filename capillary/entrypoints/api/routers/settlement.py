@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from capillary.domain.pricing import DayCount
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, window
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Money, Page
 from capillary.entrypoints.api.schemas.loop import (
     CalendarDayIn,
@@ -21,7 +22,7 @@ from capillary.entrypoints.api.schemas.loop import (
     SettlementOut,
 )
 
-router = APIRouter(tags=["settlement"])
+router = APIRouter(tags=["settlement"], route_class=AnswerInThread)
 
 
 @router.post("/settlement-runs", status_code=201, summary="Settle everything due today (operator)")

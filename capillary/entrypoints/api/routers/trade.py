@@ -16,6 +16,7 @@ from capillary.domain.payables import PayableStatus
 from capillary.domain.trade import InvoiceStatus
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode
+from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, minor_units
 from capillary.entrypoints.api.schemas.trade import (
     ConfirmIn,
@@ -37,7 +38,7 @@ from capillary.entrypoints.api.schemas.trade import (
 )
 from capillary.services.imports import Kind
 
-router = APIRouter(tags=["trade"])
+router = APIRouter(tags=["trade"], route_class=AnswerInThread)
 
 Org = Annotated[
     str | None, Query(max_length=64, description="Only those with this counterparty or party.")
