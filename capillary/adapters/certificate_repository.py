@@ -276,9 +276,15 @@ def fragments_of(conn: Connection, certificate_ids: Iterable[int]) -> list[Fragm
     return out
 
 
-def held_by(conn: Connection, holder: str) -> list[Fragment]:
+def held_by(
+    conn: Connection, holder: str, *, after: int = 0, limit: int | None = None
+) -> list[Fragment]:
+    """The active fragments ``holder`` holds, in id order (a page: after id ``after``)."""
     f = t.fragments
-    q = sa.select(f).where(f.c.holder == holder, f.c.status == "active").order_by(f.c.id)
+    q = sa.select(f).where(f.c.holder == holder, f.c.status == "active", f.c.id > after)
+    q = q.order_by(f.c.id)
+    if limit is not None:
+        q = q.limit(limit)
     return [_fragment(r) for r in conn.execute(q)]
 
 

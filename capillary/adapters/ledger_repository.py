@@ -134,13 +134,25 @@ def find_account(conn: Connection, *, org: str, unit: str, code: str) -> Account
     return None if row is None else _account(row)
 
 
-def list_accounts(conn: Connection, *, org: str | None = None) -> list[tuple[Account, Balance]]:
-    sql = f"SELECT {_ACCOUNT_COLUMNS}, {_BALANCE_COLUMNS} FROM accounts"
-    params: tuple[Any, ...] = ()
+def list_accounts(
+    conn: Connection, *, org: str | None = None, unit: str | None = None, after: int = 0,
+    limit: int | None = None,
+) -> list[tuple[Account, Balance]]:  # fmt: skip
+    """Accounts with their balances in id order: of ``org``, in ``unit``, after id
+    ``after``, at most ``limit`` (a page, in SQL)."""
+    mark = "%s" if _pg(conn) else "?"
+    where, params = [f"id > {mark}"], [after]
     if org is not None:
-        sql += " WHERE org = " + ("%s" if _pg(conn) else "?")
-        params = (org,)
-    rows = conn.exec_driver_sql(sql + " ORDER BY id", params)
+        where.append(f"org = {mark}")
+        params.append(org)  # type: ignore[arg-type]
+    if unit is not None:
+        where.append(f"unit = {mark}")
+        params.append(unit)  # type: ignore[arg-type]
+    sql = (f"SELECT {_ACCOUNT_COLUMNS}, {_BALANCE_COLUMNS} FROM accounts "
+           f"WHERE {' AND '.join(where)} ORDER BY id")  # fmt: skip
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    rows = conn.exec_driver_sql(sql, tuple(params))
     return [(_account(r), Balance(r[8], r[9], r[10], r[11])) for r in rows]
 
 

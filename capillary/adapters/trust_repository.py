@@ -142,9 +142,14 @@ def offers_by_ids(
     return {r.id: _offer(r) for r in conn.execute(query)}
 
 
-def list_offers(conn: Connection, org: str | None, status: str | None) -> list[FinancingOffer]:
+def list_offers(
+    conn: Connection, org: str | None, status: str | None, *, after: int = 0,
+    limit: int | None = None,
+) -> list[FinancingOffer]:  # fmt: skip
     o = t.financing_offers
-    query = sa.select(o).order_by(o.c.id)
+    query = sa.select(o).where(o.c.id > after).order_by(o.c.id)
+    if limit is not None:
+        query = query.limit(limit)
     if org is not None:
         query = query.where(sa.or_(o.c.seller == org, o.c.funder == org))
     if status is not None:

@@ -54,13 +54,16 @@ class BooksService:
         return self.ledger.find_account(org=org, unit=unit, code=code)
 
     def accounts(
-        self, *, principal: Principal, org: str | None = None
-    ) -> list[tuple[Account, Balance]]:
+        self, *, principal: Principal, org: str | None = None, unit: str | None = None,
+        after: int = 0, limit: int | None = None,
+    ) -> list[tuple[Account, Balance]]:  # fmt: skip
+        """The accounts the principal may see (its own; any org's for those who see all),
+        in id order, a page at a time."""
         if not principal.sees_everything:
             if org is not None and org != principal.org:
                 return []
             org = principal.org
-        return self.ledger.accounts(org=org)
+        return self.ledger.accounts(org=org, unit=unit, after=after, limit=limit)
 
     def balance(
         self, account_id: int, *, principal: Principal, at: datetime | None = None

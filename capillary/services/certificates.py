@@ -416,13 +416,16 @@ class CertificateService(FragmentMover):
             readonly=True,
         )  # fmt: skip
 
-    def held(self, org: str, *, principal: Principal) -> list[tuple[Fragment, Certificate]]:
-        """The active fragments ``org`` holds, each with its certificate (read in bulk)."""
+    def held(
+        self, org: str, *, principal: Principal, after: int = 0, limit: int | None = None
+    ) -> list[tuple[Fragment, Certificate]]:
+        """The active fragments ``org`` holds, each with its certificate (read in bulk), in
+        id order: a page after id ``after``, ``limit`` of them."""
         if not may_see(principal, org):
             return []
 
         def read(conn: Connection) -> list[tuple[Fragment, Certificate]]:
-            frags = repo.held_by(conn, org)
+            frags = repo.held_by(conn, org, after=after, limit=limit)
             certs = repo.certificates_by_ids(conn, {f.certificate_id for f in frags})
             return [(f, certs[f.certificate_id]) for f in frags]
 

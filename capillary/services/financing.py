@@ -253,12 +253,19 @@ class FinancingService(FragmentMover):
         )
 
     def financing_offers(
-        self, *, principal: Principal, status: OfferStatus | None = None
+        self,
+        *,
+        principal: Principal,
+        status: OfferStatus | None = None,
+        after: int = 0,
+        limit: int | None = None,
     ) -> list[FinancingOffer]:
         """Offers the principal made or received (every offer, for the operator and
         auditors)."""
         org = None if principal.sees_everything else principal.org
         return self.db.transaction(
-            lambda c: trust_repo.list_offers(c, org, status.value if status else None),
+            lambda c: trust_repo.list_offers(
+                c, org, status.value if status else None, after=after, limit=limit
+            ),
             readonly=True,
         )

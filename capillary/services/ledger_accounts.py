@@ -155,5 +155,12 @@ class LedgerAccounts(LedgerCore):
             raise AccountNotFound(f"{org} has no account {code!r} in {unit}.")
         return found
 
-    def accounts(self, *, org: str | None = None) -> list[tuple[Account, Balance]]:
-        return self.db.transaction(lambda c: repo.list_accounts(c, org=org), readonly=True)
+    def accounts(
+        self, *, org: str | None = None, unit: str | None = None, after: int = 0,
+        limit: int | None = None,
+    ) -> list[tuple[Account, Balance]]:  # fmt: skip
+        """Accounts and balances in id order (a page: after id ``after``, ``limit`` of them)."""
+        return self.db.transaction(
+            lambda c: repo.list_accounts(c, org=org, unit=unit, after=after, limit=limit),
+            readonly=True,
+        )

@@ -193,3 +193,20 @@ def test_the_async_client_reads_and_writes(world: World) -> None:
     amount, *codes = asyncio.run(go())
     assert amount == "12.34"
     assert sorted(codes) == sorted(CAST)
+
+
+def test_pages_walk_a_list_once_and_a_foreign_cursor_is_refused(world: World) -> None:
+    ops = world.client("ops")
+    for org in ("core", "tier1", "tier2", "tier3", "bank"):
+        ops.run(v1.deposit(org, v1.money("1.00")))
+    whole = ops.run(v1.accounts(limit=500)).items
+    walked = [a.id for page in ops.pages(lambda c: v1.accounts(cursor=c, limit=2))
+              for a in page.items]  # fmt: skip
+    assert walked == [a.id for a in whole]
+    assert len(walked) == len(set(walked)) >= 6
+    with pytest.raises(ApiError) as bad:
+        ops.run(v1.accounts(cursor="not-ours"))
+    assert bad.value.code == "invalid_cursor"
+    with pytest.raises(ApiError) as too_many:
+        ops.run(v1.accounts(limit=501))
+    assert too_many.value.status == 422

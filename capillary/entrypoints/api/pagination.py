@@ -68,3 +68,11 @@ def window(
     page = ordered[:limit]
     more = len(ordered) > limit
     return page, encode(str(key(page[-1]))) if more and page else None
+
+
+def keyset(items: Sequence[T], key: Callable[[T], int], limit: int) -> tuple[list[T], str | None]:
+    """A page read in SQL as ``limit + 1`` rows after the cursor's id: the page, and the
+    cursor of the next one if the extra row came back."""
+    page = list(items[:limit])
+    more = len(items) > limit and page
+    return page, encode(str(key(page[-1]))) if more else None

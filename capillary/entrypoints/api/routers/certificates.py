@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from capillary.domain.certificates import CertificateStatus
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode, window
+from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode, keyset
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, minor_units
 from capillary.entrypoints.api.schemas.loop import (
@@ -91,8 +91,9 @@ def fragments(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[FragmentOut]:
-    found = services.certificates.held(holder or caller.org, principal=caller)
-    page, after = window(found, lambda fc: fc[0].id, cursor, limit)
+    found = services.certificates.held(holder or caller.org, principal=caller,
+                                       after=after_id(cursor), limit=limit + 1)  # fmt: skip
+    page, after = keyset(found, lambda fc: fc[0].id, limit)
     return Page[FragmentOut](items=[FragmentOut.of(f, c) for f, c in page], next=after)
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from capillary.domain.offers import OfferStatus
 from capillary.domain.pricing import DayCount
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, window
+from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, keyset
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, minor_units
 from capillary.entrypoints.api.schemas.loop import (
@@ -58,8 +58,10 @@ def offers(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[OfferOut]:
-    found = services.financing.financing_offers(principal=caller, status=status)
-    page, after = window(found, lambda o: o.id, cursor, limit)
+    found = services.financing.financing_offers(
+        principal=caller, status=status, after=after_id(cursor), limit=limit + 1
+    )
+    page, after = keyset(found, lambda o: o.id, limit)
     return Page[OfferOut](items=[OfferOut.of(o) for o in page], next=after)
 
 

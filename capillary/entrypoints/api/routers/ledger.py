@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from capillary.entrypoints.api.deps import Caller, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode, window
+from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode, keyset, window
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, instant
 from capillary.entrypoints.api.schemas.ledger import (
@@ -35,10 +35,9 @@ def accounts(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[AccountOut]:
-    found = services.books.accounts(principal=caller, org=org)
-    if unit is not None:
-        found = [(a, b) for a, b in found if a.unit == unit]
-    page, after = window(found, lambda ab: ab[0].id, cursor, limit)
+    found = services.books.accounts(principal=caller, org=org, unit=unit,
+                                    after=after_id(cursor), limit=limit + 1)  # fmt: skip
+    page, after = keyset(found, lambda ab: ab[0].id, limit)
     return Page[AccountOut](items=[AccountOut.of(a, b) for a, b in page], next=after)
 
 
