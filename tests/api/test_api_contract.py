@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -210,3 +211,24 @@ def test_pages_walk_a_list_once_and_a_foreign_cursor_is_refused(world: World) ->
     with pytest.raises(ApiError) as too_many:
         ops.run(v1.accounts(limit=501))
     assert too_many.value.status == 422
+
+
+def test_a_body_beyond_its_limit_is_refused_with_413(world: World) -> None:
+    headers = {"Authorization": f"Bearer {world.keys['ops']}", "Idempotency-Key": "big",
+               "Content-Type": "application/json"}  # fmt: skip
+    big = b'{"org": "bank", "amount": {"amount": "1.00", "currency": "CNY"}, "reference": "'
+    big += b"x" * (5 * 1024 * 1024) + b'"}'
+    with httpx.Client(base_url=world.base, headers=headers) as http:
+        declared = http.post("/v1/deposits", content=big)
+        assert declared.status_code == 413
+        assert declared.json()["code"] == "payload_too_large"
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+            for start in range(0, len(big), 65536):
+                yield big[start : start + 65536]
+
+        streamed = http.post("/v1/deposits", content=chunks())
+        assert streamed.status_code == 413
+        assert streamed.json()["code"] == "payload_too_large"
+        assert http.get("/healthz").status_code == 200  # the server is fine
+    assert world.client("ops").run(v1.cash("bank")).balance == v1.money("0.00")

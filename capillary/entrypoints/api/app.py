@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capillary.bootstrap import Platform, open_platform
 from capillary.domain.errors import CapillaryError
+from capillary.entrypoints.api.limits import BodyLimit
 from capillary.entrypoints.api.observability import (
     Metrics,
     RequestContext,
@@ -129,7 +130,8 @@ def create_app(services: Platform | None) -> FastAPI:
                   f"request {request_id} when you report it.")  # fmt: skip
         return problem(500, "internal_error", detail, request_id=request_id)
 
-    app.add_middleware(RequestContext, metrics=metrics)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestContext, metrics=metrics)  # outermost: ids and metrics for all
     return app
 
 
