@@ -316,8 +316,11 @@ def insert_recourse_claims(conn: Connection, rows: Sequence[dict[str, Any]]) -> 
         conn.execute(t.recourse_claims.insert(), list(rows))
 
 
-def recourse_claims(conn: Connection, org: str | None) -> list[dict[str, Any]]:
-    """Claims with the number and currency of their certificate."""
+def recourse_claims(
+    conn: Connection, org: str | None, *, after: int = 0, limit: int | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Claims with the number and currency of their certificate, in id order (a page)."""
     r, f, c = t.recourse_claims, t.fragments, t.certificates
     q = (
         sa.select(r, c.c.number, c.c.currency)
@@ -327,6 +330,11 @@ def recourse_claims(conn: Connection, org: str | None) -> list[dict[str, Any]]:
     )
     if org is not None:
         q = q.where(sa.or_(r.c.claimant == org, r.c.debtor == org))
+    q = q.where(r.c.id > after)
+    if status is not None:
+        q = q.where(r.c.status == status)
+    if limit is not None:
+        q = q.limit(limit)
     return [dict(row._mapping) for row in conn.execute(q)]
 
 

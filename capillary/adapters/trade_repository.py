@@ -199,8 +199,17 @@ def orgs_by_identifier(
     return {(r.id_scheme, r.id_value): _org(r) for r in rows}
 
 
-def list_orgs(conn: Connection) -> list[Organization]:
-    return [_org(r) for r in conn.execute(sa.select(t.organizations).order_by("code"))]
+def list_orgs(
+    conn: Connection, *, after: str = "", limit: int | None = None, role: str | None = None
+) -> list[Organization]:
+    """Organizations in code order: after code ``after``, with ``role``, ``limit`` of them."""
+    o = t.organizations
+    q = sa.select(o).where(o.c.code > after).order_by(o.c.code)
+    if role is not None:  # roles are stored "core|supplier", sorted
+        q = q.where(("|" + o.c.roles + "|").contains(f"|{role}|"))
+    if limit is not None:
+        q = q.limit(limit)
+    return [_org(r) for r in conn.execute(q)]
 
 
 def set_tolerance(conn: Connection, code: str, tolerance: Tolerance) -> None:
@@ -271,11 +280,19 @@ def set_relationship_status(
     )
 
 
-def list_relationships(conn: Connection, org: str | None) -> list[TradeRelationship]:
+def list_relationships(
+    conn: Connection, org: str | None, *, after: tuple[str, str] | None = None,
+    limit: int | None = None,
+) -> list[TradeRelationship]:  # fmt: skip
+    """Relationships in (buyer, supplier) order: of ``org``, after the pair ``after``."""
     r_ = t.trade_relationships
     q = sa.select(r_).order_by(r_.c.buyer, r_.c.supplier)
     if org is not None:
         q = q.where(sa.or_(r_.c.buyer == org, r_.c.supplier == org))
+    if after is not None:
+        q = q.where(sa.tuple_(r_.c.buyer, r_.c.supplier) > sa.tuple_(*after))
+    if limit is not None:
+        q = q.limit(limit)
     return [
         TradeRelationship(r.buyer, r.supplier, RelationshipStatus(r.status))
         for r in conn.execute(q)

@@ -155,8 +155,15 @@ class PartiesService:
             raise OrganizationNotFound(f"No organization {code!r}.")
         return found[code]
 
-    def organizations(self) -> list[Organization]:
-        return self.db.transaction(repo.list_orgs, readonly=True)
+    def organizations(
+        self, *, after: str = "", limit: int | None = None, role: Role | None = None
+    ) -> list[Organization]:
+        """The platform's directory in code order, a page at a time (after code ``after``)."""
+        return self.db.transaction(
+            lambda c: repo.list_orgs(c, after=after, limit=limit,
+                                     role=role.value if role else None),
+            readonly=True,
+        )  # fmt: skip
 
     def set_tolerance(
         self, code: str, tolerance: Tolerance, *, principal: Principal, key: str
@@ -296,8 +303,16 @@ class PartiesService:
         return TradeRelationship(buyer, supplier, status)
 
     def relationships(
-        self, org: str | None = None, *, principal: Principal
-    ) -> list[TradeRelationship]:
-        """Trade relationships (of ``org``) that the principal is a party to."""
-        found = self.db.transaction(lambda c: repo.list_relationships(c, org), readonly=True)
+        self, org: str | None = None, *, principal: Principal,
+        after: tuple[str, str] | None = None, limit: int | None = None,
+    ) -> list[TradeRelationship]:  # fmt: skip
+        """Trade relationships (of ``org``) that the principal is a party to, in (buyer,
+        supplier) order, a page at a time."""
+        if not principal.sees_everything:
+            if org is not None and org != principal.org:
+                return []
+            org = principal.org
+        found = self.db.transaction(
+            lambda c: repo.list_relationships(c, org, after=after, limit=limit), readonly=True
+        )
         return [r for r in found if may_see(principal, r.buyer, r.supplier)]

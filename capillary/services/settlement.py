@@ -331,13 +331,19 @@ class SettlementService(LoopService):
         return sum(payouts.values())
 
     def recourse_claims(
-        self, org: str | None = None, *, principal: Principal
-    ) -> list[dict[str, Any]]:
+        self, org: str | None = None, *, principal: Principal, after: int = 0,
+        limit: int | None = None, status: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Claims the principal holds or owes (any, for those who see all), a page at a
+        time."""
         if not principal.sees_everything:
             if org is not None and org != principal.org:
                 return []
             org = principal.org
-        return self.db.transaction(lambda c: repo.recourse_claims(c, org), readonly=True)
+        return self.db.transaction(
+            lambda c: repo.recourse_claims(c, org, after=after, limit=limit, status=status),
+            readonly=True,
+        )
 
     def collect_recourse(self, claim_id: int, *, principal: Principal, key: str) -> int:
         """The claimant (a funder that bought with recourse) collects an open claim from the

@@ -205,6 +205,12 @@ def test_pages_walk_a_list_once_and_a_foreign_cursor_is_refused(world: World) ->
               for a in page.items]  # fmt: skip
     assert walked == [a.id for a in whole]
     assert len(walked) == len(set(walked)) >= 6
+    pairs = [(r.buyer, r.supplier) for page in ops.pages(
+        lambda c: v1.Call("GET", "/v1/relationships", v1.Page[v1.P.RelationshipOut],
+                          params={"cursor": c, "limit": 1})) for r in page.items]  # fmt: skip
+    assert pairs == sorted(pairs) == [("core", "tier1"), ("tier1", "tier2"), ("tier2", "tier3")]
+    suppliers = ops.run(v1.organizations(role="supplier")).items
+    assert {o.code for o in suppliers} == {"tier1", "tier2", "tier3", "outsider"}
     with pytest.raises(ApiError) as bad:
         ops.run(v1.accounts(cursor="not-ours"))
     assert bad.value.code == "invalid_cursor"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from capillary.domain.parties import RelationshipStatus, Tolerance, parse_percent, parse_roles
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, window
+from capillary.entrypoints.api.pagination import Cursor, Limit, decode, encode
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Money, Page, minor_units
 from capillary.entrypoints.api.schemas.parties import (
@@ -46,11 +46,13 @@ def organizations(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[OrganizationOut]:
-    found = services.parties.organizations()
+    wanted = None
     if role is not None:
-        wanted = parse_roles([role])
-        found = [o for o in found if wanted <= o.roles]
-    page, after = window(found, lambda o: o.code, cursor, limit)
+        (wanted,) = parse_roles([role])
+    found = services.parties.organizations(after=decode(cursor) or "", limit=limit + 1,
+                                           role=wanted)  # fmt: skip
+    page = found[:limit]
+    after = encode(page[-1].code) if len(found) > limit and page else None
     return Page[OrganizationOut](items=[OrganizationOut.of(o) for o in page], next=after)
 
 
@@ -103,6 +105,13 @@ def set_relationship(
 def relationships(
     services: Services, caller: Caller, org: Org = None, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[RelationshipOut]:
-    found = services.parties.relationships(org, principal=caller)
-    page, after = window(found, lambda r: f"{r.buyer}>{r.supplier}", cursor, limit)
+    last = decode(cursor)
+    pair = None
+    if last is not None:
+        buyer, _, supplier = last.partition(">")
+        pair = (buyer, supplier)
+    found = services.parties.relationships(org, principal=caller, after=pair, limit=limit + 1)
+    page = found[:limit]
+    after = (encode(f"{page[-1].buyer}>{page[-1].supplier}")
+             if len(found) > limit and page else None)  # fmt: skip
     return Page[RelationshipOut](items=[RelationshipOut.of(r) for r in page], next=after)

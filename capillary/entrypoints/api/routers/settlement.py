@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from capillary.domain.pricing import DayCount
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, window
+from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, keyset
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Money, Page
 from capillary.entrypoints.api.schemas.loop import (
@@ -55,10 +55,9 @@ def claims(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[ClaimOut]:
-    found = services.settlement.recourse_claims(org, principal=caller)
-    if status is not None:
-        found = [c for c in found if c["status"] == status]
-    page, after = window(found, lambda c: int(c["id"]), cursor, limit)
+    found = services.settlement.recourse_claims(org, principal=caller, after=after_id(cursor),
+                                                limit=limit + 1, status=status)  # fmt: skip
+    page, after = keyset(found, lambda c: int(c["id"]), limit)
     return Page[ClaimOut](items=[ClaimOut.of(c) for c in page], next=after)
 
 
