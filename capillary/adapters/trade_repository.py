@@ -359,11 +359,22 @@ def orders_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, PurchaseOrde
     return {o.id: o for o in _orders(conn, rows)}
 
 
+def _dated(q: Any, column: Any, since: date | None, until: date | None) -> Any:
+    """``q`` limited to rows whose ``column`` falls within the dates given (inclusive)."""
+    if since is not None:
+        q = q.where(column >= since)
+    if until is not None:
+        q = q.where(column <= until)
+    return q
+
+
 def list_orders(
-    conn: Connection, org: str | None, limit: int, before: int | None = None
-) -> list[PurchaseOrder]:
+    conn: Connection, org: str | None, limit: int, before: int | None = None, *,
+    since: date | None = None, until: date | None = None,
+) -> list[PurchaseOrder]:  # fmt: skip
     po = t.purchase_orders
-    q = sa.select(po).order_by(po.c.id.desc()).limit(limit)
+    q = _dated(sa.select(po).order_by(po.c.id.desc()).limit(limit), po.c.order_date, since,
+               until)  # fmt: skip
     if before is not None:
         q = q.where(po.c.id < before)
     if org is not None:
@@ -490,10 +501,12 @@ def deliveries_by_number(
 
 
 def list_deliveries(
-    conn: Connection, org: str | None, limit: int, before: int | None = None
-) -> list[Delivery]:
+    conn: Connection, org: str | None, limit: int, before: int | None = None, *,
+    since: date | None = None, until: date | None = None,
+) -> list[Delivery]:  # fmt: skip
     d = t.deliveries
-    q = sa.select(d).order_by(d.c.id.desc()).limit(limit)
+    q = _dated(sa.select(d).order_by(d.c.id.desc()).limit(limit), d.c.delivered_on, since,
+               until)  # fmt: skip
     if before is not None:
         q = q.where(d.c.id < before)
     if org is not None:
@@ -650,10 +663,11 @@ def invoice_exceptions(conn: Connection, invoice_id: int) -> list[dict[str, Any]
 
 def list_invoices(
     conn: Connection, org: str | None, status: InvoiceStatus | None, limit: int,
-    before: int | None = None,
+    before: int | None = None, *, since: date | None = None, until: date | None = None,
 ) -> list[Invoice]:  # fmt: skip
     i = t.invoices
-    q = sa.select(i).order_by(i.c.id.desc()).limit(limit)
+    q = _dated(sa.select(i).order_by(i.c.id.desc()).limit(limit), i.c.issue_date, since,
+               until)  # fmt: skip
     if before is not None:
         q = q.where(i.c.id < before)
     if org is not None:

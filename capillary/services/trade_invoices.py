@@ -227,12 +227,15 @@ class TradeInvoices(TradeCore):
         status: InvoiceStatus | None = None,
         limit: int = 100,
         before: int | None = None,
+        since: date | None = None,
+        until: date | None = None,
     ) -> list[Invoice]:
         org = scope_of(principal, org)
         if org == NOTHING:
             return []
         return self.db.transaction(
-            lambda c: repo.list_invoices(c, org, status, limit, before), readonly=True
+            lambda c: repo.list_invoices(c, org, status, limit, before, since=since, until=until),
+            readonly=True,
         )
 
     # ------------------------------------------------------------ payables

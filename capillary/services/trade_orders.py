@@ -142,11 +142,16 @@ class TradeOrders(TradeCore):
         org: str | None = None,
         limit: int = 100,
         before: int | None = None,
+        since: date | None = None,
+        until: date | None = None,
     ) -> list[PurchaseOrder]:
         org = scope_of(principal, org)
         if org == NOTHING:
             return []
-        return self.db.transaction(lambda c: repo.list_orders(c, org, limit, before), readonly=True)
+        return self.db.transaction(
+            lambda c: repo.list_orders(c, org, limit, before, since=since, until=until),
+            readonly=True,
+        )
 
     def deliveries(
         self,
@@ -155,12 +160,15 @@ class TradeOrders(TradeCore):
         org: str | None = None,
         limit: int = 100,
         before: int | None = None,
+        since: date | None = None,
+        until: date | None = None,
     ) -> list[Delivery]:
         org = scope_of(principal, org)
         if org == NOTHING:
             return []
         return self.db.transaction(
-            lambda c: repo.list_deliveries(c, org, limit, before), readonly=True
+            lambda c: repo.list_deliveries(c, org, limit, before, since=since, until=until),
+            readonly=True,
         )
 
     def order_history(

@@ -31,6 +31,9 @@ def test_the_closed_loop_over_http(world: World) -> None:
         lines=[OrderLineIn(line_no=1, item="BRAKE-7", quantity="10", unit_price="100000.00")],
     )))  # fmt: skip
     assert order.amount == M("1000000.00")
+    dated = lambda **p: core.run(v1.Call("GET", "/v1/orders", v1.Page[v1.T.OrderOut], params=p))  # noqa: E731
+    assert [o.number for o in dated(since="2026-11-02", until="2026-11-02").items] == ["PO-1"]
+    assert dated(since="2026-11-03").items == []
     tier1.run(v1.record_delivery(DeliveryIn(
         supplier="tier1", buyer="core", number="DN-1", order_number="PO-1", delivered_on=START,
         lines=[DeliveryLineIn(order_line_no=1, quantity="10")],

@@ -44,6 +44,8 @@ Org = Annotated[
     str | None, Query(max_length=64, description="Only those with this counterparty or party.")
 ]
 Code = Annotated[str | None, Query(max_length=20, description="The invoice's fapiao code.")]
+Since = Annotated[date | None, Query(description="Dated on or after (the document's date).")]
+Until = Annotated[date | None, Query(description="Dated on or before (the document's date).")]
 #: The largest import file taken over HTTP (larger ones: the CLI, streamed from disk).
 MAX_UPLOAD = 256 * 1024 * 1024
 
@@ -71,9 +73,11 @@ def create_order(
 
 @router.get("/orders", summary="Purchase orders you are a party to, newest first")
 def orders(
-    services: Services, caller: Caller, org: Org = None, limit: Limit = 100, cursor: Cursor = None
-) -> Page[OrderOut]:
-    found = services.trade.orders(principal=caller, org=org, limit=limit, before=_before(cursor))
+    services: Services, caller: Caller, org: Org = None, since: Since = None,
+    until: Until = None, limit: Limit = 100, cursor: Cursor = None,
+) -> Page[OrderOut]:  # fmt: skip
+    found = services.trade.orders(principal=caller, org=org, limit=limit, before=_before(cursor),
+                                  since=since, until=until)  # fmt: skip
     return Page[OrderOut](items=[OrderOut.of(o) for o in found],
                           next=_next([o.id for o in found], limit))  # fmt: skip
 
@@ -106,10 +110,12 @@ def record_delivery(
 
 @router.get("/deliveries", summary="Deliveries you are a party to, newest first")
 def deliveries(
-    services: Services, caller: Caller, org: Org = None, limit: Limit = 100, cursor: Cursor = None
-) -> Page[DeliveryOut]:
+    services: Services, caller: Caller, org: Org = None, since: Since = None,
+    until: Until = None, limit: Limit = 100, cursor: Cursor = None,
+) -> Page[DeliveryOut]:  # fmt: skip
     found = services.trade.deliveries(principal=caller, org=org, limit=limit,
-                                      before=_before(cursor))  # fmt: skip
+                                      before=_before(cursor), since=since,
+                                      until=until)  # fmt: skip
     return Page[DeliveryOut](items=[DeliveryOut.of(d) for d in found],
                              next=_next([d.id for d in found], limit))  # fmt: skip
 
@@ -151,11 +157,14 @@ def invoices(
     caller: Caller,
     org: Org = None,
     status: Annotated[InvoiceStatus | None, Query(description="Only those in this state.")] = None,
+    since: Since = None,
+    until: Until = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[InvoiceOut]:
     found = services.trade.invoices(principal=caller, org=org, status=status, limit=limit,
-                                    before=_before(cursor))  # fmt: skip
+                                    before=_before(cursor), since=since,
+                                    until=until)  # fmt: skip
     return Page[InvoiceOut](items=[InvoiceOut.of(i) for i in found],
                             next=_next([i.id for i in found], limit))  # fmt: skip
 
