@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from sqlalchemy.engine import Connection
 
-from capillary.adapters import ledger_repository as repo
+from capillary.adapters import journal_repository as journal_repo
 from capillary.adapters.database import Database
 from capillary.domain.journal import ChainScan, scan_chain
 
@@ -21,8 +21,8 @@ def scan_range(url: str, first: int, last: int, anchor: tuple[int, bytes] | None
     db = Database(url)
 
     def work(conn: Connection) -> ChainScan:
-        previous = repo.seal_at(conn, first - 1) if first > 1 else None
-        rows = repo.sealed_rows(conn, first=first, last=last)
+        previous = journal_repo.seal_at(conn, first - 1) if first > 1 else None
+        rows = journal_repo.sealed_rows(conn, first=first, last=last)
         return scan_chain(rows, previous=previous, anchor=anchor)
 
     try:

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import account_repository as account_repo
 from capillary.adapters import certificate_repository as certs
 from capillary.adapters import driver_sql
-from capillary.adapters import ledger_repository as ledger
-from capillary.adapters import trade_repository as trade
+from capillary.adapters import party_repository as party_repo
 from capillary.domain.certificates import Certificate, Fragment
 from capillary.domain.parties import Organization, TradeRelationship
 
@@ -39,17 +39,17 @@ def load(
 ) -> MoveContext:  # fmt: skip
     """The fragments (with their certificates), organizations and relationships of a move."""
     ids, orgs, wanted = sorted(set(fragment_ids)), sorted(set(codes)), sorted(set(pairs))
-    if len(ids) > _FEW or len(orgs) > _FEW or len(wanted) > trade.FEW_PAIRS:
+    if len(ids) > _FEW or len(orgs) > _FEW or len(wanted) > party_repo.FEW_PAIRS:
         frags, found = certs.fragments_with_certificates(conn, ids)
-        return MoveContext(frags, found, trade.orgs_by_code(conn, orgs),
-                           trade.relationships(conn, wanted) if wanted else {})  # fmt: skip
-    queries = [certs.fragments_with_certificates_query(ids), trade.orgs_query(orgs)]
+        return MoveContext(frags, found, party_repo.orgs_by_code(conn, orgs),
+                           party_repo.relationships(conn, wanted) if wanted else {})  # fmt: skip
+    queries = [certs.fragments_with_certificates_query(ids), party_repo.orgs_query(orgs)]
     if wanted:
-        queries.append(trade.relationships_query(wanted))
+        queries.append(party_repo.relationships_query(wanted))
     results = driver_sql.pipelined(conn, queries)
     frags, found = certs.read_with_certificates(results[0])
-    relationships = trade.read_relationships(results[2]) if wanted else {}
-    return MoveContext(frags, found, trade.read_orgs(results[1]), relationships)
+    relationships = party_repo.read_relationships(results[2]) if wanted else {}
+    return MoveContext(frags, found, party_repo.read_orgs(results[1]), relationships)
 
 
 ACCOUNT_CODES = ("held", "issued", "cash", "fees")
@@ -65,9 +65,9 @@ def claim(
     if len(fragment_ids) > _FEW or len(unit_list) > _FEW:
         spent = certs.spend_many(conn, fragment_ids)
         fresh = certs.next_fragment_ids(conn, new_ids)
-        found = ledger.account_ids(conn, unit_list, codes=ACCOUNT_CODES, orgs=orgs)
+        found = account_repo.account_ids(conn, unit_list, codes=ACCOUNT_CODES, orgs=orgs)
         return spent, fresh, found
-    accounts_sql, accounts_params = ledger.account_ids_query(
+    accounts_sql, accounts_params = account_repo.account_ids_query(
         conn, unit_list, codes=ACCOUNT_CODES, orgs=orgs
     )
     results: list[Any] = driver_sql.pipelined(

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import api_key_repository as repo
-from capillary.adapters import trade_repository as trade_repo
+from capillary.adapters import invoice_repository as invoice_repo
+from capillary.adapters import party_repository as party_repo
 from capillary.adapters.clock import Clock, SystemClock
 from capillary.adapters.database import Database
 from capillary.domain.access import Act, Principal, authorize_key_admin, may_see
@@ -66,7 +67,7 @@ class ApiKeyService:
 
         def work(conn: Connection) -> ApiKey:
             def run() -> ApiKey:
-                found = trade_repo.orgs_by_code(conn, [org]).get(org)
+                found = party_repo.orgs_by_code(conn, [org]).get(org)
                 if found is None:
                     raise OrganizationNotFound(f"No organization {org!r}.")
                 if Scope.ADMIN in wanted and not principal.is_operator and org != principal.org:
@@ -76,7 +77,7 @@ class ApiKeyService:
                 secret = _new_secret()
                 repo.insert(conn, made, digest(secret))
                 secret_box.append(f"cap_{made.id}_{secret}")
-                trade_repo.insert_audit(
+                invoice_repo.insert_audit(
                     conn,
                     [audit_row("api_key", made.prefix, "created", principal.label, now,
                                {"org": org, "name": name, "scopes": sorted(wanted)})],
@@ -113,7 +114,7 @@ class ApiKeyService:
                     return found
                 now = self.clock.now_us()
                 repo.revoke(conn, found.id, principal.label, now)
-                trade_repo.insert_audit(
+                invoice_repo.insert_audit(
                     conn, [audit_row("api_key", found.prefix, "revoked", principal.label, now)]
                 )
                 fresh = repo.get(conn, found.id)

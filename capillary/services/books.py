@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from capillary.adapters import audit_journal
-from capillary.adapters import trade_repository as trade_repo
+from capillary.adapters import party_repository as party_repo
 from capillary.adapters.ledger_repository import HistoryLine
 from capillary.adapters.metrics_queries import DomainCounts, domain_counts
 from capillary.adapters.reconciliation_queries import load_books
@@ -129,7 +129,7 @@ class BooksService:
     ) -> Account:  # fmt: skip
         authorize(principal, Act.OPERATE_LEDGER)
         known = self.ledger.db.transaction(
-            lambda conn: trade_repo.orgs_by_code(conn, [org]), readonly=True
+            lambda conn: party_repo.orgs_by_code(conn, [org]), readonly=True
         )
         if org != PLATFORM_BOOKS and org not in known:
             raise OrganizationNotFound(

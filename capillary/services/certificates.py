@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import account_repository as account_repo
 from capillary.adapters import certificate_repository as repo
-from capillary.adapters import ledger_repository as ledger_repo
-from capillary.adapters import trade_repository as trade_repo
+from capillary.adapters import invoice_repository as invoice_repo
 from capillary.domain.access import (
     Act,
     Principal,
@@ -126,7 +126,7 @@ class CertificateService(FragmentMover):
         self._orgs(conn, *sorted({o for r in requests for o in (r.obligor, r.holder)}))
         payables = {}
         for pid in sorted({pid for r in requests for pid in r.payable_ids}):
-            found = trade_repo.payable(conn, pid, lock=True)
+            found = invoice_repo.payable(conn, pid, lock=True)
             if found is None or not may_see(principal, found.buyer, found.supplier):
                 raise PayableNotFound(f"No payable {pid}.")
             payables[pid] = found
@@ -176,7 +176,7 @@ class CertificateService(FragmentMover):
             )
             for cid, (r, cur, plan) in zip(ids, plans, strict=True)
         ]
-        ledger_repo.insert_units(
+        account_repo.insert_units(
             conn,
             [
                 instrument(
@@ -233,8 +233,8 @@ class CertificateService(FragmentMover):
             repo.set_issuance_used(conn, obligor, cur, limit.used)
         touched = {pid for _, _, plan in plans for pid, _ in plan.allocations}
         for pid in sorted(touched):
-            trade_repo.set_open_amount(conn, pid, payables[pid].open_amount)
-        trade_repo.insert_audit(
+            invoice_repo.set_open_amount(conn, pid, payables[pid].open_amount)
+        invoice_repo.insert_audit(
             conn,
             [
                 audit_row(
@@ -320,9 +320,9 @@ class CertificateService(FragmentMover):
                     conn, cert.obligor, cert.currency, release(limit.used, cert.face)
                 )
                 for payable_id, amount in repo.allocations(conn, cert.id):
-                    p = trade_repo.payable(conn, payable_id, lock=True)
+                    p = invoice_repo.payable(conn, payable_id, lock=True)
                     assert p is not None
-                    trade_repo.set_open_amount(conn, payable_id, p.open_amount + amount)
+                    invoice_repo.set_open_amount(conn, payable_id, p.open_amount + amount)
                 repo.set_certificate_status(conn, cert.id, CertificateStatus.CANCELLED)
                 self._audit(conn, "certificate", number, "cancelled", principal,
                             {"reason": reason})  # fmt: skip

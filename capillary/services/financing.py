@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import certificate_repository as repo
-from capillary.adapters import trade_repository as trade_repo
+from capillary.adapters import invoice_repository as invoice_repo
 from capillary.adapters import trust_repository as trust_repo
 from capillary.domain.access import (
     Act,
@@ -194,7 +194,7 @@ class FinancingService(FragmentMover):
                     conn, [(o.id, OfferStatus.ACCEPTED, m.posting)
                            for o, m in zip(offers, moved, strict=True)], now,
                 )  # fmt: skip
-                trade_repo.insert_audit(
+                invoice_repo.insert_audit(
                     conn,
                     [audit_row("financing_offer", str(o.id), "accepted", principal.label, now,
                                {"ledger_tx": m.posting}) for o, m in zip(offers, moved,

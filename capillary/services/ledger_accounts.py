@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from capillary.adapters import ledger_repository as repo
+from capillary.adapters import account_repository as account_repo
 from capillary.domain.errors import (
     AccountExists,
     AccountNotFound,
@@ -35,17 +35,17 @@ class LedgerAccounts(LedgerCore):
 
     def register_unit(self, unit: Unit) -> Unit:
         def work(conn: Connection) -> Unit:
-            if repo.get_unit(conn, unit.code) is not None:
+            if account_repo.get_unit(conn, unit.code) is not None:
                 raise UnitExists(f"Unit {unit.code!r} is already registered.")
-            repo.insert_unit(conn, unit)
+            account_repo.insert_unit(conn, unit)
             return unit
 
         return self.db.transaction(work)
 
     def ensure_unit_in(self, conn: Connection, unit: Unit) -> None:
         """Register ``unit`` inside the caller's unit of work, unless it already is."""
-        if repo.get_unit(conn, unit.code) is None:
-            repo.insert_unit(conn, unit)
+        if account_repo.get_unit(conn, unit.code) is None:
+            account_repo.insert_unit(conn, unit)
 
     def ensure_account_in(
         self,
@@ -59,21 +59,21 @@ class LedgerAccounts(LedgerCore):
     ) -> Account:
         """The account ``org``/``unit``/``code``, opened inside the caller's unit of work if
         it does not exist (the unit must be registered, or be an ISO currency)."""
-        found = repo.find_account(conn, org=org, unit=unit, code=code)
+        found = account_repo.find_account(conn, org=org, unit=unit, code=code)
         if found is not None:
             return found
-        if repo.get_unit(conn, unit) is None:
-            repo.insert_unit(conn, currency(unit))
-        account_id = repo.insert_account(
+        if account_repo.get_unit(conn, unit) is None:
+            account_repo.insert_unit(conn, currency(unit))
+        account_id = account_repo.insert_account(
             conn, org=org, unit=unit, type=type, code=code, constraint=constraint,
             metadata=None, created_at=self.clock.now_us(),
         )  # fmt: skip
-        account = repo.get_account(conn, account_id)
+        account = account_repo.get_account(conn, account_id)
         assert account is not None
         return account
 
     def unit(self, code: str) -> Unit:
-        found = self.db.transaction(lambda conn: repo.get_unit(conn, code), readonly=True)
+        found = self.db.transaction(lambda conn: account_repo.get_unit(conn, code), readonly=True)
         if found is None:
             if code.upper() in ISO_4217:
                 return currency(code)
@@ -81,7 +81,7 @@ class LedgerAccounts(LedgerCore):
         return found
 
     def units(self) -> list[Unit]:
-        return self.db.transaction(repo.list_units, readonly=True)
+        return self.db.transaction(account_repo.list_units, readonly=True)
 
     def open_account(
         self,
@@ -103,15 +103,15 @@ class LedgerAccounts(LedgerCore):
         meta = canonical_metadata(metadata)
 
         def work(conn: Connection) -> Account:
-            if repo.get_unit(conn, unit) is None:
+            if account_repo.get_unit(conn, unit) is None:
                 if unit.upper() != unit or unit not in ISO_4217:
                     raise UnitNotFound(
                         f"Unit {unit!r} is neither an ISO 4217 currency nor registered."
                     )
-                repo.insert_unit(conn, currency(unit))
-            if repo.find_account(conn, org=org, unit=unit, code=code) is not None:
+                account_repo.insert_unit(conn, currency(unit))
+            if account_repo.find_account(conn, org=org, unit=unit, code=code) is not None:
                 raise AccountExists(f"{org} already has an account {code!r} in {unit}.")
-            account_id = repo.insert_account(
+            account_id = account_repo.insert_account(
                 conn,
                 org=org,
                 unit=unit,
@@ -121,7 +121,7 @@ class LedgerAccounts(LedgerCore):
                 metadata=meta,
                 created_at=self.clock.now_us(),
             )
-            account = repo.get_account(conn, account_id)
+            account = account_repo.get_account(conn, account_id)
             assert account is not None
             return account
 
@@ -149,7 +149,7 @@ class LedgerAccounts(LedgerCore):
 
     def find_account(self, *, org: str, unit: str, code: str) -> Account:
         found = self.db.transaction(
-            lambda c: repo.find_account(c, org=org, unit=unit, code=code), readonly=True
+            lambda c: account_repo.find_account(c, org=org, unit=unit, code=code), readonly=True
         )
         if found is None:
             raise AccountNotFound(f"{org} has no account {code!r} in {unit}.")
@@ -161,6 +161,6 @@ class LedgerAccounts(LedgerCore):
     ) -> list[tuple[Account, Balance]]:  # fmt: skip
         """Accounts and balances in id order (a page: after id ``after``, ``limit`` of them)."""
         return self.db.transaction(
-            lambda c: repo.list_accounts(c, org=org, unit=unit, after=after, limit=limit),
+            lambda c: account_repo.list_accounts(c, org=org, unit=unit, after=after, limit=limit),
             readonly=True,
         )

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from capillary.adapters import account_repository as account_repo
 from capillary.adapters import ledger_repository as repo
 from capillary.adapters.clock import Clock, SystemClock
 from capillary.adapters.database import Database
@@ -21,7 +22,9 @@ class LedgerCore:
         self.clock = clock or SystemClock()
 
     def account(self, account_id: int) -> Account:
-        found = self.db.transaction(lambda c: repo.get_account(c, account_id), readonly=True)
+        found = self.db.transaction(
+            lambda c: account_repo.get_account(c, account_id), readonly=True
+        )
         if found is None:
             raise AccountNotFound(f"Account {account_id} does not exist.")
         return found

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import account_repository as account_repo
+from capillary.adapters import journal_repository as journal_repo
 from capillary.adapters import journal_scan
 from capillary.adapters import ledger_repository as repo
 from capillary.adapters.clock import to_us
@@ -38,7 +40,9 @@ class LedgerJournal(LedgerCore):
 
     def balance(self, account_id: int) -> Balance:
         """The account's balance now: one row read, however long its history."""
-        found = self.db.transaction(lambda c: repo.read_balance(c, account_id), readonly=True)
+        found = self.db.transaction(
+            lambda c: account_repo.read_balance(c, account_id), readonly=True
+        )
         if found is None:
             raise AccountNotFound(f"Account {account_id} does not exist.")
         return found
@@ -79,9 +83,9 @@ class LedgerJournal(LedgerCore):
         total = 0
 
         def work(conn: Connection) -> int:
-            repo.lock_for_sealing(conn)
-            last = repo.last_seal(conn)
-            entries = repo.unsealed_entries(
+            journal_repo.lock_for_sealing(conn)
+            last = journal_repo.last_seal(conn)
+            entries = journal_repo.unsealed_entries(
                 conn, after_id=last.transaction_id if last else 0, limit=batch_size
             )
             if not entries:
@@ -91,7 +95,7 @@ class LedgerJournal(LedgerCore):
                 last_seq=last.seq if last else 0,
                 last_chain=last.chain if last else bytes(32),
             )
-            repo.insert_seals(conn, seals, self.clock.now_us())
+            journal_repo.insert_seals(conn, seals, self.clock.now_us())
             return len(seals)
 
         while sealed := self.db.transaction(work):
@@ -100,7 +104,7 @@ class LedgerJournal(LedgerCore):
 
     def oldest_unsealed_at(self) -> int | None:
         """When the oldest entry not yet in the hash chain was posted (µs), if any."""
-        return self.db.transaction(repo.oldest_unsealed_at, readonly=True)
+        return self.db.transaction(journal_repo.oldest_unsealed_at, readonly=True)
 
     def verify(
         self, *, anchor: tuple[int, bytes] | None = None, parallel: bool | None = None
@@ -111,10 +115,10 @@ class LedgerJournal(LedgerCore):
         decides by length)."""
 
         def survey(conn: Connection) -> tuple[list[int], int, int, int]:
-            count, top = repo.seal_count(conn)
+            count, top = journal_repo.seal_count(conn)
             return (
-                repo.unsealed_inside_sealed_range(conn),
-                repo.count_unsealed(conn),
+                journal_repo.unsealed_inside_sealed_range(conn),
+                journal_repo.count_unsealed(conn),
                 count,
                 top,
             )
@@ -131,7 +135,7 @@ class LedgerJournal(LedgerCore):
         else:
             scans = [
                 self.db.transaction(
-                    lambda conn: scan_chain(repo.sealed_rows(conn), anchor=anchor),
+                    lambda conn: scan_chain(journal_repo.sealed_rows(conn), anchor=anchor),
                     readonly=True,
                 )
             ]

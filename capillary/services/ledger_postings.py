@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import account_repository as account_repo
 from capillary.adapters import ledger_repository as repo
 from capillary.domain.errors import (
     AlreadyReversed,
@@ -342,7 +343,7 @@ class LedgerPostings(LedgerCore):
         legs = partial_post_legs(pending, amounts) if kind is TransactionKind.POST_PENDING else ()
         # Lock first, then read what the decision rests on: whoever resolves this hold
         # holds these locks, so what we read below cannot change under us.
-        book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in pending.legs}))
+        book = BalanceBook(account_repo.lock_accounts(conn, {leg[0] for leg in pending.legs}))
         stored = repo.transactions_by_key(conn, [key]).get(key)
         if stored is not None:
             if (stored.kind, stored.pending_id, stored.legs, stored.ref, stored.metadata) != (
@@ -388,7 +389,7 @@ class LedgerPostings(LedgerCore):
             if not candidates:
                 return 0
             accounts = {leg[0] for h in candidates for leg in h.legs}
-            book = BalanceBook(repo.lock_accounts(conn, accounts))
+            book = BalanceBook(account_repo.lock_accounts(conn, accounts))
             # Under these locks no one else can resolve the holds; drop any resolved meanwhile.
             still_open = {h.id for h in repo.expired_holds(conn, now, limit)}
             holds = [h for h in candidates if h.id in still_open]
@@ -422,7 +423,9 @@ class LedgerPostings(LedgerCore):
             if target is None:
                 raise TransactionNotFound(f"Transaction {transaction_id} does not exist.")
             legs = reversal_legs(target.legs)
-            book = BalanceBook(repo.lock_accounts(conn, {leg[0] for leg in legs}))  # then read
+            book = BalanceBook(
+                account_repo.lock_accounts(conn, {leg[0] for leg in legs})
+            )  # then read
             stored = repo.transactions_by_key(conn, [key]).get(key)
             if stored is not None:
                 if (stored.kind, stored.reverses_id, stored.ref, stored.metadata) != (

@@ -24,9 +24,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import account_repository as account_repo
 from capillary.adapters import certificate_repository as repo
-from capillary.adapters import ledger_repository as ledger_repo
-from capillary.adapters import trade_repository as trade_repo
+from capillary.adapters import invoice_repository as invoice_repo
+from capillary.adapters import party_repository as party_repo
 from capillary.adapters.clock import DEFAULT_TIMEZONE, Clock, SystemClock, business_date
 from capillary.adapters.database import Database
 from capillary.domain.access import (
@@ -161,7 +162,7 @@ class LoopService:
         detail: Any = None,
     ) -> None:
         row = audit_row(entity, key, action, principal.label, self.clock.now_us(), detail)
-        trade_repo.insert_audit(conn, [row])
+        invoice_repo.insert_audit(conn, [row])
 
     def _post_all(self, conn: Connection, requests: Sequence[Any]) -> list[int]:
         """Ledger transactions inside the unit of work, all or none; a cash shortfall is
@@ -189,7 +190,7 @@ class LoopService:
         return tx_id
 
     def _orgs(self, conn: Connection, *codes: str) -> dict[str, Any]:
-        orgs = trade_repo.orgs_by_code(conn, codes)
+        orgs = party_repo.orgs_by_code(conn, codes)
         for code in codes:
             if code not in orgs:
                 raise OrganizationNotFound(f"No organization {code!r}.")
@@ -287,7 +288,7 @@ class Accounts:
         self.conn = conn
         self.orgs = involved_orgs(orgs)
         # ``found``: looked up by the caller already (with :func:`involved_orgs`).
-        self.ids = found if found is not None else ledger_repo.account_ids(
+        self.ids = found if found is not None else account_repo.account_ids(
             conn, [*units, *currencies], codes=("held", "issued", "cash", "fees"), orgs=self.orgs
         )  # fmt: skip
 
@@ -301,7 +302,7 @@ class Accounts:
             if unit in ISO_4217:  # a currency is registered on first use; certificates at issue
                 self.service.ledger.ensure_unit_in(self.conn, currency(unit))
         self.ids.update(
-            ledger_repo.insert_accounts(
+            account_repo.insert_accounts(
                 self.conn, list(missing.values()), self.service.clock.now_us()
             )
         )

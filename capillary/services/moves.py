@@ -11,8 +11,8 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import certificate_repository as repo
+from capillary.adapters import invoice_repository as invoice_repo
 from capillary.adapters import move_queries
-from capillary.adapters import trade_repository as trade_repo
 from capillary.domain.certificates import (
     Certificate,
     Fragment,
@@ -85,7 +85,7 @@ class FragmentMover(LoopService):
         invoice = None
         if named is not None:
             key = (supplier, *named)
-            invoice = trade_repo.invoices_by_number(conn, [key]).get(key)
+            invoice = invoice_repo.invoices_by_number(conn, [key]).get(key)
         check_trade_reference(reference, invoice, buyer=buyer, supplier=supplier)
 
     def _move(
@@ -248,5 +248,5 @@ class FragmentMover(LoopService):
                 )
             )
         repo.insert_financings(conn, financings)
-        trade_repo.insert_audit(conn, audit)
+        invoice_repo.insert_audit(conn, audit)
         return results

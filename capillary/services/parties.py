@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from capillary.adapters import trade_repository as repo
+from capillary.adapters import invoice_repository as invoice_repo
+from capillary.adapters import party_repository as party_repo
 from capillary.adapters.clock import Clock, SystemClock
 from capillary.adapters.database import Database
 from capillary.domain.access import Act, Principal, UserRole, authorize, may_see
@@ -85,7 +86,7 @@ class PartiesService:
 
     def principal(self, org: str, user: str, *, user_role: UserRole = UserRole.STAFF) -> Principal:
         """``org`` acting through ``user``: the organization must be registered."""
-        found = self.db.transaction(lambda c: repo.orgs_by_code(c, [org]), readonly=True)
+        found = self.db.transaction(lambda c: party_repo.orgs_by_code(c, [org]), readonly=True)
         if org not in found:
             raise UnknownPrincipal(f"No organization {org!r} is registered to act as.")
         return Principal(org, user, found[org].roles, user_role)
@@ -116,8 +117,8 @@ class PartiesService:
         self, conn: Connection, orgs: Sequence[Organization], actor: str
     ) -> list[Outcome]:
         now = self.clock.now_us()
-        by_code = repo.orgs_by_code(conn, [o.code for o in orgs])
-        by_id = repo.orgs_by_identifier(conn, [(o.scheme, o.identifier) for o in orgs])
+        by_code = party_repo.orgs_by_code(conn, [o.code for o in orgs])
+        by_id = party_repo.orgs_by_identifier(conn, [(o.scheme, o.identifier) for o in orgs])
         outcomes = []
         fresh: list[Organization] = []
         audit = []
@@ -145,12 +146,12 @@ class PartiesService:
             outcomes.append(Outcome(i, org.code, Fate.CREATED))
             detail = {"roles": sorted(org.roles), "id": f"{org.scheme}:{org.identifier}"}
             audit.append(audit_row("organization", org.code, "registered", actor, now, detail))
-        repo.insert_orgs(conn, fresh)
-        repo.insert_audit(conn, audit)
+        party_repo.insert_orgs(conn, fresh)
+        invoice_repo.insert_audit(conn, audit)
         return outcomes
 
     def organization(self, code: str) -> Organization:
-        found = self.db.transaction(lambda c: repo.orgs_by_code(c, [code]), readonly=True)
+        found = self.db.transaction(lambda c: party_repo.orgs_by_code(c, [code]), readonly=True)
         if code not in found:
             raise OrganizationNotFound(f"No organization {code!r}.")
         return found[code]
@@ -160,7 +161,7 @@ class PartiesService:
     ) -> list[Organization]:
         """The platform's directory in code order, a page at a time (after code ``after``)."""
         return self.db.transaction(
-            lambda c: repo.list_orgs(c, after=after, limit=limit,
+            lambda c: party_repo.list_orgs(c, after=after, limit=limit,
                                      role=role.value if role else None),
             readonly=True,
         )  # fmt: skip
@@ -179,10 +180,10 @@ class PartiesService:
                  now=self.clock.now_us())  # fmt: skip
 
         def run(conn: Connection) -> None:
-            if code not in repo.orgs_by_code(conn, [code]):
+            if code not in party_repo.orgs_by_code(conn, [code]):
                 raise OrganizationNotFound(f"No organization {code!r}.")
-            repo.set_tolerance(conn, code, tolerance)
-            repo.insert_audit(
+            party_repo.set_tolerance(conn, code, tolerance)
+            invoice_repo.insert_audit(
                 conn,
                 [audit_row("organization", code, "tolerance_set", actor, self.clock.now_us(),
                            {"percent": str(tolerance.percent), "absolute": tolerance.absolute})],
@@ -241,8 +242,8 @@ class PartiesService:
         self, conn: Connection, pairs: Sequence[tuple[str, str]], actor: str
     ) -> list[Outcome]:
         now = self.clock.now_us()
-        orgs = repo.orgs_by_code(conn, [code for pair in pairs for code in pair])
-        existing = repo.relationships(conn, pairs)
+        orgs = party_repo.orgs_by_code(conn, [code for pair in pairs for code in pair])
+        existing = party_repo.relationships(conn, pairs)
         outcomes: list[Outcome] = []
         fresh: list[TradeRelationship] = []
         audit = []
@@ -266,8 +267,8 @@ class PartiesService:
             fresh.append(rel)
             outcomes.append(Outcome(i, key, Fate.CREATED))
             audit.append(audit_row("relationship", key, "created", actor, now))
-        repo.insert_relationships(conn, fresh, now)
-        repo.insert_audit(conn, audit)
+        party_repo.insert_relationships(conn, fresh, now)
+        invoice_repo.insert_audit(conn, audit)
         return outcomes
 
     def set_relationship(
@@ -290,10 +291,10 @@ class PartiesService:
                  now=self.clock.now_us())  # fmt: skip
 
         def run(conn: Connection) -> None:
-            if (buyer, supplier) not in repo.relationships(conn, [(buyer, supplier)]):
+            if (buyer, supplier) not in party_repo.relationships(conn, [(buyer, supplier)]):
                 raise NoRelationship(f"{buyer} has no trade relationship with {supplier}.")
-            repo.set_relationship_status(conn, buyer, supplier, status)
-            repo.insert_audit(
+            party_repo.set_relationship_status(conn, buyer, supplier, status)
+            invoice_repo.insert_audit(
                 conn,
                 [audit_row("relationship", f"{buyer}>{supplier}", f"set_{status.value}", actor,
                            self.clock.now_us())],
@@ -313,6 +314,6 @@ class PartiesService:
                 return []
             org = principal.org
         found = self.db.transaction(
-            lambda c: repo.list_relationships(c, org, after=after, limit=limit), readonly=True
+            lambda c: party_repo.list_relationships(c, org, after=after, limit=limit), readonly=True
         )
         return [r for r in found if may_see(principal, r.buyer, r.supplier)]

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Connection
 
-from capillary.adapters import trade_repository as trade_repo
+from capillary.adapters import invoice_repository as invoice_repo
+from capillary.adapters import party_repository as party_repo
 from capillary.adapters import trust_repository as repo
 from capillary.adapters.clock import (
     DEFAULT_TIMEZONE,
@@ -79,9 +80,9 @@ class PlatformService:
             clock_us = None
             if sandbox:
                 clock_us = start_of(start or business_date(SystemClock(), timezone), timezone)
-            known = trade_repo.orgs_by_code(conn, [operator.code]).get(operator.code)
+            known = party_repo.orgs_by_code(conn, [operator.code]).get(operator.code)
             if known is None:
-                trade_repo.insert_orgs(conn, [replace(operator, created_at=now)])
+                party_repo.insert_orgs(conn, [replace(operator, created_at=now)])
             elif Role.OPERATOR not in known.roles:
                 raise ValidationError(f"{operator.code} is registered without the operator role.")
             repo.insert_platform(
@@ -89,7 +90,7 @@ class PlatformService:
                 repo.PlatformRow(SANDBOX if sandbox else PRODUCTION, timezone, operator.code,
                                  clock_us, now),
             )  # fmt: skip
-            trade_repo.insert_audit(
+            invoice_repo.insert_audit(
                 conn,
                 [audit_row("platform", "platform", "created", f"{operator.code}:setup", now,
                            {"kind": SANDBOX if sandbox else PRODUCTION, "timezone": timezone})],
@@ -138,7 +139,7 @@ class PlatformService:
                 f"The sandbox clock is at {current:%Y-%m-%d %H:%M}; it never goes back (to {day})."
             )
         repo.set_sandbox_clock(conn, target)
-        trade_repo.insert_audit(
+        invoice_repo.insert_audit(
             conn,
             [audit_row("platform", "clock", "set", principal.label, target,
                        {"from": current.isoformat(), "to": day.isoformat()})],

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import certificate_repository as repo
-from capillary.adapters import trade_repository as trade_repo
+from capillary.adapters import invoice_repository as invoice_repo
 from capillary.adapters import trust_repository as trust_repo
 from capillary.domain.access import (
     Act,
@@ -216,7 +216,7 @@ class SettlementService(LoopService):
                     if f.recourse_to is not None
                 ],
             )
-        trade_repo.insert_audit(
+        invoice_repo.insert_audit(
             conn,
             [
                 audit_row(

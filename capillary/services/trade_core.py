@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import invoice_repository as invoice_repo
 from capillary.adapters import trade_repository as repo
 from capillary.adapters.clock import Clock, SystemClock
 from capillary.adapters.database import Database
@@ -112,7 +113,7 @@ class TradeCore:
         def work(conn: Connection) -> list[dict[str, Any]]:
             if not principal.sees_everything and not party_to(conn, principal, entity, key):
                 return []
-            return repo.audit_for(conn, entity, key)
+            return invoice_repo.audit_for(conn, entity, key)
 
         return self.db.transaction(work, readonly=True)
 
@@ -146,10 +147,10 @@ def party_to(conn: Connection, principal: Principal, entity: str, key: str) -> b
     if entity == "invoice":
         return head == org or any(
             v.buyer == org and invoice_key(v.seller, v.code, v.number) == key
-            for v in repo.list_invoices(conn, org, None, 1_000_000)
+            for v in invoice_repo.list_invoices(conn, org, None, 1_000_000)
         )
     if entity == "payable" and key.isdigit():
-        p = repo.payable(conn, int(key))
+        p = invoice_repo.payable(conn, int(key))
         return p is not None and org in (p.buyer, p.supplier)
     if entity in ("relationship", "credit"):
         return org in key.split("/")[0].split(">")

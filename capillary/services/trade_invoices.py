@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import invoice_repository as invoice_repo
+from capillary.adapters import party_repository as party_repo
 from capillary.adapters import trade_repository as repo
 from capillary.domain.access import Act, Principal, authorize, may_see
 from capillary.domain.errors import (
@@ -62,10 +64,10 @@ class TradeInvoices(TradeCore):
 
         def run(conn: Connection) -> list[Outcome]:
             now = self.clock.now_us()
-            orgs = repo.orgs_by_code(conn, {c for v in invoices for c in (v.buyer, v.seller)})
-            relations = repo.relationships(conn, {(v.buyer, v.seller) for v in invoices})
+            orgs = party_repo.orgs_by_code(conn, {c for v in invoices for c in (v.buyer, v.seller)})
+            relations = party_repo.relationships(conn, {(v.buyer, v.seller) for v in invoices})
             orders = repo.orders_by_number(conn, [(v.buyer, v.order_number) for v in invoices])
-            existing = repo.invoices_by_number(
+            existing = invoice_repo.invoices_by_number(
                 conn, [(v.seller, v.code or "", v.number) for v in invoices]
             )
             outcomes: list[Outcome] = []
@@ -95,8 +97,8 @@ class TradeInvoices(TradeCore):
                     (v, order.id if order is not None and order.supplier == v.seller else None)
                 )
                 outcomes.append(Outcome(i, key, Fate.CREATED))
-            ids = repo.insert_invoices(conn, fresh, now)
-            repo.insert_audit(
+            ids = invoice_repo.insert_invoices(conn, fresh, now)
+            invoice_repo.insert_audit(
                 conn,
                 [
                     audit_row("invoice", invoice_key(v.seller, v.code, v.number), "received",
@@ -128,8 +130,8 @@ class TradeInvoices(TradeCore):
             return {}
         order_ids = [o.id for o in orders.values()]
         accepted = repo.accepted_quantities(conn, order_ids)
-        billed = repo.billed_quantities(conn, order_ids, excluding=[v.id for v in pending])
-        buyers = repo.orgs_by_code(conn, {v.buyer for v in pending})
+        billed = invoice_repo.billed_quantities(conn, order_ids, excluding=[v.id for v in pending])
+        buyers = party_repo.orgs_by_code(conn, {v.buyer for v in pending})
         results: dict[int, MatchResult] = {}
         writes: list[tuple[int, InvoiceStatus, Sequence[MatchException]]] = []
         audit = []
@@ -154,8 +156,8 @@ class TradeInvoices(TradeCore):
                 audit_row("invoice", invoice_key(v.seller, v.code, v.number), status.value,
                           actor, now, result.codes or None)
             )  # fmt: skip
-        repo.record_matches(conn, writes)
-        repo.insert_audit(conn, audit)
+        invoice_repo.record_matches(conn, writes)
+        invoice_repo.insert_audit(conn, audit)
         return results
 
     def match(
@@ -174,7 +176,7 @@ class TradeInvoices(TradeCore):
         def work(conn: Connection) -> dict[int, MatchResult]:
             def run() -> dict[int, MatchResult]:
                 if invoice_ids:
-                    invoices = list(repo.invoices_by_id(conn, invoice_ids).values())
+                    invoices = list(invoice_repo.invoices_by_id(conn, invoice_ids).values())
                     for i in invoice_ids:
                         v = next((x for x in invoices if x.id == i), None)
                         if v is None or not may_see(principal, v.buyer, v.seller):
@@ -184,7 +186,7 @@ class TradeInvoices(TradeCore):
                     invoices = [
                         v
                         for status in (InvoiceStatus.RECEIVED, InvoiceStatus.EXCEPTIONS)
-                        for v in repo.list_invoices(conn, buyer, status, 1_000_000)
+                        for v in invoice_repo.list_invoices(conn, buyer, status, 1_000_000)
                         if v.buyer == buyer
                     ]
                 orders = repo.orders_by_number(conn, [(v.buyer, v.order_number) for v in invoices])
@@ -201,9 +203,9 @@ class TradeInvoices(TradeCore):
         self, seller: str, code: str | None, number: str, *, principal: Principal
     ) -> Invoice:
         key = (seller, code or "", number)
-        found = self.db.transaction(lambda c: repo.invoices_by_number(c, [key]), readonly=True).get(
-            key
-        )
+        found = self.db.transaction(
+            lambda c: invoice_repo.invoices_by_number(c, [key]), readonly=True
+        ).get(key)
         if found is None or not may_see(principal, found.buyer, found.seller):
             raise InvoiceNotFound(
                 f"{seller} issued no invoice {invoice_key(seller, code, number)}."
@@ -212,10 +214,10 @@ class TradeInvoices(TradeCore):
 
     def invoice_exceptions(self, invoice_id: int, *, principal: Principal) -> list[dict[str, Any]]:
         def work(conn: Connection) -> list[dict[str, Any]]:
-            v = repo.invoices_by_id(conn, [invoice_id]).get(invoice_id)
+            v = invoice_repo.invoices_by_id(conn, [invoice_id]).get(invoice_id)
             if v is None or not may_see(principal, v.buyer, v.seller):
                 raise InvoiceNotFound(f"No invoice {invoice_id}.")
-            return repo.invoice_exceptions(conn, invoice_id)
+            return invoice_repo.invoice_exceptions(conn, invoice_id)
 
         return self.db.transaction(work, readonly=True)
 
@@ -234,7 +236,9 @@ class TradeInvoices(TradeCore):
         if org == NOTHING:
             return []
         return self.db.transaction(
-            lambda c: repo.list_invoices(c, org, status, limit, before, since=since, until=until),
+            lambda c: invoice_repo.list_invoices(
+                c, org, status, limit, before, since=since, until=until
+            ),
             readonly=True,
         )
 
@@ -259,7 +263,7 @@ class TradeInvoices(TradeCore):
 
         def work(conn: Connection) -> int:
             doc = (seller, code or "", number)
-            invoice = repo.invoices_by_number(conn, [doc]).get(doc)
+            invoice = invoice_repo.invoices_by_number(conn, [doc]).get(doc)
             if invoice is None or not may_see(principal, invoice.buyer, invoice.seller):
                 raise InvoiceNotFound(
                     f"{seller} issued no invoice {invoice_key(seller, code, number)}."
@@ -271,13 +275,13 @@ class TradeInvoices(TradeCore):
         def run(conn: Connection, invoice: Invoice) -> int:
             now = self.clock.now_us()
             reason = check_confirmation(invoice, due_date=due_date, override_reason=override_reason)
-            payable_id = repo.insert_payable(
+            payable_id = invoice_repo.insert_payable(
                 conn, invoice=invoice, due_date=due_date, override_reason=reason, now=now
             )
-            repo.set_invoice_status(conn, invoice.id, InvoiceStatus.CONFIRMED)
+            invoice_repo.set_invoice_status(conn, invoice.id, InvoiceStatus.CONFIRMED)
             label = invoice_key(seller, code, number)
             detail = {"payable": payable_id, "due_date": due_date.isoformat(), "override": reason}
-            repo.insert_audit(
+            invoice_repo.insert_audit(
                 conn,
                 [
                     audit_row("invoice", label, "confirmed", actor, now, detail),
@@ -290,7 +294,7 @@ class TradeInvoices(TradeCore):
         return self.payable(self.db.transaction(work), principal=principal)
 
     def payable(self, payable_id: int, *, principal: Principal) -> Payable:
-        found = self.db.transaction(lambda c: repo.payable(c, payable_id), readonly=True)
+        found = self.db.transaction(lambda c: invoice_repo.payable(c, payable_id), readonly=True)
         if found is None or not may_see(principal, found.buyer, found.supplier):
             raise PayableNotFound(f"No payable {payable_id}.")
         return found
@@ -310,7 +314,7 @@ class TradeInvoices(TradeCore):
         if org == NOTHING:
             return []
         return self.db.transaction(
-            lambda c: repo.list_payables(
+            lambda c: invoice_repo.list_payables(
                 c,
                 org,
                 limit,
@@ -331,7 +335,7 @@ class TradeInvoices(TradeCore):
         request = {"payable": payable_id, "amount": amount, "why": why}
 
         def work(conn: Connection) -> None:
-            current = repo.payable(conn, payable_id)
+            current = invoice_repo.payable(conn, payable_id)
             if current is None or not may_see(principal, current.buyer, current.supplier):
                 raise PayableNotFound(f"No payable {payable_id}.")
             authorize(principal, Act.REDUCE_PAYABLE, current.supplier)
@@ -340,8 +344,8 @@ class TradeInvoices(TradeCore):
 
         def run(conn: Connection, current: Payable) -> None:
             remaining = reduce_open(current, amount)
-            repo.set_open_amount(conn, payable_id, remaining)
-            repo.insert_audit(
+            invoice_repo.set_open_amount(conn, payable_id, remaining)
+            invoice_repo.insert_audit(
                 conn,
                 [audit_row("payable", str(payable_id), "reduced", actor, self.clock.now_us(),
                            {"amount": amount, "open": remaining, "why": why})],

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import invoice_repository as invoice_repo
+from capillary.adapters import party_repository as party_repo
 from capillary.adapters import trade_repository as repo
 from capillary.domain.access import Act, Principal, authorize, may_see
 from capillary.domain.errors import (
@@ -81,8 +83,8 @@ class TradeOrders(TradeCore):
 
         def run(conn: Connection) -> list[Outcome]:
             now = self.clock.now_us()
-            orgs = repo.orgs_by_code(conn, {c for o in orders for c in (o.buyer, o.supplier)})
-            relations = repo.relationships(conn, {(o.buyer, o.supplier) for o in orders})
+            orgs = party_repo.orgs_by_code(conn, {c for o in orders for c in (o.buyer, o.supplier)})
+            relations = party_repo.relationships(conn, {(o.buyer, o.supplier) for o in orders})
             existing = repo.orders_by_number(conn, [(o.buyer, o.number) for o in orders])
             outcomes: list[Outcome] = []
             fresh: list[PurchaseOrder] = []
@@ -116,7 +118,7 @@ class TradeOrders(TradeCore):
                     for oid, o in zip(ids, fresh, strict=True)
                 ],
             )  # fmt: skip
-            repo.insert_audit(
+            invoice_repo.insert_audit(
                 conn,
                 [
                     audit_row("order", order_key(o.buyer, o.number), "created", actor, now)
@@ -202,7 +204,7 @@ class TradeOrders(TradeCore):
                 [{"order_id": current.id, "version": changed.version,
                   "snapshot": snapshot(changed), "reason": reason, "actor": actor, "at": now}],
             )  # fmt: skip
-            repo.insert_audit(
+            invoice_repo.insert_audit(
                 conn,
                 [audit_row("order", order_key(buyer, number), action, actor, now,
                            {"version": changed.version, "reason": reason})],
@@ -318,7 +320,7 @@ class TradeOrders(TradeCore):
                 fresh.append((d, order.id))
                 outcomes.append(Outcome(i, key, Fate.CREATED))
             repo.insert_deliveries(conn, fresh, now)
-            repo.insert_audit(
+            invoice_repo.insert_audit(
                 conn,
                 [
                     audit_row("delivery", f"{d.supplier}/{d.number}", receipt(d), actor, now)
@@ -366,7 +368,7 @@ class TradeOrders(TradeCore):
                 raise DeliveryAlreadyAccepted(f"Delivery {supplier}/{number} was already accepted.")
             lines = accept_lines(delivery, dict(accepted or {}))
             repo.record_acceptance(conn, delivery.id, lines)
-            repo.insert_audit(
+            invoice_repo.insert_audit(
                 conn,
                 [audit_row("delivery", f"{supplier}/{number}", "accepted", actor,
                            self.clock.now_us(),
