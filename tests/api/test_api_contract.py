@@ -214,6 +214,9 @@ def test_pages_walk_a_list_once_and_a_foreign_cursor_is_refused(world: World) ->
     with pytest.raises(ApiError) as bad:
         ops.run(v1.accounts(cursor="not-ours"))
     assert bad.value.code == "invalid_cursor"
+    with pytest.raises(ApiError) as huge:
+        ops.run(v1.lineage(2**63))
+    assert (huge.value.status, huge.value.errors[0]["pointer"]) == (422, "/path/fragment_id")
     with pytest.raises(ApiError) as too_many:
         ops.run(v1.accounts(limit=501))
     assert too_many.value.status == 422

@@ -74,6 +74,15 @@ def test_the_closed_loop_over_http(world: World) -> None:
     assert {f.holder for f in seen3} == {"tier1", "tier2", "tier3"}
     assert len(core.run(v1.certificate(number)).fragments) == 5
 
+    def listed(**p):
+        return core.run(
+            v1.Call("GET", "/v1/certificates", v1.Page[v1.S.CertificateOut], params=p)
+        ).items
+
+    assert [c.number for c in listed(maturity_from="2027-02-26", currency="cny")] == [number]
+    assert listed(maturity_to="2027-02-25") == []
+    assert listed(currency="USD") == []
+
     # Financing: tier3 sells to bank at 4.5%; bank2 buys it on at 4.0%.
     ops.run(v1.advance_clock((issued.certificate.maturity - START).days - 90))
     offer = tier3.run(v1.offer_financing(OfferIn(fragment_id=at3.id, funder="bank",

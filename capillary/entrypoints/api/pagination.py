@@ -8,13 +8,17 @@ import binascii
 from collections.abc import Callable, Sequence
 from typing import Annotated, TypeVar
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from capillary.domain.errors import InvalidCursor
 
 T = TypeVar("T")
 
 MAX_LIMIT = 500
+MAX_ID = 2**63 - 1
+
+#: A record's id in a path: 1 to 2^63-1, or the request is refused before the store is asked.
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="A record's id.")]
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1 to 500).")]
 Cursor = Annotated[

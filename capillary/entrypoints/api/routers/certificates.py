@@ -3,13 +3,14 @@ lineage, transfer down the chain."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from capillary.domain.certificates import CertificateStatus
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode, keyset
+from capillary.entrypoints.api.pagination import Cursor, Id, Limit, after_id, encode, keyset
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, minor_units
 from capillary.entrypoints.api.schemas.loop import (
@@ -51,13 +52,20 @@ def certificates(
     obligor: Annotated[
         str | None, Query(max_length=64, description="Only of this obligor.")
     ] = None,
+    currency: Annotated[
+        str | None, Query(pattern="^[A-Za-z]{3}$", description="Only in this currency.")
+    ] = None,
+    maturity_from: Annotated[date | None, Query(description="Maturing on or after.")] = None,
+    maturity_to: Annotated[date | None, Query(description="Maturing on or before.")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[CertificateOut]:
     before = after_id(cursor) or None
-    found = services.certificates.certificates(principal=caller, org=org, limit=limit,
-                                               before=before, status=status,
-                                               obligor=obligor)  # fmt: skip
+    found = services.certificates.certificates(
+        principal=caller, org=org, limit=limit, before=before, status=status, obligor=obligor,
+        currency=currency.upper() if currency else None, maturity_from=maturity_from,
+        maturity_to=maturity_to,
+    )  # fmt: skip
     more = encode(str(found[-1].id)) if len(found) == limit and found else None
     return Page[CertificateOut](items=[CertificateOut.of(c) for c in found], next=more)
 
@@ -98,7 +106,7 @@ def fragments(
 
 
 @router.get("/fragments/{fragment_id}/lineage", summary="A fragment's path from the root")
-def lineage(fragment_id: int, services: Services, caller: Caller) -> list[FragmentOut]:
+def lineage(fragment_id: Id, services: Services, caller: Caller) -> list[FragmentOut]:
     cert = services.certificates.certificate_of(fragment_id, principal=caller)
     path = services.certificates.lineage(fragment_id, principal=caller)
     return [FragmentOut.of(f, cert) for f in path]
@@ -107,7 +115,7 @@ def lineage(fragment_id: int, services: Services, caller: Caller) -> list[Fragme
 @router.post("/fragments/{fragment_id}/transfers", status_code=201,
              summary="Pay a supplier with (part of) a fragment you hold")  # fmt: skip
 def transfer(
-    fragment_id: int, body: TransferIn, services: Services, caller: Caller, key: IdempotencyKey
+    fragment_id: Id, body: TransferIn, services: Services, caller: Caller, key: IdempotencyKey
 ) -> Moved:
     amount, _ = minor_units(body.amount)
     (moved,) = services.certificates.transfer_many(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from capillary.domain.offers import OfferStatus
 from capillary.domain.pricing import DayCount
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, keyset
+from capillary.entrypoints.api.pagination import Cursor, Id, Limit, after_id, keyset
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, minor_units
 from capillary.entrypoints.api.schemas.loop import (
@@ -66,14 +66,14 @@ def offers(
 
 
 @router.get("/financing-offers/{offer_id}", summary="One offer or quote")
-def one_offer(offer_id: int, services: Services, caller: Caller) -> OfferOut:
+def one_offer(offer_id: Id, services: Services, caller: Caller) -> OfferOut:
     return OfferOut.of(services.financing.financing_offer(offer_id, principal=caller))
 
 
 @router.post(
     "/financing-offers/{offer_id}/accept", summary="Accept an offer or quote (the other side)"
 )
-def accept(offer_id: int, services: Services, caller: Caller, key: IdempotencyKey) -> FinancedOut:
+def accept(offer_id: Id, services: Services, caller: Caller, key: IdempotencyKey) -> FinancedOut:
     """The fragment moves to the funder and the price to the seller, less the fee, in one
     ledger transaction, priced at the agreed rate for the days left today."""
     done = services.financing.accept_financing(offer_id, principal=caller, key=key)
@@ -84,5 +84,5 @@ def accept(offer_id: int, services: Services, caller: Caller, key: IdempotencyKe
 
 
 @router.post("/financing-offers/{offer_id}/withdraw", summary="Withdraw your open offer or quote")
-def withdraw(offer_id: int, services: Services, caller: Caller, key: IdempotencyKey) -> OfferOut:
+def withdraw(offer_id: Id, services: Services, caller: Caller, key: IdempotencyKey) -> OfferOut:
     return OfferOut.of(services.financing.withdraw_financing(offer_id, principal=caller, key=key))

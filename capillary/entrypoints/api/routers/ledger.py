@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from capillary.entrypoints.api.deps import Caller, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode, keyset, window
+from capillary.entrypoints.api.pagination import Cursor, Id, Limit, after_id, encode, keyset, window
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, instant
 from capillary.entrypoints.api.schemas.ledger import (
@@ -42,14 +42,14 @@ def accounts(
 
 
 @router.get("/ledger/accounts/{account_id}", summary="One account and its balance")
-def account(account_id: int, services: Services, caller: Caller) -> AccountOut:
+def account(account_id: Id, services: Services, caller: Caller) -> AccountOut:
     found = services.books.account(account_id, principal=caller)
     return AccountOut.of(found, services.books.balance(account_id, principal=caller))
 
 
 @router.get("/ledger/accounts/{account_id}/history", summary="An account's postings, newest first")
 def history(
-    account_id: int, services: Services, caller: Caller, limit: Limit = 100, cursor: Cursor = None
+    account_id: Id, services: Services, caller: Caller, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[HistoryOut]:
     found = services.books.account(account_id, principal=caller)
     before = after_id(cursor) or None

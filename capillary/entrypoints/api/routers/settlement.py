@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from capillary.domain.pricing import DayCount
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, keyset
+from capillary.entrypoints.api.pagination import Cursor, Id, Limit, after_id, keyset
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Money, Page
 from capillary.entrypoints.api.schemas.loop import (
@@ -65,7 +65,7 @@ def claims(
     "/recourse-claims/{claim_id}/collect",
     summary="Collect an open claim from the seller (claimant)",
 )
-def collect(claim_id: int, services: Services, caller: Caller, key: IdempotencyKey) -> Collected:
+def collect(claim_id: Id, services: Services, caller: Caller, key: IdempotencyKey) -> Collected:
     tx = services.settlement.collect_recourse(claim_id, principal=caller, key=key)
     return Collected(claim=claim_id, ledger_transaction=tx)
 

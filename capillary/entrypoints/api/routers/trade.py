@@ -15,7 +15,7 @@ from capillary.domain.imports import quantity
 from capillary.domain.payables import PayableStatus
 from capillary.domain.trade import InvoiceStatus
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
-from capillary.entrypoints.api.pagination import Cursor, Limit, after_id, encode
+from capillary.entrypoints.api.pagination import Cursor, Id, Limit, after_id, encode
 from capillary.entrypoints.api.routing import AnswerInThread
 from capillary.entrypoints.api.schemas.common import Page, minor_units
 from capillary.entrypoints.api.schemas.trade import (
@@ -220,13 +220,13 @@ def payables(
 
 
 @router.get("/payables/{payable_id}", summary="One payable")
-def payable(payable_id: int, services: Services, caller: Caller) -> PayableOut:
+def payable(payable_id: Id, services: Services, caller: Caller) -> PayableOut:
     return PayableOut.of(services.trade.payable(payable_id, principal=caller))
 
 
 @router.post("/payables/{payable_id}/reduce", summary="Acknowledge a payment outside (supplier)")
 def reduce_payable(
-    payable_id: int, body: ReduceIn, services: Services, caller: Caller, key: IdempotencyKey
+    payable_id: Id, body: ReduceIn, services: Services, caller: Caller, key: IdempotencyKey
 ) -> PayableOut:
     amount, _ = minor_units(body.amount)
     found = services.trade.reduce_payable(payable_id, amount, why=body.why, principal=caller,

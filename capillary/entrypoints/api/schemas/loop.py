@@ -4,7 +4,7 @@ settlement and recourse."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -24,6 +24,7 @@ from capillary.entrypoints.api.schemas.common import (
 from capillary.services.settlement import SettlementRun
 
 DAY_COUNTS = r"^ACT/(360|365)$"
+RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class CreditLineIn(Shape):
@@ -86,7 +87,9 @@ class CashBalance(Shape):
 class IssueIn(Shape):
     obligor: Code
     holder: Code
-    payable_ids: list[int] = Field(min_length=1, max_length=1_000)
+    payable_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        min_length=1, max_length=1_000
+    )
     face: Money
     maturity: date
 
@@ -160,7 +163,7 @@ class Moved(Shape):
 class OfferIn(Shape):
     """A holder offers (part of) a fragment to a funder."""
 
-    fragment_id: int = Field(ge=1)
+    fragment_id: int = Field(ge=1, le=2**63 - 1)
     funder: Code
     amount: Money
     rate: RateText
@@ -172,7 +175,7 @@ class OfferIn(Shape):
 class QuoteIn(Shape):
     """A funder quotes to buy (part of) a fragment from its holder."""
 
-    fragment_id: int = Field(ge=1)
+    fragment_id: int = Field(ge=1, le=2**63 - 1)
     seller: Code
     amount: Money
     rate: RateText

@@ -212,7 +212,7 @@ class InvoiceOut(Shape):
 
 
 class MatchIn(Shape):
-    invoice_ids: list[int] | None = Field(
+    invoice_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
         None, max_length=10_000, description="Only these (default: every open invoice)."
     )
 
