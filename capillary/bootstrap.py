@@ -12,6 +12,7 @@ from capillary.config import Settings
 from capillary.domain.certificates import Rules
 from capillary.domain.errors import SchemaBehind
 from capillary.domain.inputs import RateRange
+from capillary.domain.webhooks import RetryPolicy
 from capillary.services.api_keys import ApiKeyService
 from capillary.services.books import BooksService
 from capillary.services.cash import CashService
@@ -23,8 +24,10 @@ from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
 from capillary.services.platform import PlatformService, platform_clock
+from capillary.services.relay import Relay
 from capillary.services.settlement import SettlementService
 from capillary.services.trade import TradeService
+from capillary.services.webhooks import WebhookService
 
 
 def open_database(
@@ -85,6 +88,8 @@ class Platform:
     admin: PlatformService  # the platform itself and its clock
     books: BooksService  # the ledger, as principals reach it
     keys: ApiKeyService
+    webhooks: WebhookService  # endpoints, their delivery logs, events as a principal reads them
+    relay: Relay  # what the worker does with the store
 
 
 def open_platform(
@@ -120,6 +125,12 @@ def open_platform(
         ledger, parties, trade, ImportService(parties, trade), loop.cash, loop.credit,
         loop.certificates, loop.financing, loop.settlement, admin,
         BooksService(ledger), ApiKeyService(db, clock=clock),
+        WebhookService(db, clock=clock, allow_private=settings.webhook_allow_private),
+        Relay(db, clock=clock, timezone=timezone, policy=RetryPolicy(
+            retry_for_us=settings.webhook_retry_for * 1_000_000,
+            first_us=int(settings.webhook_backoff_first * 1_000_000),
+            cap_us=int(settings.webhook_backoff_cap * 1_000_000),
+        )),
     )  # fmt: skip
 
 

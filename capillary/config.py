@@ -26,3 +26,20 @@ class Settings(BaseSettings):
     #: a financing or an early payment may carry (fractions: 0.36 is 36%).
     max_discount_rate: Decimal = Decimal("0.36")
     max_fee_rate: Decimal = Decimal("0.05")
+    #: Events: the NATS server the worker publishes events to (JetStream stream
+    #: ``CAPILLARY``); without one, webhooks alone.
+    nats_url: str | None = None
+    #: Webhooks: how long a delivery is retried (seconds) before it is marked failed, the
+    #: first retry's delay and the longest (doubling between, with jitter), and how long a
+    #: receiver has to answer (seconds).
+    webhook_retry_for: int = 24 * 3600
+    webhook_backoff_first: float = 5.0
+    webhook_backoff_cap: float = 3600.0
+    webhook_timeout: float = 10.0
+    #: Webhooks may go to loopback or private addresses (a sandbox, tests); off in production.
+    webhook_allow_private: bool = False
+    #: The worker: how often it seals the journal and expires holds (seconds), and how many
+    #: days ahead it warns an obligor whose cash is short of what falls due.
+    seal_every: float = 5.0
+    expire_holds_every: float = 5.0
+    cash_short_days: int = 3

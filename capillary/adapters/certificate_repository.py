@@ -311,9 +311,13 @@ def set_fragments_status(
         )
 
 
-def insert_recourse_claims(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(t.recourse_claims.insert(), list(rows))
+def insert_recourse_claims(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """The claims' ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    r = t.recourse_claims
+    made = conn.execute(r.insert().returning(r.c.id, sort_by_parameter_order=True), list(rows))
+    return [row[0] for row in made]
 
 
 def recourse_claims(

@@ -119,6 +119,7 @@ class Act(enum.StrEnum):
     SET_CLOCK = "set_clock"
     OPERATE_LEDGER = "operate_ledger"  # raw postings, holds, reversals, sealing
     MANAGE_API_KEYS = "manage_api_keys"
+    MANAGE_WEBHOOKS = "manage_webhooks"  # endpoints, and replaying their deliveries
 
 
 #: Who may ask for each use case: the one rule the services enforce for every interface.
@@ -156,6 +157,7 @@ WHO_MAY: Mapping[Act, Party] = {
     Act.SET_CLOCK: Party.OPERATOR,
     Act.OPERATE_LEDGER: Party.OPERATOR,
     Act.MANAGE_API_KEYS: Party.OWNER,  # by its admin; the operator's admin for anyone
+    Act.MANAGE_WEBHOOKS: Party.OWNER,  # by its admin, for itself only
 }
 
 
@@ -237,3 +239,11 @@ def authorize_key_admin(principal: Principal, org: str) -> None:
     if principal.is_operator and not principal.is_auditor:
         return
     authorize(principal, Act.MANAGE_API_KEYS, org)
+
+
+def authorize_webhook_admin(principal: Principal, org: str) -> None:
+    """An organization's admin manages its own webhook endpoints (they carry its events off
+    the platform); nobody manages another's, the operator included."""
+    if principal.user_role is not UserRole.ADMIN:
+        raise Forbidden(f"Only an admin may manage webhooks; {principal.label} is not one.")
+    authorize(principal, Act.MANAGE_WEBHOOKS, org)

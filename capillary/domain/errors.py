@@ -28,6 +28,7 @@ CapillaryError
 │   ├── UsageError                 usage_error (a command mistyped: unknown option, missing one)
 │   ├── InvalidDocument            invalid_document (a document's fields, each named)
 │   ├── InvalidCursor              invalid_cursor (a list's page cursor not given by us)
+│   ├── InvalidWebhook             invalid_webhook (an endpoint's URL, event types or secret)
 │   └── OutOfRange                 out_of_range (a value beyond what the store holds)
 ├── NotFound
 │   ├── UnitNotFound               unit_not_found
@@ -46,7 +47,9 @@ CapillaryError
 │   ├── OfferNotFound              offer_not_found
 │   ├── PlatformNotInitialized     platform_not_initialized
 │   ├── ClaimNotFound              claim_not_found
-│   └── ApiKeyNotFound             api_key_not_found
+│   ├── ApiKeyNotFound             api_key_not_found
+│   ├── WebhookNotFound            webhook_not_found
+│   └── WebhookDeliveryNotFound    webhook_delivery_not_found
 ├── Conflict                     the request contradicts what the ledger holds
 │   ├── UnitExists                 unit_exists
 │   ├── AccountExists              account_exists
@@ -441,6 +444,20 @@ class Unauthorized(CapillaryError):
 
 class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook_delivery_not_found"
+
+
+class InvalidWebhook(ValidationError):
+    """An endpoint's URL, event types or secret that cannot be used."""
+
+    code = "invalid_webhook"
 
 
 class NoPrincipal(Unauthorized):

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from capillary.adapters import account_repository as account_repo
 from capillary.adapters import certificate_repository as repo
 from capillary.adapters import invoice_repository as invoice_repo
+from capillary.domain import wire
 from capillary.domain.access import (
     Act,
     Principal,
@@ -35,6 +36,7 @@ from capillary.domain.errors import (
     NoIssuanceLimit,
     PayableNotFound,
 )
+from capillary.domain.events import EventType, certificate_event
 from capillary.domain.ledger import (
     BalanceConstraint,
     Leg,
@@ -45,6 +47,7 @@ from capillary.domain.ledger import (
 from capillary.domain.units import currency, instrument
 from capillary.services.loop_core import Accounts
 from capillary.services.moves import FragmentMover, Move, Moved, load_moves
+from capillary.services.outbox import emit
 from capillary.services.outcomes import audit_row
 
 
@@ -265,6 +268,9 @@ class CertificateService(FragmentMover):
                 for c, (_, _, plan) in zip(certs, plans, strict=True)
             ],
         )
+        emit(conn, [certificate_event(EventType.CERTIFICATE_ISSUED, c, now,
+                                      {"warnings": list(plan.warnings)})
+                    for c, (_, _, plan) in zip(certs, plans, strict=True)])  # fmt: skip
         return [Issued(c, plan.warnings) for c, (_, _, plan) in zip(certs, plans, strict=True)]
 
     def accept(self, number: str, *, principal: Principal, key: str) -> Certificate:
@@ -283,12 +289,15 @@ class CertificateService(FragmentMover):
                     pending_id=pending_tx,
                     kind=TransactionKind.POST_PENDING,
                 )
-                repo.insert_fragments(
-                    conn, [root(cert, repo.next_fragment_ids(conn, 1)[0])], self.clock.now_us()
-                )
+                now = self.clock.now_us()
+                first = root(cert, repo.next_fragment_ids(conn, 1)[0])
+                repo.insert_fragments(conn, [first], now)
                 repo.set_certificate_status(conn, cert.id, CertificateStatus.ACTIVE)
                 self._audit(conn, "certificate", number, "accepted", principal)
-                return replace(cert, status=CertificateStatus.ACTIVE)
+                active = replace(cert, status=CertificateStatus.ACTIVE)
+                told = {"fragment": wire.fragment(first, active)}
+                emit(conn, [certificate_event(EventType.CERTIFICATE_ACCEPTED, active, now, told)])
+                return active
 
             request = {"number": number}
             return self._once(
@@ -326,7 +335,12 @@ class CertificateService(FragmentMover):
                 repo.set_certificate_status(conn, cert.id, CertificateStatus.CANCELLED)
                 self._audit(conn, "certificate", number, "cancelled", principal,
                             {"reason": reason})  # fmt: skip
-                return replace(cert, status=CertificateStatus.CANCELLED)
+                cancelled = replace(cert, status=CertificateStatus.CANCELLED)
+                at = self.clock.now_us()
+                reasoned = {"reason": reason}
+                emit(conn, [certificate_event(EventType.CERTIFICATE_CANCELLED, cancelled, at,
+                                              reasoned)])  # fmt: skip
+                return cancelled
 
             request = {"number": number, "reason": reason}
             return self._once(

@@ -19,9 +19,11 @@ from capillary.domain.errors import (
     LimitBelowUsed,
     ValidationError,
 )
+from capillary.domain.events import EventType, credit_line_event
 from capillary.domain.parties import Role, require_role
 from capillary.domain.units import currency, describe
 from capillary.services.loop_core import LoopService
+from capillary.services.outbox import emit
 
 
 class CreditService(LoopService):
@@ -76,6 +78,8 @@ class CreditService(LoopService):
                 )
                 line = repo.credit_line(conn, funder, obligor, cur)
                 assert line is not None
+                emit(conn, [credit_line_event(EventType.CREDIT_LINE_GRANTED, line,
+                                              self.clock.now_us())])  # fmt: skip
                 return line
 
             return self._once(conn, principal, key, Act.GRANT_CREDIT, request, CreditLine, run)

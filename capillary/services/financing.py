@@ -29,10 +29,12 @@ from capillary.domain.errors import (
     OfferNotFound,
     ValidationError,
 )
+from capillary.domain.events import EventType, offer_event
 from capillary.domain.offers import FinancingOffer, OfferStatus, check_open
 from capillary.domain.parties import Role, require_role
 from capillary.domain.pricing import DayCount, Quote, quote, within
 from capillary.services.moves import FragmentMover, Move
+from capillary.services.outbox import emit
 from capillary.services.outcomes import audit_row
 
 
@@ -154,6 +156,7 @@ class FinancingService(FragmentMover):
                 created_at=self.clock.now_us(),
             )
             offer = replace(offer, id=trust_repo.insert_offer(conn, offer))
+            emit(conn, [offer_event(EventType.FINANCING_OFFERED, offer, offer.created_at)])
             self._audit(conn, "financing_offer", str(offer.id), "offered", principal,
                         {**request, "rate": str(terms.rate)})  # fmt: skip
             return offer
@@ -200,6 +203,9 @@ class FinancingService(FragmentMover):
                                {"ledger_tx": m.posting}) for o, m in zip(offers, moved,
                                                                         strict=True)],
                 )  # fmt: skip
+                accepted = [replace(o, status=OfferStatus.ACCEPTED, ledger_tx=m.posting)
+                            for o, m in zip(offers, moved, strict=True)]  # fmt: skip
+                emit(conn, [offer_event(EventType.FINANCING_ACCEPTED, o, now) for o in accepted])
                 financed = []
                 for m in moved:
                     assert m.quote is not None

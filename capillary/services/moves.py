@@ -28,6 +28,13 @@ from capillary.domain.errors import (
     FragmentNotFound,
     OrganizationNotFound,
 )
+from capillary.domain.events import (
+    Event,
+    EventType,
+    credit_line_event,
+    crossed_near_limit,
+    moved_events,
+)
 from capillary.domain.ledger import (
     BalanceConstraint,
     Leg,
@@ -37,6 +44,7 @@ from capillary.domain.ledger import (
 from capillary.domain.parties import Role, require_role, require_trade
 from capillary.domain.pricing import DayCount, Quote, quote
 from capillary.services.loop_core import Accounts, LoopService, involved_orgs
+from capillary.services.outbox import emit
 from capillary.services.outcomes import audit_row
 
 
@@ -210,16 +218,31 @@ class FragmentMover(LoopService):
             requests.append(make_request(key=f"frag:{source.id}:move", legs=legs, ref=ref))
         repo.insert_fragments(conn, made_all, now)
         postings = self._post_all(conn, requests)
+        events: list[Event] = []  # credit lines that came near their limits
         for key, value in used.items():
             if value != lines[key].used:
                 repo.set_credit_used(conn, lines[key].id, value)
+                if crossed_near_limit(lines[key].used, value, lines[key].limit):
+                    near = replace(lines[key], used=value)
+                    events.append(credit_line_event(EventType.CREDIT_LINE_NEAR_LIMIT, near, now))
         results = []
+        told: list[Event] = []
         made_iter = iter(made_all)
         financings = []
         audit = []
         for (m, source, cert, split, q), posting in zip(plans, postings, strict=True):
             made = [next(made_iter) for _ in range(2 if split.change else 1)]
             results.append(Moved(tuple(made), q, posting, cert))
+            told += moved_events(
+                cert,
+                made,
+                sender=m.sender,
+                recipient=m.recipient,
+                at=now,
+                posting=posting,
+                reference=m.reference,
+                quote=q,
+            )
             if q is not None:
                 financings.append(
                     {
@@ -249,4 +272,5 @@ class FragmentMover(LoopService):
             )
         repo.insert_financings(conn, financings)
         invoice_repo.insert_audit(conn, audit)
+        emit(conn, told + events)
         return results

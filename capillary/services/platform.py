@@ -107,6 +107,11 @@ class PlatformService:
             )
         return found
 
+    def operator(self) -> str | None:
+        """The operator's organization code (``None`` before the platform is created)."""
+        row = self.db.transaction(repo.platform, readonly=True)
+        return None if row is None else row.operator
+
     def reading(self) -> ClockReading:
         """The platform's clock: kind, time zone, now and today."""
         row = self.db.transaction(lambda c: self._platform(c), readonly=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -42,6 +42,13 @@ from capillary.domain.errors import (
     FragmentNotActive,
     MaturityReached,
 )
+from capillary.domain.events import (
+    Event,
+    EventType,
+    claim_event,
+    overdue_event,
+    settled_events,
+)
 from capillary.domain.ledger import (
     Leg,
     Side,
@@ -49,6 +56,7 @@ from capillary.domain.ledger import (
 )
 from capillary.domain.pricing import DayCount, within
 from capillary.services.loop_core import Accounts, LoopService
+from capillary.services.outbox import emit
 from capillary.services.outcomes import audit_row
 
 
@@ -188,6 +196,11 @@ class SettlementService(LoopService):
                  if i in refused and c.number not in failed]  # fmt: skip
         paid = [(c, f, p) for i, (c, f, p) in enumerate(plans) if i not in refused]
         self._mark_settled(conn, paid)
+        events: list[Event] = [
+            e
+            for c, f, p in paid
+            for e in settled_events(replace(c, status=CertificateStatus.SETTLED), f, p, now, on)
+        ]
         # Overdue only once the maturity has passed unpaid: on the day itself it is just due.
         newly_overdue = [
             (c, f, p)
@@ -200,22 +213,23 @@ class SettlementService(LoopService):
             repo.set_fragments_status(
                 conn, overdue_ids, from_=["active"], to=FragmentStatus.OVERDUE
             )
-            repo.insert_recourse_claims(
-                conn,
-                [
-                    {
-                        "fragment_id": f.id,
-                        "claimant": f.holder,
-                        "debtor": f.recourse_to,
-                        "amount": f.amount,
-                        "status": "open",
-                        "created_at": now,
-                    }
-                    for _, frags, _ in newly_overdue
-                    for f in frags
-                    if f.recourse_to is not None
-                ],
-            )
+            claims = [
+                ({"fragment_id": f.id, "claimant": f.holder, "debtor": f.recourse_to,
+                  "amount": f.amount, "status": "open", "created_at": now}, c)
+                for c, frags, _ in newly_overdue
+                for f in frags
+                if f.recourse_to is not None
+            ]  # fmt: skip
+            claim_ids = repo.insert_recourse_claims(conn, [row for row, _ in claims])
+            events += [
+                overdue_event(replace(c, status=CertificateStatus.OVERDUE), f, sum(p.values()), now)
+                for c, f, p in newly_overdue
+            ]
+            events += [
+                claim_event(EventType.RECOURSE_OPENED,
+                            {**row, "id": cid, "number": c.number, "currency": c.currency}, now)
+                for cid, (row, c) in zip(claim_ids, claims, strict=True)
+            ]  # fmt: skip
         invoice_repo.insert_audit(
             conn,
             [
@@ -234,6 +248,7 @@ class SettlementService(LoopService):
                 for c, _, p in newly_overdue
             ],
         )
+        emit(conn, events)
         run.settled += [c.number for c, _, _ in paid]
         run.overdue += [c.number for c, _, _ in short if on > c.maturity]
         run.unpaid += [c.number for c, _, _ in short if on <= c.maturity]
@@ -299,6 +314,8 @@ class SettlementService(LoopService):
                 days = (cert.maturity - on).days
                 payouts = early_payouts(frags, rate=rate, days=days, day_count=day_count)
                 total = self._pay_out(conn, cert, frags, payouts, key=f"early:{on.isoformat()}")
+                settled = replace(cert, status=CertificateStatus.SETTLED)
+                emit(conn, settled_events(settled, frags, payouts, self.clock.now_us(), on))
                 self._audit(conn, "certificate", number, "paid_early", principal,
                             {"rate": str(rate), "days": days, "paid": total})  # fmt: skip
                 return total
@@ -385,6 +402,10 @@ class SettlementService(LoopService):
                     )
                 detail = {"amount": amount, "from": seller, "fragment": fragment.id}
                 self._audit(conn, "recourse_claim", str(claim_id), "collected", principal, detail)
+                collected = {**claim, "status": "collected", "number": cert.number,
+                             "currency": cert.currency}  # fmt: skip
+                emit(conn, [claim_event(EventType.RECOURSE_COLLECTED, collected,
+                                        self.clock.now_us())])  # fmt: skip
                 return tx
 
             request = {"claim": claim_id}

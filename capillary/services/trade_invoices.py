@@ -23,6 +23,7 @@ from capillary.domain.errors import (
     InvoiceNotFound,
     PayableNotFound,
 )
+from capillary.domain.events import match_event, payable_event
 from capillary.domain.matching import MatchException, MatchResult, three_way_match
 from capillary.domain.payables import Payable, PayableStatus, check_confirmation, reduce_open
 from capillary.domain.trade import (
@@ -32,6 +33,7 @@ from capillary.domain.trade import (
     check_invoice,
 )
 from capillary.domain.units import currency
+from capillary.services.outbox import emit
 from capillary.services.outcomes import (
     Fate,
     Outcome,
@@ -158,6 +160,10 @@ class TradeInvoices(TradeCore):
             )  # fmt: skip
         invoice_repo.record_matches(conn, writes)
         invoice_repo.insert_audit(conn, audit)
+        # Told when the verdict is new: a first match, or one that changed.
+        emit(conn, [match_event(v.id, v.seller, v.buyer, results[v.id], now)
+                    for v, (_, status, _) in zip(pending, writes, strict=True)
+                    if v.status is not status])  # fmt: skip
         return results
 
     def match(
@@ -289,6 +295,9 @@ class TradeInvoices(TradeCore):
                               {"invoice": label, "amount": invoice.total}),
                 ],
             )  # fmt: skip
+            made = invoice_repo.payable(conn, payable_id)
+            assert made is not None
+            emit(conn, [payable_event(made, now)])
             return payable_id
 
         return self.payable(self.db.transaction(work), principal=principal)

@@ -18,6 +18,7 @@ from capillary.entrypoints.cli import (
     clock,
     context,
     db,
+    events,
     keys,
     ledger,
     ledger_demo,
@@ -44,6 +45,9 @@ app.add_typer(cert.app, name="cert")
 app.add_typer(cert.credit_app, name="credit")
 app.add_typer(cert.cash_app, name="cash")
 app.add_typer(keys.app, name="key")
+app.add_typer(events.app, name="webhook")
+app.command("events")(events.events)
+app.command("worker")(events.worker)
 app.command("demo")(loop_demo.run)
 app.command("serve")(serve.serve)
 app.command("openapi")(serve.openapi)

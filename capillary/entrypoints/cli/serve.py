@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +27,10 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help="debug, info, warning or error (JSON lines on stdout).")
     ] = "info",
+    with_worker: Annotated[
+        bool,
+        typer.Option("--with-worker", help="Also run `capillary worker` beside the server."),
+    ] = False,
 ) -> None:
     """Serve the API on the store named by --db: docs at /docs, the spec at /openapi.json,
     health at /healthz and /readyz, metrics at /metrics."""
@@ -43,9 +48,18 @@ def serve(
     if workers > 1:  # every worker's request metrics, summed at each scrape
         shared = tempfile.mkdtemp(prefix="capillary-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
+    relay = None
+    if with_worker:  # its own process: its event loop and the store's threads stay apart
+        relay = subprocess.Popen([sys.executable, "-m", "capillary", "worker"])
     try:
         _run(uvicorn, host, port, workers, log_level)
     finally:
+        if relay is not None:
+            relay.terminate()
+            try:
+                relay.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                relay.kill()
         if shared is not None:
             shutil.rmtree(shared, ignore_errors=True)
 

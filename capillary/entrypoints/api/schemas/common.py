@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from capillary.domain.units import ISO_4217, currency, format_minor, parse_major
+from capillary.domain import wire
+from capillary.domain.units import currency, parse_major
+from capillary.domain.wire import instant as instant
+from capillary.domain.wire import rate_text as rate_text
 
 T = TypeVar("T")
 
@@ -53,12 +54,7 @@ class Money(Shape):
 
     @classmethod
     def of(cls, minor: int, currency: str) -> Money:
-        exponent = ISO_4217.get(currency, 2)
-        return cls(amount=format_minor(minor, exponent).replace(",", ""), currency=currency)
-
-
-def rate_text(rate: Decimal) -> str:
-    return format(rate.normalize(), "f") if rate == rate.to_integral() else str(rate)
+        return cls.model_validate(wire.money(minor, currency))
 
 
 class Page(Shape, Generic[T]):
@@ -84,11 +80,6 @@ class Problem(BaseModel):
     detail: str = Field(examples=["core's cash 1,000.00 CNY is short of 2,500.00 CNY."])
     request_id: str | None = None
     errors: list[FieldProblem] | None = None
-
-
-def instant(us: int) -> datetime:
-    """A stored instant (microseconds since the epoch) as an aware UTC datetime."""
-    return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)
 
 
 def minor_units(money: Money) -> tuple[int, str]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from capillary.domain import wire
 from capillary.domain.certificates import Certificate, Fragment
 from capillary.domain.credit import CreditLine, IssuanceLimit
 from capillary.domain.offers import FinancingOffer
@@ -18,8 +19,6 @@ from capillary.entrypoints.api.schemas.common import (
     Money,
     RateText,
     Shape,
-    instant,
-    rate_text,
 )
 from capillary.services.settlement import SettlementRun
 
@@ -44,10 +43,7 @@ class CreditLineOut(Shape):
 
     @classmethod
     def of(cls, ln: CreditLine) -> CreditLineOut:
-        cur = ln.currency
-        return cls(funder=ln.funder, obligor=ln.obligor, limit=Money.of(ln.limit, cur),
-                   used=Money.of(ln.used, cur), available=Money.of(ln.available, cur),
-                   expires_on=ln.expires_on)  # fmt: skip
+        return cls.model_validate(wire.credit_line(ln))
 
 
 class IssuanceLimitIn(Shape):
@@ -105,9 +101,7 @@ class CertificateOut(Shape):
 
     @classmethod
     def of(cls, c: Certificate) -> CertificateOut:
-        return cls(number=c.number, obligor=c.obligor, first_holder=c.first_holder,
-                   face=Money.of(c.face, c.currency), issue_date=c.issue_date,
-                   maturity=c.maturity, status=c.status.value)  # fmt: skip
+        return cls.model_validate(wire.certificate(c))
 
 
 class Issued(Shape):
@@ -128,9 +122,7 @@ class FragmentOut(Shape):
 
     @classmethod
     def of(cls, f: Fragment, c: Certificate) -> FragmentOut:
-        return cls(id=f.id, certificate=c.number, parent_id=f.parent_id, holder=f.holder,
-                   amount=Money.of(f.amount, c.currency), status=f.status.value, tier=f.tier,
-                   path=f.path, recourse_to=f.recourse_to)  # fmt: skip
+        return cls.model_validate(wire.fragment(f, c))
 
 
 class CertificateTree(Shape):
@@ -201,11 +193,7 @@ class OfferOut(Shape):
 
     @classmethod
     def of(cls, o: FinancingOffer) -> OfferOut:
-        return cls(id=o.id, fragment_id=o.fragment_id, seller=o.seller, funder=o.funder,
-                   proposer=o.proposer, amount=Money.of(o.amount, o.currency),
-                   rate=rate_text(o.rate), day_count=o.day_count.value,
-                   fee_rate=rate_text(o.fee_rate), recourse=o.recourse, status=o.status.value,
-                   created_at=instant(o.created_at), ledger_transaction=o.ledger_tx)  # fmt: skip
+        return cls.model_validate(wire.offer(o))
 
 
 class Price(Shape):
@@ -218,9 +206,7 @@ class Price(Shape):
 
     @classmethod
     def of(cls, q: Quote, cur: str) -> Price:
-        return cls(face=Money.of(q.face, cur), days=q.days, discount=Money.of(q.discount, cur),
-                   fee=Money.of(q.fee, cur), price=Money.of(q.price, cur),
-                   to_seller=Money.of(q.to_seller, cur))  # fmt: skip
+        return cls.model_validate(wire.price(q, cur))
 
 
 class FinancedOut(Shape):
@@ -266,10 +252,7 @@ class ClaimOut(Shape):
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> ClaimOut:
-        return cls(id=row["id"], certificate=row["number"], fragment_id=row["fragment_id"],
-                   claimant=row["claimant"], debtor=row["debtor"],
-                   amount=Money.of(row["amount"], row["currency"]),
-                   status=row["status"])  # fmt: skip
+        return cls.model_validate(wire.claim(row))
 
 
 class Collected(Shape):

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from capillary.domain import wire
 from capillary.domain.matching import MatchResult
 from capillary.domain.payables import Payable
 from capillary.domain.trade import Delivery, Invoice, PurchaseOrder
@@ -230,9 +231,7 @@ class MatchOut(Shape):
 
     @classmethod
     def of(cls, invoice_id: int, m: MatchResult) -> MatchOut:
-        return cls(invoice_id=invoice_id, matched=m.matched,
-                   exceptions=[MatchException(code=e.code, line_no=e.line_no, message=e.message)
-                               for e in m.exceptions])  # fmt: skip
+        return cls.model_validate(wire.match(invoice_id, m))
 
 
 class ConfirmIn(Shape):
@@ -255,10 +254,7 @@ class PayableOut(Shape):
 
     @classmethod
     def of(cls, p: Payable) -> PayableOut:
-        return cls(id=p.id, invoice_id=p.invoice_id, buyer=p.buyer, supplier=p.supplier,
-                   amount=Money.of(p.amount, p.currency),
-                   open_amount=Money.of(p.open_amount, p.currency), due_date=p.due_date,
-                   status=p.status.value, override_reason=p.override_reason)  # fmt: skip
+        return cls.model_validate(wire.payable(p))
 
 
 class ReduceIn(Shape):

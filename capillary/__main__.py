@@ -1,0 +1,5 @@
+"""``python -m capillary``: the ``capillary`` command."""
+
+from capillary.entrypoints.cli.app import main
+
+main()
