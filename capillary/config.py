@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     #: Events: the NATS server the worker publishes events to (JetStream stream
     #: ``CAPILLARY``); without one, webhooks alone.
     nats_url: str | None = None
+    #: The JetStream stream and the prefix of its subjects (``<prefix>.<org>.<type>``).
+    nats_stream: str = "CAPILLARY"
+    nats_prefix: str = "capillary.events"
     #: Webhooks: how long a delivery is retried (seconds) before it is marked failed, the
     #: first retry's delay and the longest (doubling between, with jitter), and how long a
     #: receiver has to answer (seconds).

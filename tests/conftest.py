@@ -111,3 +111,24 @@ def pg_ledger(pg_template_url: str, clock: ManualClock) -> Iterator[LedgerServic
     service = LedgerService(Database(pg_template_url), clock=clock)
     yield service
     service.db.dispose()
+
+
+NATS_URL = os.environ.get("CAPILLARY_TEST_NATS", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS server with JetStream the stream's tests publish to (skipped, with the
+    reason, when it is down; under CI a failure)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(NATS_URL)
+    try:
+        socket.create_connection((parts.hostname, parts.port or 4222), timeout=3).close()
+    except OSError as exc:
+        reason = f"NATS is not reachable at {NATS_URL}: {exc}"
+        if REQUIRE_PG:
+            pytest.fail(f"{reason} (CI requires the stream's tests)")
+        pytest.skip(reason)
+    return NATS_URL

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from capillary.client.calls import Call
+from capillary.entrypoints.api.schemas import events as E  # noqa: N812
 from capillary.entrypoints.api.schemas import ledger as L  # noqa: N812
 from capillary.entrypoints.api.schemas import loop as S  # noqa: N812
 from capillary.entrypoints.api.schemas import parties as P  # noqa: N812
@@ -51,6 +52,49 @@ def api_keys(org: str | None = None, cursor: str | None = None, limit: int = 100
 
 def revoke_api_key(key_id: str, *, key: str | None = None) -> Call[K.KeyOut]:
     return Call("POST", f"/v1/api-keys/{key_id}/revoke", K.KeyOut, key=key)
+
+
+# ---------------------------------------------------------------- webhooks and events
+
+
+def register_webhook(url: str, types: list[str] | None = None, secret: str | None = None, *,
+                     key: str | None = None) -> Call[E.WebhookCreated]:  # fmt: skip
+    body = E.WebhookIn(url=url, types=types or ["*"], secret=secret)
+    return Call("POST", "/v1/webhooks", E.WebhookCreated, _body(body), key=key)
+
+
+def webhooks(org: str | None = None, cursor: str | None = None, limit: int = 100
+             ) -> Call[Page[E.WebhookOut]]:  # fmt: skip
+    return Call("GET", "/v1/webhooks", Page[E.WebhookOut], params=_page(cursor, limit, org=org))
+
+
+def webhook(webhook_id: int) -> Call[E.WebhookOut]:
+    return Call("GET", f"/v1/webhooks/{webhook_id}", E.WebhookOut)
+
+
+def disable_webhook(webhook_id: int, *, key: str | None = None) -> Call[E.WebhookOut]:
+    return Call("POST", f"/v1/webhooks/{webhook_id}/disable", E.WebhookOut, key=key)
+
+
+def deliveries(webhook_id: int, status: str | None = None, cursor: str | None = None,
+               limit: int = 100) -> Call[Page[E.DeliveryOut]]:  # fmt: skip
+    return Call("GET", f"/v1/webhooks/{webhook_id}/deliveries", Page[E.DeliveryOut],
+                params=_page(cursor, limit, status=status))  # fmt: skip
+
+
+def delivery(delivery_id: int) -> Call[E.DeliveryDetail]:
+    return Call("GET", f"/v1/webhook-deliveries/{delivery_id}", E.DeliveryDetail)
+
+
+def replay(webhook_id: int, delivery_ids: list[int] | None = None, *, key: str | None = None
+           ) -> Call[E.Replayed]:  # fmt: skip
+    body = E.ReplayIn(delivery_ids=delivery_ids)
+    return Call("POST", f"/v1/webhooks/{webhook_id}/replay", E.Replayed, _body(body), key=key)
+
+
+def events(types: list[str] | None = None, cursor: str | None = None, limit: int = 100
+           ) -> Call[Page[E.EventOut]]:  # fmt: skip
+    return Call("GET", "/v1/events", Page[E.EventOut], params=_page(cursor, limit, type=types))
 
 
 def register_organization(body: P.OrganizationIn, *, key: str | None = None

@@ -29,7 +29,7 @@ import httpx
 import structlog
 
 from capillary.adapters import webhook_sender
-from capillary.adapters.nats_stream import Stream, message_id, subject
+from capillary.adapters.nats_stream import Stream, message_id
 from capillary.adapters.webhook_repository import Due
 from capillary.bootstrap import Platform
 from capillary.config import Settings
@@ -50,6 +50,8 @@ class WorkerConfig:
     timeout: float = 10.0
     allow_private: bool = False
     nats_url: str | None = None
+    nats_stream: str = "CAPILLARY"
+    nats_prefix: str = "capillary.events"
     seal_every: float = 5.0
     expire_holds_every: float = 5.0
     cash_short_days: int = 3
@@ -58,7 +60,7 @@ class WorkerConfig:
     @property
     def lease_for_us(self) -> int:
         """A claim outlives the longest attempt, with room to record it."""
-        return int((self.timeout + 30) * 1_000_000)
+        return int((self.timeout * 2 + 5) * 1_000_000)
 
     def named(self) -> WorkerConfig:
         if self.name:
@@ -160,7 +162,9 @@ class Worker:
 
     async def _stream(self, stop: asyncio.Event) -> None:
         assert self.config.nats_url
-        stream = await Stream.connect(self.config.nats_url)
+        stream = await Stream.connect(
+            self.config.nats_url, self.config.nats_stream, self.config.nats_prefix
+        )
         lease_us = 30_000_000
         try:
             while not stop.is_set():
@@ -173,7 +177,7 @@ class Worker:
                     await _sleep(stop, self.config.poll)
                     continue
                 messages = [
-                    (subject(org, e.type),
+                    (stream.subject(org, e.type),
                      envelope_body((e.id, e.type, e.version, e.at, e.subject,
                                     _orgs_json(e.orgs), e.payload)),
                      message_id(e.id, org))
@@ -256,6 +260,7 @@ def config_from_settings(**overrides: Any) -> WorkerConfig:
     s = Settings()
     base = WorkerConfig(
         timeout=s.webhook_timeout, allow_private=s.webhook_allow_private, nats_url=s.nats_url,
+        nats_stream=s.nats_stream, nats_prefix=s.nats_prefix,
         seal_every=s.seal_every, expire_holds_every=s.expire_holds_every,
         cash_short_days=s.cash_short_days,
     )  # fmt: skip

@@ -28,6 +28,7 @@ from capillary.entrypoints.api.routers import (
     cash,
     certificates,
     credit,
+    events,
     financing,
     health,
     keys,
@@ -81,7 +82,7 @@ def create_app(services: Platform | None) -> FastAPI:
     app.state.metrics = metrics
     app.openapi = lambda: _spec(app)  # type: ignore[method-assign]
     for router in (parties, keys, trade, credit, cash, certificates, financing, settlement,
-                   ledger, platform):  # fmt: skip
+                   ledger, platform, events):  # fmt: skip
         app.include_router(router.router, prefix="/v1", responses=COMMON_ERRORS)
     app.include_router(health.router)
 

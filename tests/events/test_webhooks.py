@@ -1,0 +1,131 @@
+"""Webhooks against a real receiver on a loopback port: signed, retried, logged, replayed,
+and at least once across a worker killed mid-delivery."""
+
+from __future__ import annotations
+
+import signal
+from datetime import date
+
+import pytest
+
+from capillary.client import ApiError, v1
+from capillary.domain.webhooks import RetryPolicy
+from capillary.entrypoints.api.schemas.loop import CertificateOut, FragmentOut
+from tests.api.conftest import World
+from tests.events.conftest import admin_keys, certificate, subscribe, worker_process, worker_thread
+from tests.support.receiver import Receiver, wait_until
+
+
+def _concerning(world: World, who: str) -> list[str]:
+    """Ids of every event that concerns ``who``, read back through the API."""
+    ids, cursor = [], None
+    while True:
+        page = world.client(who).run(v1.events(cursor=cursor, limit=500))
+        ids += [e.id for e in page.items]
+        if page.next is None:
+            return ids
+        cursor = page.next
+
+
+def test_a_receiver_answering_500_then_200_gets_the_event_on_retry(
+    world: World, receiver: Receiver
+) -> None:
+    admin_keys(world, "tier1")
+    hook = subscribe(world, receiver, "tier1", ["certificate.issued", "certificate.accepted"])
+    receiver.fail_first = 1
+    number, _ = certificate(world)
+    with worker_thread(world):
+        wait_until(lambda: len(receiver.events("/tier1")) == 2, what="both events")
+    issued, accepted = receiver.events("/tier1")
+    assert (issued["type"], accepted["type"]) == ("certificate.issued", "certificate.accepted")
+    assert all(r.signed for r in receiver.received)
+    # The payload is the API's own shape, and what the API answers for it.
+    assert CertificateOut.model_validate(accepted["data"]["certificate"]).number == number
+    assert FragmentOut.model_validate(accepted["data"]["fragment"]).holder == "tier1"
+    assert accepted["data"]["certificate"] == world.client("tier1").run(
+        v1.certificate(number)).certificate.model_dump(mode="json")  # fmt: skip
+    log = world.client("tier1").run(v1.deliveries(hook)).items
+    assert [(d.event_type, d.status, d.attempts, d.last_status) for d in log] == [
+        ("certificate.accepted", "delivered", 2, 200),
+        ("certificate.issued", "delivered", 2, 200),
+    ]
+    detail = world.client("tier1").run(v1.delivery(log[0].id))
+    assert [a.status for a in detail.attempts] == [500, 200]
+    assert detail.attempts[0].error == "answered 500"
+    # Another organization's log does not exist for it.
+    for who in ("tier2", "bank"):
+        with pytest.raises(ApiError) as refused:
+            world.client(who).run(v1.deliveries(hook))
+        assert refused.value.status == 404
+
+
+def test_a_delivery_that_keeps_failing_is_marked_failed_then_replayed_by_hand(
+    world: World, receiver: Receiver
+) -> None:
+    admin_keys(world, "core")
+    hook = subscribe(world, receiver, "core", ["credit_line.granted"])
+    world.services.relay.policy = RetryPolicy(retry_for_us=600_000, first_us=100_000,
+                                              cap_us=200_000)  # fmt: skip
+    receiver.always_fail = True
+    world.client("bank").run(v1.grant_credit("bank", "core", v1.money("100.00"),
+                                             date(2027, 12, 31)))  # fmt: skip
+    admin = world.client("core-admin")
+    with worker_thread(world):
+        wait_until(lambda: admin.run(v1.deliveries(hook, status="failed")).items, what="failure")
+        (failed,) = admin.run(v1.deliveries(hook)).items
+        assert failed.status == "failed"
+        assert failed.attempts >= 2
+        assert receiver.events("/core") == []
+        receiver.always_fail = False
+        # Tier1 may not replay core's endpoint; core's write key (no admin) may not either.
+        for who, status in (("tier1", 404), ("core", 403)):
+            with pytest.raises(ApiError) as refused:
+                world.client(who).run(v1.replay(hook))
+            assert refused.value.status == status
+        assert admin.run(v1.replay(hook)).replayed == 1
+        wait_until(lambda: len(receiver.events("/core")) == 1, what="the replayed delivery")
+    (event,) = receiver.events("/core")
+    assert event["type"] == "credit_line.granted"
+    assert event["data"]["credit_line"]["limit"] == {"amount": "100.00", "currency": "CNY"}
+    assert admin.run(v1.deliveries(hook)).items[0].status == "delivered"
+
+
+def test_every_event_arrives_across_a_worker_killed_mid_delivery(
+    world: World, receiver: Receiver
+) -> None:
+    admin_keys(world, "tier1", "core")
+    subscribe(world, receiver, "tier1")
+    subscribe(world, receiver, "core")
+    for n in range(1, 9):
+        certificate(world, face="100000.00", n=n)
+    expected = {
+        "/tier1": set(_concerning(world, "tier1")),
+        "/core": set(_concerning(world, "core")),
+    }
+    assert len(expected["/tier1"]) >= 30
+    receiver.delay = 0.1  # a slow receiver: the worker is mid-delivery when it dies
+    first = worker_process(world.url, "--no-jobs")
+    try:
+        wait_until(lambda: len(receiver.received) >= 10, what="the first deliveries")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=10)
+    at_kill = len(receiver.received)
+    assert at_kill < sum(len(v) for v in expected.values()), "nothing was left to deliver"
+    second = worker_process(world.url, "--no-jobs")
+    try:
+        wait_until(
+            lambda: all(set(receiver.processed.get(p, [])) == ids for p, ids in expected.items()),
+            timeout=60, what="every event",
+        )  # fmt: skip
+    finally:
+        second.terminate()
+        _, err = second.communicate(timeout=30)
+    assert second.returncode == 0, err.decode()
+    assert all(r.signed for r in receiver.received)
+    for path, ids in expected.items():
+        processed = receiver.processed[path]
+        assert len(processed) == len(set(processed)) == len(ids)  # exactly once by id
+    # Repeats are what the dead worker had in flight, nothing more.
+    repeats = len(receiver.received) - sum(len(ids) for ids in expected.values())
+    assert 0 <= repeats <= 64
