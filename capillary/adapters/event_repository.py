@@ -56,6 +56,10 @@ def serialize_fan_out(conn: Connection) -> None:
         rows(conn, "SELECT name FROM worker_leases WHERE name = 'fan-out' FOR UPDATE")
 
 
+def any_unfanned(conn: Connection) -> bool:
+    return bool(rows(conn, "SELECT seq FROM events WHERE NOT fanned LIMIT 1"))
+
+
 def unfanned(conn: Connection, limit: int) -> list[StoredEvent]:
     found = rows(conn, f"SELECT {_COLUMNS} FROM events WHERE NOT fanned ORDER BY seq LIMIT ?",
                  [limit])  # fmt: skip

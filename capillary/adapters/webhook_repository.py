@@ -93,6 +93,12 @@ class Due:
     event: tuple[str, str, int, int, str, str, str]  # id, type, version, at, subject, orgs, payload
 
 
+def any_due(conn: Connection, now: int) -> bool:
+    """Whether some delivery waits (a cheap read before a claim, which writes)."""
+    return bool(rows(conn, "SELECT id FROM webhook_deliveries WHERE status = 'pending' "
+                           "AND next_at <= ? LIMIT 1", [now]))  # fmt: skip
+
+
 def claim(
     conn: Connection, now: int, lease_until: int, limit: int, skip_endpoints: Sequence[int] = ()
 ) -> list[Due]:

@@ -165,11 +165,10 @@ class Worker:
         stream = await Stream.connect(
             self.config.nats_url, self.config.nats_stream, self.config.nats_prefix
         )
-        lease_us = 30_000_000
+        lease = _Lease(self.relay, "stream", self.config.name)
         try:
             while not stop.is_set():
-                if not await self._db(self.relay.take_lease, "stream", self.config.name,
-                                      lease_us):  # fmt: skip
+                if not await lease.held():
                     await _sleep(stop, 1.0)
                     continue
                 events = await self._db(self.relay.unpublished, 500)
@@ -188,20 +187,23 @@ class Worker:
                 await self._db(self.relay.mark_published, [e.seq for e in events])
                 self.published += len(events)
         finally:
-            await self._db(self.relay.release_lease, "stream", self.config.name)
+            await lease.release()
             await stream.close()
 
     # ------------------------------------------------------------------ jobs
 
     async def _jobs(self, stop: asyncio.Event) -> None:
         last: dict[str, float] = {}
-        while not stop.is_set():
-            if await self._db(self.relay.take_lease, "jobs", self.config.name, 30_000_000):
-                operator = await self._db(self.platform.admin.operator)
-                if operator is not None:
-                    await self._db(self._run_jobs, operator, last)
-            await _sleep(stop, 1.0)
-        await self._db(self.relay.release_lease, "jobs", self.config.name)
+        lease = _Lease(self.relay, "jobs", self.config.name)
+        try:
+            while not stop.is_set():
+                if await lease.held():
+                    operator = await self._db(self.platform.admin.operator)
+                    if operator is not None:
+                        await self._db(self._run_jobs, operator, last)
+                await _sleep(stop, 1.0)
+        finally:
+            await lease.release()
 
     def _run_jobs(self, operator: str, last: dict[str, float]) -> None:
         p = self.platform
@@ -243,6 +245,32 @@ class Worker:
         daily("settlement", settle)
         daily("cash_short", lambda: {"warned": self.relay.warn_cash_short(
             self.config.cash_short_days)})  # fmt: skip
+
+
+class _Lease:
+    """A job's lease: taken for ``LEASE`` seconds, renewed once half of it has passed (not
+    on every turn: each renewal is a write). A worker that dies holds it until it runs out,
+    then another takes over."""
+
+    LEASE = 10.0
+
+    def __init__(self, relay: Relay, name: str, holder: str) -> None:
+        self.relay, self.name, self.holder = relay, name, holder
+        self.until = 0.0
+
+    async def held(self) -> bool:
+        now = time.monotonic()
+        if now < self.until - self.LEASE / 2:
+            return True
+        taken = await asyncio.to_thread(
+            self.relay.take_lease, self.name, self.holder, int(self.LEASE * 1_000_000)
+        )
+        self.until = now + self.LEASE if taken else 0.0
+        return taken
+
+    async def release(self) -> None:
+        if self.until:
+            await asyncio.to_thread(self.relay.release_lease, self.name, self.holder)
 
 
 def _orgs_json(orgs: tuple[str, ...]) -> str:

@@ -67,6 +67,9 @@ class Relay:
         """Deliveries for the next events not yet fanned out, to each active endpoint of an
         organization they concern that wants their type; how many events."""
 
+        if not self.db.transaction(repo.any_unfanned, readonly=True):
+            return 0  # idle: no write transaction (on SQLite, no write lock taken)
+
         def work(conn: Connection) -> int:
             repo.serialize_fan_out(conn)
             events = repo.unfanned(conn, limit)
@@ -94,6 +97,8 @@ class Relay:
 
     def claim(self, limit: int, lease_for_us: int, skip_endpoints: Sequence[int] = ()) -> list[Due]:
         now = self.now()
+        if not self.db.transaction(lambda c: hooks.any_due(c, now), readonly=True):
+            return []
         return self.db.transaction(
             lambda c: hooks.claim(c, now, now + lease_for_us, limit, skip_endpoints)
         )
