@@ -22,9 +22,27 @@ _INSERT = (
 )
 
 
-def insert(conn: Connection, events: Sequence[tuple[str, str, int, int, str, str, str]]) -> None:
-    """Events as rows (id, type, version, at, subject, orgs JSON, payload JSON); an id
-    already written is skipped (an event made at most once, such as a day's warning)."""
+_COPY = "COPY events (id, type, version, at, subject, orgs, payload) FROM STDIN"
+
+
+def insert(
+    conn: Connection,
+    events: Sequence[tuple[str, str, int, int, str, str, str]],
+    *,
+    fresh: bool = True,
+) -> None:
+    """Events as rows (id, type, version, at, subject, orgs JSON, payload JSON). ``fresh``:
+    their ids are new (on PostgreSQL they go by COPY, a fifth of a row-by-row insert's
+    cost); otherwise an id already written is skipped (an event made at most once, such as
+    a day's warning)."""
+    if not events:
+        return
+    if fresh and is_pg(conn):
+        driver: Any = conn.connection.driver_connection
+        with driver.cursor().copy(_COPY) as copy:
+            for row in events:
+                copy.write_row(row)
+        return
     run_many(conn, _INSERT, events)
 
 

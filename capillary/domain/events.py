@@ -84,8 +84,8 @@ def envelope(
 
 
 def body(envelope: dict[str, Any]) -> bytes:
-    """An envelope as the bytes that are signed and sent."""
-    return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
+    """An envelope as the bytes that are signed and sent: compact JSON, keys sorted."""
+    return json.dumps(envelope, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
 def parse_types(names: Iterable[str]) -> tuple[str, ...]:
@@ -143,10 +143,10 @@ def moved_events(
     mine = wire.fragment(fragments[0], c)
     common: dict[str, Any] = {"sender": sender, "recipient": recipient,
                               "ledger_transaction": posting}  # fmt: skip
+    shapes = [mine, *(wire.fragment(f, c) for f in fragments[1:])]
     if quote is None:
         common["reference"] = reference
-        full = {"certificate": cert, "fragments": [wire.fragment(f, c) for f in fragments],
-                **common}  # fmt: skip
+        full = {"certificate": cert, "fragments": shapes, **common}
         return [
             Event(EventType.CERTIFICATE_TRANSFERRED, at, _orgs(sender, c.obligor),
                   _cert_subject(c), full),
@@ -155,7 +155,7 @@ def moved_events(
         ]  # fmt: skip
     common["price"] = wire.price(quote, c.currency)
     common["offer_id"] = offer_id
-    full = {"certificate": cert, "fragments": [wire.fragment(f, c) for f in fragments], **common}
+    full = {"certificate": cert, "fragments": shapes, **common}
     # The funder buys: it may see the seller's fragment above its own, not the seller's change.
     to_funder = {"certificate": cert, "fragments": [mine], **common}
     return [

@@ -15,14 +15,19 @@ from capillary.domain.matching import MatchResult
 from capillary.domain.offers import FinancingOffer
 from capillary.domain.payables import Payable
 from capillary.domain.pricing import Quote
-from capillary.domain.units import ISO_4217, format_minor
+from capillary.domain.units import ISO_4217
 
 JSON = dict[str, Any]
 
 
 def money(minor: int, currency: str) -> JSON:
+    """``{"amount": "1250.00", "currency": "CNY"}``: major units, exactly, as text."""
     exponent = ISO_4217.get(currency, 2)
-    return {"amount": format_minor(minor, exponent).replace(",", ""), "currency": currency}
+    if exponent == 0:
+        return {"amount": str(minor), "currency": currency}
+    whole, frac = divmod(abs(minor), 10**exponent)
+    sign = "-" if minor < 0 else ""
+    return {"amount": f"{sign}{whole}.{frac:0{exponent}d}", "currency": currency}
 
 
 def rate_text(rate: Decimal) -> str:

@@ -7,7 +7,6 @@ receiver never holds a database transaction open."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import defaultdict
@@ -15,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import orjson
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import account_repository as account_repo
@@ -199,5 +199,5 @@ def envelope_body(event: tuple[str, str, int, int, str, str, str]) -> bytes:
     """The bytes a receiver gets for a stored event (id, type, version, at, subject, orgs,
     payload): the envelope of :meth:`capillary.domain.events.Event.envelope`."""
     event_id, kind, version, at, subject, orgs, payload = event
-    return body(envelope(event_id, kind, version, at, json.loads(orgs), subject,
-                         json.loads(payload)))  # fmt: skip
+    return body(envelope(event_id, kind, version, at, orjson.loads(orgs), subject,
+                         orjson.loads(payload)))  # fmt: skip

@@ -95,8 +95,13 @@ def _seed(w: World) -> dict[str, Any]:
                                         key="o1")  # fmt: skip
     account = p.books.find_account(org="tier1", unit="CNY", code="cash", principal=ops)
     spare = p.keys.create(principal=ops, org="tier1", name="spare", scopes="read", key="sp")
+    hook = p.webhooks.register(principal=tier1, url="https://erp.example.com/tier1",
+                               types=["*"], key="wh").endpoint  # fmt: skip
+    p.relay.fan_out()
+    (delivery, *_) = p.webhooks.deliveries(hook.id, principal=tier1)
     ids.update(cert=c1.number, pending=c2.number, change=change.id, below=below.id,
-               offer=offer.id, account=account.id, key=spare.key.id)  # fmt: skip
+               offer=offer.id, account=account.id, key=spare.key.id, hook=hook.id,
+               delivery=delivery.id)  # fmt: skip
     return ids
 
 
@@ -245,6 +250,50 @@ def cases(ids: dict[str, Any]) -> list[Case]:
             forbidden=set(ORGS) | {"tier1-ro"},
         ),
         C("GET", "/v1/audit?entity=order&key=core/PO-1", "/v1/audit", set(), lists=True),
+        C("GET", "/v1/events", "/v1/events", set(), lists=True),
+        C("GET", "/v1/webhooks", "/v1/webhooks", set(), lists=True),
+        C(
+            "GET",
+            f"/v1/webhooks/{ids['hook']}",
+            "/v1/webhooks/{webhook_id}",
+            {"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "GET",
+            f"/v1/webhooks/{ids['hook']}/deliveries",
+            "/v1/webhooks/{webhook_id}/deliveries",
+            {"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "GET",
+            f"/v1/webhook-deliveries/{ids['delivery']}",
+            "/v1/webhook-deliveries/{delivery_id}",
+            {"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        # webhooks are managed by the organization's admin only (no caller here is tier1's)
+        C(
+            "POST",
+            "/v1/webhooks",
+            "/v1/webhooks",
+            {"ops"},
+            {"url": "https://erp.example.com/ops", "types": ["*"]},
+            forbidden=set(ORGS) | {"audit", "tier1-ro"},
+        ),
+        C(
+            "POST",
+            f"/v1/webhooks/{ids['hook']}/replay",
+            "/v1/webhooks/{webhook_id}/replay",
+            set(),
+            {},
+            forbidden={"tier1", "tier1-ro", "ops", "audit"},
+        ),
+        C(
+            "POST",
+            f"/v1/webhooks/{ids['hook']}/disable",
+            "/v1/webhooks/{webhook_id}/disable",
+            set(),
+            forbidden={"tier1", "tier1-ro", "ops", "audit"},
+        ),
         # writes, refused to all but one; the one runs last, so each case finds its state
         C(
             "POST",

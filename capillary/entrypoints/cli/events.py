@@ -81,7 +81,7 @@ def deliveries(
     status: Annotated[
         str | None, typer.Option(help="pending, delivered or failed (default: all).")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
 ) -> None:
     """The endpoint's delivery log, newest first."""
     wanted = _status(status)
@@ -124,7 +124,7 @@ def _status(status: str | None) -> DeliveryStatus | None:
 
 def events(
     after: Annotated[int, typer.Option(help="Only events after this sequence number.")] = 0,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
     type_: Annotated[
         list[str] | None, typer.Option("--type", help="Only events of this type.")
     ] = None,
