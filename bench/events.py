@@ -335,6 +335,7 @@ def main() -> None:
     args = parser.parse_args()
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     n, rounds, transfers, rate = (200, 1, 200, 100) if args.quick else (2_000, 3, 2_000, 200)
+    console.print("[bold]Events benchmark[/]: the outbox's cost, relaying, lag")
     results: dict[str, Any] = {}
     for store in stores:
         console.print(f"[bold]{store}[/]: the outbox's cost, {rounds} rounds of {n:,} each way")

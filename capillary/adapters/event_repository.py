@@ -120,14 +120,12 @@ def of_org(
     where: list[str] = ["seq > ?"]
     params: list[Any] = [after]
     if org is not None:
-        where.append("orgs LIKE ?")
+        where.append("orgs LIKE ? ESCAPE '\\'")
         params.append("%" + json.dumps(org).replace("%", r"\%").replace("_", r"\_") + "%")
     if types:
         where.append(f"type IN ({marks(len(types))})")
         params += list(types)
-    escape = " ESCAPE '\\'" if org is not None else ""
-    sql = (f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
-           f"{escape} ORDER BY seq LIMIT ?")  # fmt: skip
+    sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
     return [_event(r) for r in rows(conn, sql, [*params, limit])]
 
 

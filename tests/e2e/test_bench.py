@@ -19,6 +19,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
         ["import_memory.py", "--mb", "0.3"],
         ["api.py", "--store", "sqlite", "--quick"],
         ["transfer_loop.py", "--store", "sqlite", "--n", "20"],
+        ["events.py", "--store", "sqlite", "--quick", "--no-nats"],
         [
             "certificates.py",
             "--store",
