@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from capillary.domain.access import UserRole
 from tests.api.conftest import free_port, seed
 from tests.e2e.test_cli import CAPILLARY, run
 
@@ -97,3 +98,48 @@ def test_serve_refuses_a_store_without_the_schema(tmp_path: Path) -> None:
                db=f"sqlite:///{tmp_path / 'none.db'}", ok=False)  # fmt: skip
     assert done.returncode != 0
     assert done.stderr.startswith("error schema_behind:"), done.stderr
+
+
+def test_serve_with_worker_relays_events_to_a_webhook(tmp_path: Path) -> None:
+    """``capillary serve --with-worker``: one command serves the API and relays its events;
+    stopping it stops both."""
+    from tests.support.receiver import Receiver, wait_until
+
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    services, keys = seed(url)
+    receiver = Receiver().start()
+    try:
+        services.webhooks.allow_private = True  # a sandbox on this machine
+        admin = services.parties.principal("bank", "admin", user_role=UserRole.ADMIN)
+        made = services.webhooks.register(principal=admin, url=receiver.url("/bank"),
+                                          types=["credit_line.granted"], key="wh")  # fmt: skip
+        assert made.secret is not None
+        receiver.secrets["/bank"] = made.secret
+        services.ledger.db.dispose()
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        os.environ["CAPILLARY_WEBHOOK_ALLOW_PRIVATE"] = "true"
+        try:
+            process = _serve(url, port, "--with-worker")
+        finally:
+            del os.environ["CAPILLARY_WEBHOOK_ALLOW_PRIVATE"]
+        try:
+            _ready(base, process)
+            granted = httpx.post(
+                f"{base}/v1/credit-lines",
+                headers={"Authorization": f"Bearer {keys['bank']}", "Idempotency-Key": "g1"},
+                json={"funder": "bank", "obligor": "core", "expires_on": "2027-12-31",
+                      "limit": {"amount": "500000.00", "currency": "CNY"}},
+            )  # fmt: skip
+            assert granted.status_code == 200, granted.text
+            wait_until(lambda: receiver.events("/bank"), what="the webhook")
+        finally:
+            _stop(process)
+        (event,) = receiver.events("/bank")
+        assert event["type"] == "credit_line.granted"
+        assert all(r.signed for r in receiver.received)
+        # The worker went with the server.
+        left = subprocess.run(["pgrep", "-f", "--", "-m capillary worker"], capture_output=True)
+        assert left.returncode == 1, left.stdout
+    finally:
+        receiver.stop()
