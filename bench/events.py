@@ -5,9 +5,9 @@ delivery under load.
     python bench/events.py                       # both stores
     python bench/events.py --store sqlite --quick
 
-- **Outbox cost**: issue, transfer and finance in batches of 100 through the service layer
-  (``bench/certificates.py``'s ``batched``), with the outbox and without it (every event
-  builder and the write patched out in this process), alternated on fresh stores.
+- **Outbox cost**: issue, transfer and finance (a funder accepting offers) in batches of 100
+  through the service layer, with the outbox and without it (every event builder and the
+  write patched out in this process), batch by batch in turn on one store.
 - **Relay**: N transfers' events written first, then one ``capillary worker`` process drains
   them to a receiver in its own process (uvicorn, HTTP/1.1 keep-alive), or to JetStream:
   deliveries (messages) per second.
@@ -26,10 +26,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,6 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from certificates import batched
 from stores import fresh_store
 
 from capillary.adapters import migrate
@@ -50,6 +50,7 @@ from capillary.adapters.database import Database
 from capillary.domain.access import UserRole
 from capillary.services import certificates, credit, financing, moves, settlement
 from capillary.services import trade_invoices as invoices
+from capillary.services.certificates import IssueRequest
 from capillary.services.moves import Move
 from capillary.services.webhooks import WebhookService
 from tests.support.acting import as_
@@ -124,22 +125,45 @@ def _loop(url: str) -> tuple[Loop, Database, int]:
     return loop, db, payable
 
 
-def outbox_cost(store: str, n: int, rounds: int) -> dict[str, dict[str, list[float]]]:
+def outbox_cost(store: str, batches: int) -> dict[str, dict[str, list[float]]]:
+    """Microseconds per operation of each batch of 100, with the outbox and without it,
+    batch by batch in turn on one store (so both see the same store as it grows, and the
+    machine's drift falls on both alike)."""
     runs: dict[str, dict[str, list[float]]] = {"with": {}, "without": {}}
-    for r in range(rounds):
-        for mode in ("with", "without") if r % 2 == 0 else ("without", "with"):
-            with fresh_store(store, f"bench_events_{mode}") as url:
-                loop, db, payable = _loop(url)
-                if mode == "with":
-                    figures = batched(loop, payable, n)
-                else:
-                    with without_outbox():
-                        figures = batched(loop, payable, n)
-                db.dispose()
-            for name, value in figures.items():
-                runs[mode].setdefault(name, []).append(value)
-            console.print(f"  {store} round {r + 1} {mode:>7} the outbox: " + ", ".join(
-                f"{k.split(',')[0]} {v:,.0f}" for k, v in figures.items()))  # fmt: skip
+    with fresh_store(store, "bench_events_cost") as url:
+        loop, db, payable = _loop(url)
+        service = loop.certs.service
+        request = IssueRequest("core", "tier1", (payable,), 100_000 * Y, MATURITY)
+        numbers: list[str] = []
+
+        def issue() -> None:
+            made = loop.certs.issue_many([request] * 100, actor=OPS)
+            numbers.extend(i.certificate.number for i in made)
+
+        each = (batches + 1) * 100  # a first batch of each warms up, unmeasured
+        roots = _roots(loop, payable, each * 2)
+        transfers = iter(roots[:each])
+        offers = iter([
+            service.offer_financing(principal=as_("tier1"), fragment_id=f, funder="bank",
+                                    amount=10_000 * Y, rate=Decimal("0.045"), key=f"o-{f}").id
+            for f in roots[each:]
+        ])  # fmt: skip
+        ops: dict[str, Callable[[], None]] = {
+            "issue": issue,
+            "transfer": lambda: _transfer(loop, [next(transfers) for _ in range(100)]),
+            "finance": lambda: service.accept_financings(
+                [next(offers) for _ in range(100)], principal=as_("bank"), key=str(uuid.uuid4())
+            ),
+        }
+        for name, op in ops.items():
+            op()
+            for r in range(batches):
+                mode = ("with", "without")[(r + r // 2) % 2]  # with, without, without, with…
+                started = time.perf_counter()
+                with without_outbox() if mode == "without" else nullcontext():
+                    op()
+                runs[mode].setdefault(name, []).append((time.perf_counter() - started) * 1e4)
+        db.dispose()
     return runs
 
 
@@ -197,8 +221,6 @@ def worker_process(url: str, env: dict[str, str]) -> Iterator[None]:
 
 
 def _roots(loop: Loop, payable: int, count: int) -> list[int]:
-    from capillary.services.certificates import IssueRequest
-
     certs = loop.certs
     request = IssueRequest("core", "tier1", (payable,), 100_000 * Y, MATURITY)
     numbers: list[str] = []
@@ -334,24 +356,25 @@ def main() -> None:
     parser.add_argument("--no-nats", action="store_true", help="webhooks only")
     args = parser.parse_args()
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
-    n, rounds, transfers, rate = (200, 1, 200, 100) if args.quick else (2_000, 3, 2_000, 200)
+    batches, transfers, rate = (4, 200, 100) if args.quick else (20, 2_000, 100)
     console.print("[bold]Events benchmark[/]: the outbox's cost, relaying, lag")
     results: dict[str, Any] = {}
     for store in stores:
-        console.print(f"[bold]{store}[/]: the outbox's cost, {rounds} rounds of {n:,} each way")
-        runs = outbox_cost(store, n, rounds)
+        console.print(f"[bold]{store}[/]: the outbox's cost, {batches} batches of 100 each")
+        runs = outbox_cost(store, batches)
         console.print(f"[bold]{store}[/]: relaying {transfers:,} transfers' events, then "
                       f"{rate} transfers/s under load")  # fmt: skip
         results[store] = {"outbox": runs, "relay": relay(store, transfers, rate,
                                                           not args.no_nats)}  # fmt: skip
     for store, r in results.items():
-        table = Table(title=f"The outbox on the batch paths, {store} (per second, mean of runs)")
+        table = Table(title=f"The outbox on the batch paths (100 a call), {store}: µs per "
+                            "operation, median of batches")  # fmt: skip
         for column in ("operation", "without events", "with events", "cost"):
             table.add_column(column, justify="right")
         for name in r["outbox"]["with"]:
-            w = statistics.mean(r["outbox"]["with"][name])
-            wo = statistics.mean(r["outbox"]["without"][name])
-            table.add_row(name, f"{wo:,.0f}", f"{w:,.0f}", f"{(wo / w - 1) * 100:+.1f}% slower")
+            w = statistics.median(r["outbox"]["with"][name])
+            wo = statistics.median(r["outbox"]["without"][name])
+            table.add_row(name, f"{wo:,.1f}", f"{w:,.1f}", f"{(w / wo - 1) * 100:+.1f}%")
         console.print(table)
         table = Table(title=f"Relaying, {store}")
         table.add_column("figure")
