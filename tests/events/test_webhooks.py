@@ -4,6 +4,7 @@ and at least once across a worker killed mid-delivery."""
 from __future__ import annotations
 
 import signal
+import time
 from datetime import date
 
 import pytest
@@ -129,3 +130,45 @@ def test_every_event_arrives_across_a_worker_killed_mid_delivery(
     # Repeats are what the dead worker had in flight, nothing more.
     repeats = len(receiver.received) - sum(len(ids) for ids in expected.values())
     assert 0 <= repeats <= 64
+
+
+def test_two_workers_at_once_deliver_each_event_once(world: World, receiver: Receiver) -> None:
+    admin_keys(world, "tier1", "core")
+    subscribe(world, receiver, "tier1")
+    subscribe(world, receiver, "core")
+    for n in range(1, 7):
+        certificate(world, face="100000.00", n=n)
+    expected = {
+        "/tier1": set(_concerning(world, "tier1")),
+        "/core": set(_concerning(world, "core")),
+    }
+    receiver.delay = 0.02
+    with worker_thread(world), worker_thread(world):
+        wait_until(
+            lambda: all(set(receiver.processed.get(p, [])) == ids for p, ids in expected.items()),
+            timeout=60, what="every event",
+        )  # fmt: skip
+    # Not one repeat: no delivery was claimed by both.
+    assert sorted(receiver.attempts.values()) == [1] * sum(len(i) for i in expected.values())
+
+
+def test_a_slow_receiver_delays_neither_other_endpoints_nor_writes(
+    world: World, receiver: Receiver
+) -> None:
+    admin_keys(world, "tier1", "core")
+    subscribe(world, receiver, "tier1")
+    subscribe(world, receiver, "core")
+    for n in range(1, 4):
+        certificate(world, face="100000.00", n=n)
+    fast = set(_concerning(world, "core"))
+    slow = set(_concerning(world, "tier1"))
+    receiver.delays["/tier1"] = 1.5  # within the 2 s timeout: slow, not dead
+    with worker_thread(world):
+        wait_until(lambda: set(receiver.processed.get("/core", [])) == fast, timeout=20,
+                   what="the fast endpoint's events")  # fmt: skip
+        behind = len(slow) - len(receiver.processed.get("/tier1", []))
+        started = time.perf_counter()
+        certificate(world, face="100000.00", n=4)  # writes go on meanwhile
+        took = time.perf_counter() - started
+    assert behind >= len(slow) // 2, "the slow endpoint should still have been busy"
+    assert took < 5.0

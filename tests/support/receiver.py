@@ -29,6 +29,7 @@ class Receiver:
 
     secrets: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering
+    delays: dict[str, float] = field(default_factory=dict)  # per path, over ``delay``
     fail_first: int = 0  # answer 500 to the first this many attempts of each event id
     always_fail: bool = False
     received: list[Received] = field(default_factory=list)  # every request, repeats too
@@ -64,8 +65,9 @@ class Receiver:
         self.server.server_close()
 
     def handle(self, path: str, body: bytes, header: str) -> int:
-        if self.delay:
-            time.sleep(self.delay)
+        pause = self.delays.get(path, self.delay)
+        if pause:
+            time.sleep(pause)
         secret = self.secrets.get(path, "")
         signed = bool(secret) and verify(secret, header, body, int(time.time()))
         event = json.loads(body)
