@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -201,9 +202,7 @@ def receiver_process() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
-        for f in folder.iterdir():
-            f.unlink()
-        folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager

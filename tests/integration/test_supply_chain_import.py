@@ -18,6 +18,7 @@ from capillary.bootstrap import Platform
 from capillary.domain import errors
 from capillary.domain.imports import RowError
 from capillary.domain.trade import InvoiceStatus
+from capillary.domain.webhooks import RetryPolicy
 from capillary.services.api_keys import ApiKeyService
 from capillary.services.books import BooksService
 from capillary.services.closed_loop import loop_services
@@ -25,7 +26,9 @@ from capillary.services.imports import ImportReport, ImportService, Kind
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
 from capillary.services.platform import PlatformService
+from capillary.services.relay import Relay
 from capillary.services.trade import TradeService
+from capillary.services.webhooks import WebhookService
 from tests.support.acting import Parties, Trade, as_, key, operator
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "supply_chain"
@@ -43,7 +46,8 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
     yield Platform(  # type: ignore[arg-type]
         ledger, Parties(parties), Trade(trade), imports, loop.cash, loop.credit,
         loop.certificates, loop.financing, loop.settlement, PlatformService(db, clock=clock),
-        BooksService(ledger), ApiKeyService(db),
+        BooksService(ledger), ApiKeyService(db), WebhookService(db, clock=clock),
+        Relay(db, clock=clock, policy=RetryPolicy(10**9, 10**6, 10**8)),
     )  # fmt: skip
     db.dispose()
 
