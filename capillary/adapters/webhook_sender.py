@@ -14,6 +14,11 @@ import httpx
 from capillary.domain.webhooks import SIGNATURE_HEADER, is_private_host, signature
 
 
+async def _status(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> int:
+    async with client.stream("POST", url, content=body, headers=headers) as response:
+        return response.status_code
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     status: int | None
@@ -42,6 +47,7 @@ async def send(
     event_type: str,
     delivery_id: int,
     allow_private: bool,
+    timeout: float,
 ) -> Answer:
     """POST ``body`` to ``url``, signed with ``secret``; redirects are not followed."""
     started = time.perf_counter_ns()
@@ -57,11 +63,11 @@ async def send(
         "User-Agent": "Capillary-Webhooks/1",
     }
     try:
-        response = await client.post(url, content=body, headers=headers)
-        status, error = response.status_code, None
-        if not 200 <= status < 300:
-            error = f"answered {status}"
-    except httpx.TimeoutException:
+        # The whole exchange within the timeout (a receiver trickling its answer byte by
+        # byte included), and the answer's body never read: only its status counts.
+        status = await asyncio.wait_for(_status(client, url, body, headers), timeout)
+        error = None if 200 <= status < 300 else f"answered {status}"
+    except (httpx.TimeoutException, TimeoutError):
         status, error = None, "no answer within the timeout"
     except httpx.HTTPError as exc:
         status, error = None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__

@@ -154,6 +154,7 @@ class Worker:
         answer = await webhook_sender.send(
             client, due.url, body, secret=due.secret, event_id=due.event[0],
             event_type=due.event[1], delivery_id=due.id, allow_private=self.config.allow_private,
+            timeout=self.config.timeout,
         )  # fmt: skip
         if answer.error is not None:
             log.info("webhook_attempt_failed", delivery=due.id, endpoint=due.endpoint_id,

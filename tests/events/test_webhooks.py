@@ -4,6 +4,8 @@ and at least once across a worker killed mid-delivery."""
 from __future__ import annotations
 
 import signal
+import socket
+import threading
 import time
 from datetime import date
 
@@ -172,3 +174,71 @@ def test_a_slow_receiver_delays_neither_other_endpoints_nor_writes(
         took = time.perf_counter() - started
     assert behind >= len(slow) // 2, "the slow endpoint should still have been busy"
     assert took < 5.0
+
+
+class _Hostile:
+    """A receiver that misbehaves at the socket: ``trickle`` sends its status line a byte a
+    second; otherwise it answers 200 with a body that never ends."""
+
+    def __init__(self, trickle: bool) -> None:
+        self.trickle = trickle
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.requests = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                self.requests += 1
+                if self.trickle:
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                        conn.sendall(bytes([byte]))
+                        time.sleep(1)
+                else:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n")
+                    for _ in range(200):
+                        conn.sendall(b"\0" * 65536)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_receiver_that_trickles_or_floods_its_answer_cannot_hold_the_worker(
+    world: World,
+) -> None:
+    admin_keys(world, "tier1", "core")
+    trickler, flooder = _Hostile(trickle=True), _Hostile(trickle=False)
+    admin = world.client("tier1-admin")
+    slow = admin.run(v1.register_webhook(f"http://127.0.0.1:{trickler.port}/t",
+                                         ["certificate.issued"])).webhook.id  # fmt: skip
+    flood = world.client("core-admin").run(v1.register_webhook(
+        f"http://127.0.0.1:{flooder.port}/f", ["certificate.issued"])).webhook.id  # fmt: skip
+    try:
+        certificate(world)
+        with worker_thread(world):
+            # The flood's status is read, its body never: delivered at once.
+            wait_until(lambda: world.client("core-admin").run(v1.deliveries(flood)).items
+                       and world.client("core-admin").run(v1.deliveries(flood)).items[0].status
+                       == "delivered", timeout=20, what="the flooded delivery")  # fmt: skip
+            # The trickle is cut at the timeout (2 s) however steadily it sends.
+            wait_until(lambda: (admin.run(v1.deliveries(slow)).items or [None])[0] is not None
+                       and admin.run(v1.deliveries(slow)).items[0].attempts >= 1, timeout=20,
+                       what="the trickled attempt")  # fmt: skip
+        (attempt,) = admin.run(v1.delivery(admin.run(v1.deliveries(slow)).items[0].id)).attempts[:1]
+        assert attempt.error == "no answer within the timeout"
+        assert attempt.latency_us < 3_000_000
+    finally:
+        trickler.close()
+        flooder.close()
