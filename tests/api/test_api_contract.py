@@ -177,6 +177,8 @@ def test_health_readiness_and_metrics(world: World) -> None:
     assert "capillary_http_request_duration_seconds_bucket" in text
     assert "capillary_certificates_issued_total" in text
     assert "capillary_financings_total" in text
+    assert 'capillary_events_waiting{stage="fan_out"}' in text
+    assert 'capillary_webhook_deliveries{status="failed"} 0.0' in text
 
 
 def test_the_async_client_reads_and_writes(world: World) -> None:

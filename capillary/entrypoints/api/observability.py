@@ -5,10 +5,8 @@ counts read from the store at each scrape (so several workers agree)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,28 +26,11 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capillary.bootstrap import Platform
+from capillary.entrypoints.logs import configure_logging as configure_logging
 from capillary.services.idempotency import watching_replays
 
 REQUEST_ID = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stdout, one per event, with ISO timestamps."""
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-        ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
-        cache_logger_on_first_use=True,
-    )
 
 
 log = structlog.get_logger("capillary.api")
@@ -117,6 +98,24 @@ class _DomainCounts(Collector):
             "capillary_journal_postings_total", "Ledger transactions in the journal.",
             value=counts.postings,
         )  # fmt: skip
+        backlog = self.platform.relay.backlog()
+        yield GaugeMetricFamily(
+            "capillary_events_total", "Events written to the outbox.", value=backlog["events"]
+        )
+        waiting = GaugeMetricFamily(
+            "capillary_events_waiting",
+            "Events a worker has yet to hand on: to webhooks (fan_out) or to the stream.",
+            labels=["stage"],
+        )
+        waiting.add_metric(["fan_out"], backlog["unfanned"])
+        waiting.add_metric(["stream"], backlog["unpublished"])
+        yield waiting
+        deliveries = GaugeMetricFamily(
+            "capillary_webhook_deliveries", "Webhook deliveries by status.", labels=["status"]
+        )
+        for status in ("pending", "delivered", "failed"):
+            deliveries.add_metric([status], backlog.get(status, 0))
+        yield deliveries
 
 
 class RequestContext:

@@ -159,9 +159,13 @@ def worker(
         bool, typer.Option("--no-jobs", help="Relay events only; run no scheduled jobs.")
     ] = False,
     poll: Annotated[float, typer.Option(min=0.01, max=60, help="Seconds between looks.")] = 0.1,
+    log_level: Annotated[
+        str, typer.Option(help="debug, info, warning or error (JSON lines on stdout).")
+    ] = "info",
 ) -> None:
     """Relay events to webhooks (and NATS), and run the scheduled jobs: sealing, expiring
     holds, the day's settlement run, cash-short warnings. Stops on Ctrl-C or SIGTERM."""
+    from capillary.entrypoints.logs import configure_logging
     from capillary.entrypoints.worker import Worker, config_from_settings
 
     p = platform()
@@ -171,6 +175,7 @@ def worker(
         f"{', NATS ' + config.nats_url if config.nats_url else ''}"
         f"{', scheduled jobs' if config.jobs else ''}. Ctrl-C stops it."
     )
+    configure_logging(log_level)
     run_worker(Worker(p, config))
 
 
