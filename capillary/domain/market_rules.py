@@ -1,0 +1,126 @@
+"""How a funder's standing rule prices and sizes its quotes (DESIGN.md §6), and how a holder's
+flat discount reads as an APR. Pure functions: the marketplace's services load a request's
+context (the obligor's grade, the tier, the days left, what the funder has already used)
+and ask these what the rule offers.
+
+A rule's rate is the base rate the operator publishes (the one-year LPR, say) plus a spread
+by the obligor's grade and the tenor's bucket; a grade or bucket the rule does not name is
+not quoted. Its amount is bounded by the funder's caps (per obligor, per tier, in total) and
+its credit line to the obligor: each is a *pool* the fills of all its quotes share
+(:func:`capillary.domain.market.best_execution`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from capillary.domain.errors import InvalidRate
+from capillary.domain.pricing import DayCount
+
+#: Rates are kept to ten decimal places (0.0000000001 a year; the API's rates carry no more),
+#: banker's rounding: priced back, an APR converted from a flat discount gives the flat
+#: discount to within half a minor unit plus face × days / base × 5e-11 (a fen and a half
+#: on a face of 100,000,000.00 for a year).
+RATE_PLACES = Decimal("1e-10")
+RATE_ROUNDING = ROUND_HALF_EVEN
+
+#: Tenor buckets by days left to maturity: (label, last day).
+TENOR_BUCKETS: tuple[tuple[str, int], ...] = (
+    ("0-30", 30), ("31-90", 90), ("91-180", 180), ("181-365", 365),
+)  # fmt: skip
+
+
+def tenor_bucket(days: int) -> str | None:
+    """The bucket of ``days`` left to maturity (``None`` beyond a year or none left)."""
+    if days <= 0:
+        return None
+    for label, last in TENOR_BUCKETS:
+        if days <= last:
+            return label
+    return None
+
+
+def apr_of_flat_discount(
+    fraction: Decimal, days: int, day_count: DayCount = DayCount.ACT_360
+) -> Decimal:
+    """A flat discount (``0.01``: 1% off the face) as the APR it amounts to over ``days``:
+    the rate at which :func:`capillary.domain.pricing.discount` takes that fraction, so the
+    two ways of saying a price agree."""
+    if not fraction.is_finite() or not Decimal(0) <= fraction < 1:
+        raise InvalidRate(f"A flat discount is a fraction in [0, 1); got {fraction}.")
+    if days <= 0:
+        raise InvalidRate("A flat discount needs days left to maturity to read as an APR.")
+    apr = (fraction * day_count.base / days).quantize(RATE_PLACES, RATE_ROUNDING)
+    if apr >= 1:
+        raise InvalidRate(
+            f"A flat discount of {fraction * 100:f}% over {days} days is an APR of "
+            f"{apr * 100:.2f}%: beyond what the platform prices (below 100%)."
+        )
+    return apr
+
+
+@dataclass(frozen=True, slots=True)
+class StandingRule:
+    id: int
+    funder: str
+    #: Spread over the base rate by (obligor grade, tenor bucket).
+    spreads: Mapping[tuple[str, str], Decimal]
+    cap_per_obligor: int | None = None
+    cap_per_tier: int | None = None
+    cap_total: int | None = None
+    recourse: bool = False
+    obligors: frozenset[str] = field(default_factory=frozenset)  # empty: any it has a line to
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a rule is asked about: a request's obligor, its grade, the fragment's tier, the
+    days left, and the currency."""
+
+    obligor: str
+    grade: str
+    tier: int
+    days: int
+    currency: str
+
+
+def rule_rate(rule: StandingRule, base_rate: Decimal, context: Context) -> Decimal | None:
+    """The APR the rule quotes in ``context`` (``None``: it does not quote there)."""
+    if rule.obligors and context.obligor not in rule.obligors:
+        return None
+    bucket = tenor_bucket(context.days)
+    if bucket is None:
+        return None
+    spread = rule.spreads.get((context.grade, bucket))
+    if spread is None:
+        return None
+    rate = base_rate + spread
+    return rate if rate >= 0 else Decimal(0)
+
+
+def rule_pools(rule: StandingRule, context: Context) -> dict[str, int | None]:
+    """The shared limits a rule's quote draws on, each with its cap (``None``: uncapped,
+    left out), beside the funder's credit line (sized by the caller)."""
+    f = rule.funder
+    return {
+        f"line:{f}:{context.obligor}:{context.currency}": None,  # the caller knows it
+        f"cap:{f}:obligor:{context.obligor}": rule.cap_per_obligor,
+        f"cap:{f}:tier:{context.tier}": rule.cap_per_tier,
+        f"cap:{f}:total": rule.cap_total,
+    }
+
+
+def pool_room(
+    caps: Mapping[str, int | None], used: Mapping[str, int], line_available: int
+) -> dict[str, int]:
+    """What remains of each pool a quote draws on: each cap less what is used of it (never
+    below nothing); the credit line as available. Uncapped pools are left out."""
+    room: dict[str, int] = {}
+    for pool, cap in caps.items():
+        if pool.startswith("line:"):
+            room[pool] = max(0, line_available)
+        elif cap is not None:
+            room[pool] = max(0, cap - used.get(pool, 0))
+    return room

@@ -1,0 +1,84 @@
+"""Standing rules and flat discounts: the rate a rule quotes, the limits it draws on, and a
+flat discount read as the APR the pricing takes back to the same discount."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from capillary.domain.errors import InvalidRate
+from capillary.domain.market_rules import (
+    Context,
+    StandingRule,
+    apr_of_flat_discount,
+    pool_room,
+    rule_pools,
+    rule_rate,
+    tenor_bucket,
+)
+from capillary.domain.pricing import DayCount, discount
+
+LPR = Decimal("0.031")
+RULE = StandingRule(
+    7, "bank", {("AA", "31-90"): Decimal("0.008"), ("AA", "91-180"): Decimal("0.012"),
+                ("A", "91-180"): Decimal("0.02")},
+    cap_per_obligor=5_000_000_00, cap_per_tier=1_000_000_00, recourse=False,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("days", "bucket"), [
+    (0, None), (1, "0-30"), (30, "0-30"), (31, "31-90"), (90, "31-90"), (91, "91-180"),
+    (180, "91-180"), (181, "181-365"), (365, "181-365"), (366, None),
+])  # fmt: skip
+def test_tenor_buckets(days: int, bucket: str | None) -> None:
+    assert tenor_bucket(days) == bucket
+
+
+def test_a_rule_quotes_base_plus_its_spread_where_it_names_one() -> None:
+    assert rule_rate(RULE, LPR, Context("core", "AA", 3, 60, "CNY")) == Decimal("0.039")
+    assert rule_rate(RULE, LPR, Context("core", "A", 3, 120, "CNY")) == Decimal("0.051")
+    assert rule_rate(RULE, LPR, Context("core", "A", 3, 60, "CNY")) is None  # no spread
+    assert rule_rate(RULE, LPR, Context("core", "AA", 3, 400, "CNY")) is None  # too long
+    only = StandingRule(8, "bank", RULE.spreads, obligors=frozenset({"other"}))
+    assert rule_rate(only, LPR, Context("core", "AA", 3, 60, "CNY")) is None
+
+
+def test_a_rule_draws_on_its_line_and_its_caps() -> None:
+    context = Context("core", "AA", 3, 60, "CNY")
+    caps = rule_pools(RULE, context)
+    room = pool_room(caps, {"cap:bank:tier:3": 900_000_00, "cap:bank:obligor:core": 10**12},
+                     line_available=2_000_000_00)  # fmt: skip
+    assert room == {
+        "line:bank:core:CNY": 2_000_000_00,
+        "cap:bank:obligor:core": 0,  # used beyond its cap: nothing, never less
+        "cap:bank:tier:3": 100_000_00,
+    }  # no total cap: that pool is left out
+
+
+@given(fraction=st.integers(0, 5000).map(lambda bp: Decimal(bp) / 100_000),
+       days=st.integers(1, 365), face=st.integers(1, 10**12),
+       day_count=st.sampled_from(list(DayCount)))  # fmt: skip
+def test_a_flat_discount_reads_as_the_apr_that_gives_it_back(
+    fraction: Decimal, days: int, face: int, day_count: DayCount
+) -> None:
+    try:
+        apr = apr_of_flat_discount(fraction, days, day_count)
+    except InvalidRate:
+        assert fraction * day_count.base / days >= Decimal("0.99999999995")  # 100% or more
+        return
+    flat = Decimal(face) * fraction
+    # Priced at that APR, the discount is the flat one, to the rate's ten places.
+    bound = 1 + Decimal(face) * days / day_count.base * Decimal("5e-11")
+    assert abs(discount(face, apr, days, day_count) - flat) <= bound
+
+
+def test_a_flat_discount_must_be_a_fraction_with_days_left() -> None:
+    with pytest.raises(InvalidRate):
+        apr_of_flat_discount(Decimal(1), 30)
+    with pytest.raises(InvalidRate):
+        apr_of_flat_discount(Decimal("0.01"), 0)
+    with pytest.raises(InvalidRate):
+        apr_of_flat_discount(Decimal("NaN"), 30)
