@@ -22,6 +22,7 @@ from capillary.services.credit import CreditService
 from capillary.services.financing import FinancingService
 from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
+from capillary.services.market import MarketService
 from capillary.services.parties import PartiesService
 from capillary.services.platform import PlatformService, platform_clock
 from capillary.services.relay import Relay
@@ -90,6 +91,7 @@ class Platform:
     keys: ApiKeyService
     webhooks: WebhookService  # endpoints, their delivery logs, events as a principal reads them
     relay: Relay  # what the worker does with the store
+    market: MarketService  # financing requests, quotes and their best execution
 
 
 def open_platform(
@@ -131,6 +133,7 @@ def open_platform(
             first_us=int(settings.webhook_backoff_first * 1_000_000),
             cap_us=int(settings.webhook_backoff_cap * 1_000_000),
         )),
+        loop.market,
     )  # fmt: skip
 
 

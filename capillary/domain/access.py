@@ -120,6 +120,10 @@ class Act(enum.StrEnum):
     OPERATE_LEDGER = "operate_ledger"  # raw postings, holds, reversals, sealing
     MANAGE_API_KEYS = "manage_api_keys"
     MANAGE_WEBHOOKS = "manage_webhooks"  # endpoints, and replaying their deliveries
+    REQUEST_FINANCING = "request_financing"  # a holder asks the market
+    CANCEL_REQUEST = "cancel_request"
+    QUOTE_REQUEST = "quote_request"  # a funder answers a request
+    FILL_REQUEST = "fill_request"  # the holder takes the best the market offers
 
 
 #: Who may ask for each use case: the one rule the services enforce for every interface.
@@ -158,6 +162,10 @@ WHO_MAY: Mapping[Act, Party] = {
     Act.OPERATE_LEDGER: Party.OPERATOR,
     Act.MANAGE_API_KEYS: Party.OWNER,  # by its admin; the operator's admin for anyone
     Act.MANAGE_WEBHOOKS: Party.OWNER,  # by its admin, for itself only
+    Act.REQUEST_FINANCING: Party.HOLDER,
+    Act.CANCEL_REQUEST: Party.HOLDER,
+    Act.QUOTE_REQUEST: Party.FUNDER,
+    Act.FILL_REQUEST: Party.HOLDER,
 }
 
 

@@ -229,3 +229,69 @@ def certain_rate(
         else:
             steps_low = mid + 1
     return step * steps_low
+
+
+# ------------------------------------------------------------------ the book's records
+
+
+class Status(enum.StrEnum):
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELLED = "cancelled"  # a request by its holder, a quote withdrawn by its funder
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class FinancingRequest:
+    """A holder's standing wish to sell (part of) a fragment at ``max_rate`` or better."""
+
+    id: int
+    holder: str
+    fragment_id: int  # the fragment it sells from (the change of each fill, after one)
+    obligor: str
+    currency: str
+    amount: int
+    filled: int
+    max_rate: Decimal
+    recourse: bool | None
+    expires_on: date
+    status: Status
+    created_at: int
+    created_by: str
+
+    @property
+    def open_amount(self) -> int:
+        return self.amount - self.filled
+
+
+@dataclass(frozen=True, slots=True)
+class MarketQuote:
+    """A funder's answer to a request: up to ``amount`` at ``rate`` until ``valid_until``."""
+
+    id: int
+    request_id: int
+    funder: str
+    rate: Decimal
+    amount: int
+    filled: int
+    recourse: bool
+    valid_until: date
+    status: Status
+    created_at: int
+    created_by: str
+
+    @property
+    def open_amount(self) -> int:
+        return self.amount - self.filled
+
+
+def as_source(quote: MarketQuote, obligor: str, currency: str) -> Source:
+    """A quote as a source of a request's best execution, drawing on its funder's credit
+    line to the obligor (shared by every quote of that funder)."""
+    return Source(quote.id, SourceKind.QUOTE, quote.funder, quote.rate, quote.open_amount,
+                  quote.recourse, quote.created_at,
+                  (line_pool(quote.funder, obligor, currency),))  # fmt: skip
+
+
+def line_pool(funder: str, obligor: str, currency: str) -> str:
+    return f"line:{funder}:{obligor}:{currency}"

@@ -16,6 +16,7 @@ from capillary.services.credit import CreditService
 from capillary.services.financing import FinancingService
 from capillary.services.ledger import LedgerService
 from capillary.services.loop_core import LoopService
+from capillary.services.market import MarketService
 from capillary.services.settlement import SettlementService
 
 S = TypeVar("S", bound=LoopService)
@@ -28,6 +29,7 @@ class LoopServices:
     certificates: CertificateService
     financing: FinancingService
     settlement: SettlementService
+    market: MarketService
 
 
 def loop_services(
@@ -45,5 +47,5 @@ def loop_services(
 
     return LoopServices(
         make(CashService), make(CreditService), make(CertificateService),
-        make(FinancingService), make(SettlementService),
+        make(FinancingService), make(SettlementService), make(MarketService),
     )  # fmt: skip

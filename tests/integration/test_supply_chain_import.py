@@ -47,7 +47,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
         ledger, Parties(parties), Trade(trade), imports, loop.cash, loop.credit,
         loop.certificates, loop.financing, loop.settlement, PlatformService(db, clock=clock),
         BooksService(ledger), ApiKeyService(db), WebhookService(db, clock=clock),
-        Relay(db, clock=clock, policy=RetryPolicy(10**9, 10**6, 10**8)),
+        Relay(db, clock=clock, policy=RetryPolicy(10**9, 10**6, 10**8)), loop.market,
     )  # fmt: skip
     db.dispose()
 

@@ -1,0 +1,189 @@
+"""Every query of the marketplace's book: financing requests, quotes, fills."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from capillary.adapters.driver_sql import day, is_pg, marks, rows, run
+from capillary.domain.market import FinancingRequest, MarketQuote, Status
+
+_RECOURSE = {None: "any", True: "with", False: "without"}
+_RECOURSE_BACK = {v: k for k, v in _RECOURSE.items()}
+
+_REQUEST = (
+    "id, holder, fragment_id, obligor, currency, amount, filled, max_rate, recourse, "
+    "expires_on, status, created_at, created_by"
+)
+_QUOTE = (
+    "id, request_id, funder, rate, amount, filled, recourse, valid_until, status, "
+    "created_at, created_by"
+)
+
+
+def _request(r: Sequence[Any]) -> FinancingRequest:
+    recourse = _RECOURSE_BACK[r[8]]
+    return FinancingRequest(r[0], r[1], r[2], r[3], r[4], r[5], r[6], Decimal(r[7]), recourse,
+                            day(r[9]), Status(r[10]), r[11], r[12])  # fmt: skip
+
+
+def _quote(r: Sequence[Any]) -> MarketQuote:
+    return MarketQuote(r[0], r[1], r[2], Decimal(r[3]), r[4], r[5], bool(r[6]), day(r[7]),
+                       Status(r[8]), r[9], r[10])  # fmt: skip
+
+
+def insert_request(
+    conn: Connection,
+    *,
+    holder: str,
+    fragment_id: int,
+    obligor: str,
+    currency: str,
+    amount: int,
+    max_rate: Decimal,
+    recourse: bool | None,
+    expires_on: date,
+    now: int,
+    by: str,
+) -> FinancingRequest:
+    (found,) = rows(
+        conn,
+        "INSERT INTO market_requests (holder, fragment_id, obligor, currency, amount, filled, "
+        "max_rate, recourse, expires_on, status, created_at, created_by) "
+        f"VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, 'open', ?, ?) RETURNING {_REQUEST}",
+        [holder, fragment_id, obligor, currency, amount, str(max_rate), _RECOURSE[recourse],
+         expires_on, now, by],
+    )  # fmt: skip
+    return _request(found)
+
+
+def request(conn: Connection, request_id: int, *, lock: bool = False) -> FinancingRequest | None:
+    sql = f"SELECT {_REQUEST} FROM market_requests WHERE id = ?"
+    if lock and is_pg(conn):
+        sql += " FOR UPDATE"
+    found = rows(conn, sql, [request_id])
+    return _request(found[0]) if found else None
+
+
+def requests(
+    conn: Connection,
+    *,
+    holder: str | None = None,
+    obligors: Sequence[str] | None = None,
+    status: Status | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[FinancingRequest]:
+    """Requests in id order after ``after``: a holder's own, or those on ``obligors``."""
+    where: list[str] = ["id > ?"]
+    params: list[Any] = [after]
+    if holder is not None:
+        where.append("holder = ?")
+        params.append(holder)
+    if obligors is not None:
+        if not obligors:
+            return []
+        where.append(f"obligor IN ({marks(len(obligors))})")
+        params += list(obligors)
+    if status is not None:
+        where.append("status = ?")
+        params.append(status.value)
+    found = rows(
+        conn,
+        f"SELECT {_REQUEST} FROM market_requests WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+        [*params, limit],
+    )
+    return [_request(r) for r in found]
+
+
+def set_request(
+    conn: Connection, request_id: int, *, fragment_id: int, filled: int, status: Status
+) -> None:
+    run(conn, "UPDATE market_requests SET fragment_id = ?, filled = ?, status = ? WHERE id = ?",
+        [fragment_id, filled, status.value, request_id])  # fmt: skip
+
+
+def insert_quote(
+    conn: Connection,
+    *,
+    request_id: int,
+    funder: str,
+    rate: Decimal,
+    amount: int,
+    recourse: bool,
+    valid_until: date,
+    now: int,
+    by: str,
+) -> MarketQuote:
+    (found,) = rows(
+        conn,
+        "INSERT INTO market_quotes (request_id, funder, rate, amount, filled, recourse, "
+        "valid_until, status, created_at, created_by) "
+        f"VALUES (?, ?, ?, ?, 0, ?, ?, 'open', ?, ?) RETURNING {_QUOTE}",
+        [request_id, funder, str(rate), amount, recourse, valid_until, now, by],
+    )
+    return _quote(found)
+
+
+def quotes(
+    conn: Connection, request_id: int, *, funder: str | None = None, lock: bool = False
+) -> list[MarketQuote]:
+    sql = f"SELECT {_QUOTE} FROM market_quotes WHERE request_id = ?"
+    params: list[Any] = [request_id]
+    if funder is not None:
+        sql += " AND funder = ?"
+        params.append(funder)
+    sql += " ORDER BY id"
+    if lock and is_pg(conn):
+        sql += " FOR UPDATE"
+    return [_quote(r) for r in rows(conn, sql, params)]
+
+
+def set_quote(conn: Connection, quote_id: int, *, filled: int, status: Status) -> None:
+    run(conn, "UPDATE market_quotes SET filled = ?, status = ? WHERE id = ?",
+        [filled, status.value, quote_id])  # fmt: skip
+
+
+def insert_fill(
+    conn: Connection,
+    *,
+    request_id: int,
+    quote_id: int | None,
+    funder: str,
+    amount: int,
+    rate: Decimal,
+    fragment_id: int,
+    ledger_tx: int,
+    now: int,
+) -> None:
+    run(
+        conn,
+        "INSERT INTO market_fills (request_id, quote_id, funder, amount, rate, fragment_id, "
+        "ledger_tx, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [request_id, quote_id, funder, amount, str(rate), fragment_id, ledger_tx, now],
+    )
+
+
+def fills(conn: Connection, request_id: int) -> list[dict[str, Any]]:
+    found = rows(
+        conn,
+        "SELECT id, quote_id, funder, amount, rate, fragment_id, ledger_tx, at "
+        "FROM market_fills WHERE request_id = ? ORDER BY id",
+        [request_id],
+    )
+    keys = ("id", "quote_id", "funder", "amount", "rate", "fragment_id", "ledger_tx", "at")
+    return [dict(zip(keys, r, strict=True)) for r in found]
+
+
+def funders_obligors(conn: Connection, funder: str, currency: str | None = None) -> list[str]:
+    """The obligors ``funder`` has a credit line to: the requests it may see."""
+    sql = "SELECT DISTINCT obligor FROM credit_lines WHERE funder = ?"
+    params: list[Any] = [funder]
+    if currency is not None:
+        sql += " AND currency = ?"
+        params.append(currency)
+    return sorted(r[0] for r in rows(conn, sql, params))
