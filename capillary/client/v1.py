@@ -10,6 +10,7 @@ from capillary.client.calls import Call
 from capillary.entrypoints.api.schemas import events as E  # noqa: N812
 from capillary.entrypoints.api.schemas import ledger as L  # noqa: N812
 from capillary.entrypoints.api.schemas import loop as S  # noqa: N812
+from capillary.entrypoints.api.schemas import market as MK  # noqa: N812
 from capillary.entrypoints.api.schemas import parties as P  # noqa: N812
 from capillary.entrypoints.api.schemas import platform as K  # noqa: N812
 from capillary.entrypoints.api.schemas import trade as T  # noqa: N812
@@ -307,3 +308,38 @@ def verify() -> Call[L.VerifyOut]:
 
 def reconciliation() -> Call[L.ReconcileOut]:
     return Call("GET", "/v1/ledger/reconciliation", L.ReconcileOut)
+
+
+# ---------------------------------------------------------------- the marketplace
+
+
+def request_financing(body: MK.RequestIn, *, key: str | None = None) -> Call[MK.RequestOut]:
+    return Call("POST", "/v1/market/requests", MK.RequestOut, _body(body), key=key)
+
+
+def financing_requests(status: str | None = None, cursor: str | None = None, limit: int = 100
+                       ) -> Call[Page[MK.RequestOut]]:  # fmt: skip
+    return Call("GET", "/v1/market/requests", Page[MK.RequestOut],
+                params=_page(cursor, limit, status=status))  # fmt: skip
+
+
+def financing_request(request_id: int) -> Call[MK.RequestOut]:
+    return Call("GET", f"/v1/market/requests/{request_id}", MK.RequestOut)
+
+
+def cancel_request(request_id: int, *, key: str | None = None) -> Call[MK.RequestOut]:
+    return Call("POST", f"/v1/market/requests/{request_id}/cancel", MK.RequestOut, key=key)
+
+
+def quote_request(request_id: int, body: MK.MarketQuoteIn, *, key: str | None = None
+                  ) -> Call[MK.MarketQuoteOut]:  # fmt: skip
+    return Call("POST", f"/v1/market/requests/{request_id}/quotes", MK.MarketQuoteOut,
+                _body(body), key=key)  # fmt: skip
+
+
+def market_quotes(request_id: int) -> Call[list[MK.MarketQuoteOut]]:
+    return Call("GET", f"/v1/market/requests/{request_id}/quotes", list[MK.MarketQuoteOut])
+
+
+def fill_request(request_id: int, *, key: str | None = None) -> Call[MK.Filled]:
+    return Call("POST", f"/v1/market/requests/{request_id}/fill", MK.Filled, key=key)

@@ -295,3 +295,7 @@ def as_source(quote: MarketQuote, obligor: str, currency: str) -> Source:
 
 def line_pool(funder: str, obligor: str, currency: str) -> str:
     return f"line:{funder}:{obligor}:{currency}"
+
+
+def cash_pool(funder: str, currency: str) -> str:
+    return f"cash:{funder}:{currency}"

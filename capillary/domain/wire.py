@@ -11,6 +11,7 @@ from typing import Any
 
 from capillary.domain.certificates import Certificate, Fragment
 from capillary.domain.credit import CreditLine
+from capillary.domain.market import FinancingRequest, MarketQuote
 from capillary.domain.matching import MatchResult
 from capillary.domain.offers import FinancingOffer
 from capillary.domain.payables import Payable
@@ -112,3 +113,24 @@ def match(invoice_id: int, m: MatchResult) -> JSON:
             {"code": e.code, "line_no": e.line_no, "message": e.message} for e in m.exceptions
         ],
     }
+
+
+def financing_request(r: FinancingRequest) -> JSON:
+    cur = r.currency
+    return {
+        "id": r.id, "holder": r.holder, "fragment_id": r.fragment_id, "obligor": r.obligor,
+        "amount": money(r.amount, cur), "filled": money(r.filled, cur),
+        "max_rate": rate_text(r.max_rate),
+        "recourse": {None: "any", True: "with", False: "without"}[r.recourse],
+        "expires_on": r.expires_on.isoformat(), "status": r.status.value,
+        "created_at": instant_text(r.created_at),
+    }  # fmt: skip
+
+
+def market_quote(q: MarketQuote, currency: str) -> JSON:
+    return {
+        "id": q.id, "request_id": q.request_id, "funder": q.funder, "rate": rate_text(q.rate),
+        "amount": money(q.amount, currency), "filled": money(q.filled, currency),
+        "recourse": q.recourse, "valid_until": q.valid_until.isoformat(),
+        "status": q.status.value, "created_at": instant_text(q.created_at),
+    }  # fmt: skip

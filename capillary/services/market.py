@@ -9,12 +9,13 @@ auditors everything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import account_repository as account_repo
 from capillary.adapters import certificate_repository as cert_repo
 from capillary.adapters import market_repository as repo
 from capillary.domain.access import Act, Principal, authorize
@@ -32,8 +33,10 @@ from capillary.domain.market import (
     Status,
     as_source,
     best_execution,
+    cash_pool,
     line_pool,
 )
+from capillary.domain.market_rules import apr_of_flat_discount
 from capillary.domain.parties import Role, require_role
 from capillary.domain.pricing import within
 from capillary.domain.units import describe
@@ -59,16 +62,20 @@ class MarketService(FragmentMover):
         principal: Principal,
         fragment_id: int,
         amount: int,
-        max_rate: Decimal,
         expires_on: date,
         key: str,
+        max_rate: Decimal | None = None,
+        flat_discount: Decimal | None = None,
         recourse: bool | None = None,
     ) -> FinancingRequest:
         """The holder asks the market for (part of) a fragment's financing at ``max_rate``
-        or better, until ``expires_on``."""
-        max_rate = within(max_rate, self.rules.discount_rates)
-        request = {"fragment": fragment_id, "amount": amount, "max_rate": str(max_rate),
-                   "expires_on": expires_on, "recourse": recourse}  # fmt: skip
+        (an APR) or better — or at ``flat_discount`` off the face, read as the APR it is for
+        the days left — until ``expires_on``."""
+        if (max_rate is None) == (flat_discount is None):
+            raise ValidationError("Name the highest rate as an APR or as a flat discount, one.")
+        request = {"fragment": fragment_id, "amount": amount, "max_rate": max_rate,
+                   "flat_discount": flat_discount, "expires_on": expires_on,
+                   "recourse": recourse}  # fmt: skip
 
         def work(conn: Connection) -> FinancingRequest:
             source, cert = self._fragment(conn, fragment_id)
@@ -76,6 +83,11 @@ class MarketService(FragmentMover):
 
             def run() -> FinancingRequest:
                 today = self.today()
+                rate = max_rate
+                if flat_discount is not None:
+                    rate = apr_of_flat_discount(flat_discount, (cert.maturity - today).days)
+                assert rate is not None
+                rate = within(rate, self.rules.discount_rates)
                 if source.status is not FragmentStatus.ACTIVE:
                     raise FragmentNotActive(f"Fragment {fragment_id} is {source.status.value}.")
                 least = self.rules.min_fragment
@@ -94,12 +106,12 @@ class MarketService(FragmentMover):
                     )
                 made = repo.insert_request(
                     conn, holder=principal.org, fragment_id=fragment_id, obligor=cert.obligor,
-                    currency=cert.currency, amount=amount, max_rate=max_rate,
+                    currency=cert.currency, amount=amount, max_rate=rate,
                     recourse=recourse, expires_on=expires_on, now=self.clock.now_us(),
                     by=principal.label,
                 )  # fmt: skip
                 self._audit(conn, "market_request", str(made.id), "requested", principal,
-                            {**request, "max_rate": str(max_rate)})  # fmt: skip
+                            {**request, "max_rate": str(rate)})  # fmt: skip
                 return made
 
             return self._once(conn, principal, key, Act.REQUEST_FINANCING, request,
@@ -266,9 +278,23 @@ class MarketService(FragmentMover):
             line_pool(f, o, c): max(0, ln.available) if ln.expires_on >= today else 0
             for (f, o, c), ln in lines.items()
         }
+        # A funder pays at most the face for what it buys: its cash, as face, bounds its
+        # fills (a funder short of cash is passed over, not a reason to fill nothing).
+        funders = sorted({q.funder for q in quotes})
+        accounts = account_repo.account_ids(conn, [found.currency], codes=("cash",),
+                                            orgs=funders) if funders else {}  # fmt: skip
+        for funder in funders:
+            account = accounts.get((funder, found.currency, "cash"))
+            balance = account_repo.read_balance(conn, account) if account else None
+            pools[cash_pool(funder, found.currency)] = (
+                max(0, balance.available_credit) if balance is not None else 0
+            )
         want = Request(found.id, found.holder, found.open_amount, found.max_rate,
                        found.recourse, found.created_at)  # fmt: skip
-        sources = [as_source(q, found.obligor, found.currency) for q in quotes]
+        sources = [
+            replace(s, pools=(*s.pools, cash_pool(s.funder, found.currency)))
+            for s in (as_source(q, found.obligor, found.currency) for q in quotes)
+        ]
         fills, _ = best_execution(want, sources, pools, min_fill=self.rules.min_fragment)
         by_id = {q.id: q for q in quotes}
         fragment_id, filled, made = found.fragment_id, found.filled, []

@@ -95,13 +95,21 @@ def _seed(w: World) -> dict[str, Any]:
                                         key="o1")  # fmt: skip
     account = p.books.find_account(org="tier1", unit="CNY", code="cash", principal=ops)
     spare = p.keys.create(principal=ops, org="tier1", name="spare", scopes="read", key="sp")
+    c3 = p.certificates.issue(principal=core, obligor="core", holder="tier1",
+                              payable_ids=[ids["payable"]], face=2_000 * Y,
+                              maturity=date(2027, 2, 26), key="i3").certificate  # fmt: skip
+    p.certificates.accept(c3.number, principal=tier1, key="a3")
+    market_root = p.certificates.fragments(c3.number, principal=tier1)[0]
+    asked = p.market.request_financing(principal=tier1, fragment_id=market_root.id,
+                                       amount=1_000 * Y, max_rate=Decimal("0.08"),
+                                       expires_on=date(2026, 12, 31), key="mr")  # fmt: skip
     hook = p.webhooks.register(principal=tier1, url="https://erp.example.com/tier1",
                                types=["*"], key="wh").endpoint  # fmt: skip
     p.relay.fan_out()
     (delivery, *_) = p.webhooks.deliveries(hook.id, principal=tier1)
     ids.update(cert=c1.number, pending=c2.number, change=change.id, below=below.id,
                offer=offer.id, account=account.id, key=spare.key.id, hook=hook.id,
-               delivery=delivery.id)  # fmt: skip
+               delivery=delivery.id, market_root=market_root.id, market=asked.id)  # fmt: skip
     return ids
 
 
@@ -568,7 +576,34 @@ def cases(ids: dict[str, Any]) -> list[Case]:
             {"days": 1},
             forbidden=set(ORGS) | {"audit", "tier1-ro"},
         ),
+        *market_cases(ids),
     ]
+
+
+def market_cases(ids: dict[str, Any]) -> list[Case]:
+    """The marketplace: a request is tier1's; bank (a line to the core) sees it open, bank2
+    (none) does not. Run last: the fill moves tier1's fragment."""
+    r, C = ids["market"], Case  # noqa: N806
+    # bank2 has a line to the core by now (a case before grants it); it has no cash.
+    sees = {"tier1", "tier1-ro", "ops", "audit", "bank", "bank2"}
+    return [
+        C("GET", "/v1/market/requests", "/v1/market/requests", set(), lists=True),
+        C("GET", f"/v1/market/requests/{r}", "/v1/market/requests/{request_id}", sees),
+        C("GET", f"/v1/market/requests/{r}/quotes", "/v1/market/requests/{request_id}/quotes",
+          sees),
+        C("POST", "/v1/market/requests", "/v1/market/requests", {"tier1"},
+          {"fragment_id": ids["market_root"], "amount": money("500.00"), "max_rate": "0.07",
+           "expires_on": "2026-12-30"},
+          forbidden={"tier1-ro", "ops", "audit", "core"}),
+        C("POST", f"/v1/market/requests/{r}/quotes", "/v1/market/requests/{request_id}/quotes",
+          {"bank", "bank2"},
+          {"rate": "0.05", "amount": money("1000.00"), "valid_until": "2026-12-20"},
+          forbidden={"tier1", "tier1-ro", "ops", "audit"}),
+        C("POST", f"/v1/market/requests/{r}/fill", "/v1/market/requests/{request_id}/fill",
+          {"tier1"}, forbidden={"tier1-ro", "ops", "audit", "bank", "bank2"}),
+        C("POST", f"/v1/market/requests/{r}/cancel", "/v1/market/requests/{request_id}/cancel",
+          set(), forbidden={"tier1-ro", "ops", "audit"}, answers={"tier1": 409}),
+    ]  # fmt: skip
 
 
 def expected(case: Case, who: str) -> set[int]:

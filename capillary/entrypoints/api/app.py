@@ -33,6 +33,7 @@ from capillary.entrypoints.api.routers import (
     health,
     keys,
     ledger,
+    market,
     parties,
     platform,
     settlement,
@@ -82,7 +83,7 @@ def create_app(services: Platform | None) -> FastAPI:
     app.state.metrics = metrics
     app.openapi = lambda: _spec(app)  # type: ignore[method-assign]
     for router in (parties, keys, trade, credit, cash, certificates, financing, settlement,
-                   ledger, platform, events):  # fmt: skip
+                   ledger, platform, events, market):  # fmt: skip
         app.include_router(router.router, prefix="/v1", responses=COMMON_ERRORS)
     app.include_router(health.router)
 

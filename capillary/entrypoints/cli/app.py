@@ -23,6 +23,7 @@ from capillary.entrypoints.cli import (
     ledger,
     ledger_demo,
     loop_demo,
+    market,
     org,
     serve,
     trade,
@@ -46,6 +47,7 @@ app.add_typer(cert.credit_app, name="credit")
 app.add_typer(cert.cash_app, name="cash")
 app.add_typer(keys.app, name="key")
 app.add_typer(events.app, name="webhook")
+app.add_typer(market.app, name="market")
 app.command("events")(events.events)
 app.command("worker")(events.worker)
 app.command("demo")(loop_demo.run)

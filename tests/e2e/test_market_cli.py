@@ -1,0 +1,59 @@
+"""The marketplace from the command line: a supplier asks, a funder quotes, the supplier
+takes the best the market offers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.test_cli import run
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "supply_chain"
+
+
+def test_a_request_quoted_and_filled_from_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'market.db'}"
+
+    def cli(who: str, *args: str, ok: bool = True) -> str:
+        done = run("--as", f"{who}:cli", *args, cwd=tmp_path, db=db, ok=ok)
+        assert "Traceback" not in done.stdout + done.stderr
+        return " ".join((done.stdout + done.stderr).split())
+
+    ops, pp, bank = "ops", "precision-parts", "merchants-bank"
+    run("platform", "init", ops, "--name", "Platform Operator", "--id", "91310115MA1K4LQP0J",
+        "--sandbox", "--start", "2026-11-02", cwd=tmp_path, db=db)  # fmt: skip
+    cli(ops, "org", "import", "organizations", str(DATA / "organizations.csv"))
+    cli(ops, "org", "import", "relationships", str(DATA / "relationships.csv"))
+    cli("huaxin-auto", "trade", "import", "orders", str(DATA / "orders.csv"))
+    cli(pp, "trade", "import", "deliveries", str(DATA / "deliveries.json"))
+    cli(pp, "trade", "import", "invoices", str(DATA / "invoices.csv"))
+    cli("huaxin-auto", "trade", "confirm", pp, "26442000000012345678", "--due", "2027-03-31")
+    cli(ops, "org", "create", "suzhou-factoring", "--name", "Suzhou Factoring",
+        "--id", "91320500MA1MXY3U2M", "--roles", "funder")  # fmt: skip
+    cli(ops, "credit", "limit", "huaxin-auto", "--amount", "1,000,000.00")
+    cli(bank, "credit", "grant", "huaxin-auto", "--amount", "500,000", "--expires", "2027-12-31")
+    cli(ops, "cash", "deposit", bank, "--amount", "300,000")
+    out = cli("huaxin-auto", "cert", "issue", pp, "--amount", "200,000.00",
+              "--maturity", "2027-01-31", "--payable", "1")  # fmt: skip
+    number = out.split()[1].rstrip(":")
+    cli(pp, "cert", "accept", number)
+    cli(ops, "clock", "set", "2026-12-01")
+
+    out = cli(pp, "market", "request", "1", "--amount", "120,000", "--max-rate", "6%",
+              "--expires", "2026-12-20")  # fmt: skip
+    assert "Request 1: precision-parts asks for 120,000.00 CNY of fragment 1" in out
+    assert "error" in cli(pp, "market", "request", "1", "--amount", "1", "--flat", "x%",
+                          "--expires", "2026-12-20", ok=False)  # fmt: skip
+    # A funder with a line to the obligor sees it; one without does not.
+    assert "precision-parts" in cli(bank, "market", "requests")
+    assert "precision-parts" not in cli("suzhou-factoring", "market", "requests")
+    assert "error offer_not_found" in cli("suzhou-factoring", "market", "quotes", "1", ok=False)
+    assert "Quote 1: merchants-bank offers 100,000.00 CNY at 5%" in cli(
+        bank, "market", "quote", "1", "--amount", "100,000", "--rate", "5%",
+        "--until", "2026-12-10",
+    )  # fmt: skip
+    assert "merchants-bank" in cli(pp, "market", "quotes", "1")
+    out = cli(pp, "market", "fill", "1")
+    assert "Filled 100,000.00 CNY by merchants-bank at 5% a year" in out
+    assert "Request 1: 100,000.00 CNY of 120,000.00 CNY filled; open." in out
+    assert "Request 1 is cancelled." in cli(pp, "market", "cancel", "1")
+    assert "merchants-bank" in cli("huaxin-auto", "cert", "show", number)
