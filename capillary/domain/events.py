@@ -24,6 +24,7 @@ from capillary.domain import wire
 from capillary.domain.certificates import Certificate, Fragment
 from capillary.domain.credit import CreditLine
 from capillary.domain.errors import InvalidWebhook
+from capillary.domain.market import FinancingRequest, MarketFill, MarketQuote
 from capillary.domain.matching import MatchResult
 from capillary.domain.offers import FinancingOffer
 from capillary.domain.payables import Payable
@@ -54,6 +55,8 @@ class EventType(enum.StrEnum):
     SETTLEMENT_CASH_SHORT = "settlement.cash_short"
     RECOURSE_OPENED = "recourse_claim.opened"
     RECOURSE_COLLECTED = "recourse_claim.collected"
+    MARKET_REQUEST_FILLED = "market.request_filled"
+    MARKET_QUOTE_FILLED = "market.quote_filled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,3 +267,25 @@ def match_event(invoice_id: int, seller: str, buyer: str, result: MatchResult, a
 def payable_event(p: Payable, at: int) -> Event:
     return Event(EventType.PAYABLE_CONFIRMED, at, _orgs(p.buyer, p.supplier),
                  f"invoice:{p.invoice_id}", {"payable": wire.payable(p)})  # fmt: skip
+
+
+# ------------------------------------------------------------------ the marketplace
+
+
+def market_fill_events(
+    request: FinancingRequest, fills: Sequence[tuple[MarketQuote, MarketFill]], at: int
+) -> list[Event]:
+    """A request (partly) filled: its holder learns every fill; each funder, with the
+    holder, its own quote's fill, not the others' prices."""
+    cur, subject = request.currency, f"market_request:{request.id}"
+    events = [
+        Event(EventType.MARKET_REQUEST_FILLED, at, (request.holder,), subject,
+              {"request": wire.financing_request(request),
+               "fills": [wire.market_fill(f, cur) for _, f in fills]}),
+    ]  # fmt: skip
+    events += [
+        Event(EventType.MARKET_QUOTE_FILLED, at, _orgs(request.holder, q.funder), subject,
+              {"quote": wire.market_quote(q, cur), "fill": wire.market_fill(f, cur)})
+        for q, f in fills
+    ]  # fmt: skip
+    return events

@@ -285,6 +285,18 @@ class MarketQuote:
         return self.amount - self.filled
 
 
+@dataclass(frozen=True, slots=True)
+class MarketFill:
+    """A fill as it executed: a financing of ``amount`` to ``funder`` at ``rate``."""
+
+    quote_id: int
+    funder: str
+    amount: int
+    rate: Decimal
+    fragment_id: int  # the funder's new fragment
+    ledger_transaction: int
+
+
 def as_source(quote: MarketQuote, obligor: str, currency: str) -> Source:
     """A quote as a source of a request's best execution, drawing on its funder's credit
     line to the obligor (shared by every quote of that funder)."""

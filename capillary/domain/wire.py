@@ -11,7 +11,7 @@ from typing import Any
 
 from capillary.domain.certificates import Certificate, Fragment
 from capillary.domain.credit import CreditLine
-from capillary.domain.market import FinancingRequest, MarketQuote
+from capillary.domain.market import FinancingRequest, MarketFill, MarketQuote
 from capillary.domain.matching import MatchResult
 from capillary.domain.offers import FinancingOffer
 from capillary.domain.payables import Payable
@@ -124,6 +124,14 @@ def financing_request(r: FinancingRequest) -> JSON:
         "recourse": {None: "any", True: "with", False: "without"}[r.recourse],
         "expires_on": r.expires_on.isoformat(), "status": r.status.value,
         "created_at": instant_text(r.created_at),
+    }  # fmt: skip
+
+
+def market_fill(f: MarketFill, currency: str) -> JSON:
+    return {
+        "quote_id": f.quote_id, "funder": f.funder, "amount": money(f.amount, currency),
+        "rate": rate_text(f.rate), "fragment_id": f.fragment_id,
+        "ledger_transaction": f.ledger_transaction,
     }  # fmt: skip
 
 

@@ -9,7 +9,7 @@ auditors everything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -26,8 +26,10 @@ from capillary.domain.errors import (
     OfferNotFound,
     ValidationError,
 )
+from capillary.domain.events import market_fill_events
 from capillary.domain.market import (
     FinancingRequest,
+    MarketFill,
     MarketQuote,
     Request,
     Status,
@@ -41,16 +43,7 @@ from capillary.domain.parties import Role, require_role
 from capillary.domain.pricing import within
 from capillary.domain.units import describe
 from capillary.services.moves import FragmentMover, Move
-
-
-@dataclass(frozen=True, slots=True)
-class MarketFill:
-    quote_id: int
-    funder: str
-    amount: int
-    rate: Decimal
-    fragment_id: int  # the funder's new fragment
-    ledger_transaction: int
+from capillary.services.outbox import emit
 
 
 class MarketService(FragmentMover):
@@ -298,6 +291,7 @@ class MarketService(FragmentMover):
         fills, _ = best_execution(want, sources, pools, min_fill=self.rules.min_fragment)
         by_id = {q.id: q for q in quotes}
         fragment_id, filled, made = found.fragment_id, found.filled, []
+        told: list[tuple[MarketQuote, MarketFill]] = []
         now = self.clock.now_us()
         for f in fills:
             q = by_id[f.source_id]
@@ -317,10 +311,13 @@ class MarketService(FragmentMover):
                              amount=f.amount, rate=q.rate, fragment_id=bought.id,
                              ledger_tx=moved.posting, now=now)  # fmt: skip
             made.append(MarketFill(q.id, q.funder, f.amount, q.rate, bought.id, moved.posting))
+            told.append((replace(q, filled=quote_filled, status=done), made[-1]))
         if made:
             status = Status.FILLED if filled == found.amount else Status.OPEN
             repo.set_request(conn, found.id, fragment_id=fragment_id, filled=filled,
                              status=status)  # fmt: skip
             self._audit(conn, "market_request", str(found.id), "filled", principal,
                         {"fills": [[m.quote_id, m.amount, str(m.rate)] for m in made]})  # fmt: skip
+            after = replace(found, fragment_id=fragment_id, filled=filled, status=status)
+            emit(conn, market_fill_events(after, told, now))
         return made

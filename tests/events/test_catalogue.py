@@ -8,6 +8,7 @@ from datetime import date
 from capillary.client import v1
 from capillary.domain.events import EventType
 from capillary.entrypoints.api.schemas.loop import OfferIn
+from capillary.entrypoints.api.schemas.market import MarketQuoteIn, RequestIn
 from capillary.entrypoints.api.schemas.trade import InvoiceIn, InvoiceLineIn
 from tests.api.conftest import START, World
 from tests.events.conftest import certificate
@@ -37,6 +38,14 @@ def test_one_story_writes_every_kind_of_event(world: World) -> None:
         fragment_id=moved.fragments[1].id, funder="bank2", amount=M("285000.00"), rate="0.05",
         recourse=True)))  # fmt: skip
     bank2.run(v1.accept_financing(offer.id))
+    # The market: tier1 asks for 10,000.00 of what it kept; bank quotes and fills it.
+    kept = [f for f in tier1.run(v1.fragments()).items if f.status == "active"][-1]
+    asked = tier1.run(v1.request_financing(RequestIn(
+        fragment_id=kept.id, amount=M("10000.00"), max_rate="0.06", expires_on=date(2027, 1, 31),
+    )))  # fmt: skip
+    world.client("bank").run(v1.quote_request(asked.id, MarketQuoteIn(
+        rate="0.05", amount=M("10000.00"), valid_until=date(2026, 11, 30))))  # fmt: skip
+    assert tier1.run(v1.fill_request(asked.id)).request.status == "filled"
     world.services.relay.warn_cash_short(days=120)  # the core's cash is short of 400,000.00
     # Maturity passes unpaid: overdue, and bank2's claim on tier1 opens; tier1 pays it.
     ops.run(v1.advance_clock((date(2027, 3, 1) - START).days))
@@ -63,9 +72,14 @@ def test_one_story_writes_every_kind_of_event(world: World) -> None:
     assert near.organizations == ["bank2", "core"]
     assert near.data["credit_line"]["used"] == {"amount": "285000.00", "currency": "CNY"}
     assert by["recourse_claim.opened"][0].organizations == ["bank2", "tier1"]
-    assert by["certificate.overdue"][0].organizations == ["bank2", "core", "tier1", "tier2"]
+    assert by["market.request_filled"][0].organizations == ["tier1"]
+    assert by["market.quote_filled"][0].organizations == ["bank", "tier1"]
+    assert by["market.quote_filled"][0].data["fill"]["amount"]["amount"] == "10000.00"
+    assert by["certificate.overdue"][0].organizations == [
+        "bank", "bank2", "core", "tier1", "tier2",
+    ]  # fmt: skip
     assert [e.organizations for e in by["certificate.settled"]] == [
-        ["core"], ["tier1"], ["tier2"],
+        ["core"], ["bank"], ["tier1"], ["tier2"],
     ]  # fmt: skip
     assert by["settlement.cash_short"][0].data["short"] == {"amount": "400000.00",
                                                             "currency": "CNY"}  # fmt: skip

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from capillary.domain.inputs import RateRange, percent_text
-from capillary.domain.market import Status
+from capillary.domain.market import MarketFill, Status
 from capillary.domain.units import currency
 from capillary.entrypoints.cli.cert import (
     Amount,
@@ -31,7 +31,6 @@ from capillary.entrypoints.cli.context import (
     strict_id,
 )
 from capillary.entrypoints.cli.render import console
-from capillary.services.market import MarketFill
 
 app = typer.Typer(help="The marketplace: financing requests, quotes, best execution.",
                   no_args_is_help=True)  # fmt: skip

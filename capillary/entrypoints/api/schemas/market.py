@@ -8,9 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from capillary.domain import wire
-from capillary.domain.market import FinancingRequest, MarketQuote
+from capillary.domain.market import FinancingRequest, MarketFill, MarketQuote
 from capillary.entrypoints.api.schemas.common import Money, RateText, Shape
-from capillary.services.market import MarketFill
 
 Recourse = Literal["any", "with", "without"]
 
@@ -81,9 +80,7 @@ class FillOut(Shape):
 
     @classmethod
     def of(cls, f: MarketFill, currency: str) -> FillOut:
-        return cls(quote_id=f.quote_id, funder=f.funder, amount=Money.of(f.amount, currency),
-                   rate=wire.rate_text(f.rate), fragment_id=f.fragment_id,
-                   ledger_transaction=f.ledger_transaction)  # fmt: skip
+        return cls.model_validate(wire.market_fill(f, currency))
 
 
 class Filled(Shape):
