@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from capillary.adapters.driver_sql import day, is_pg, marks, rows, run
 from capillary.domain.market import FinancingRequest, MarketQuote, Status
+from capillary.domain.market_view import FillRow, QuoteRow, RequestRow
 
 _RECOURSE = {None: "any", True: "with", False: "without"}
 _RECOURSE_BACK = {v: k for k, v in _RECOURSE.items()}
@@ -187,3 +188,27 @@ def funders_obligors(conn: Connection, funder: str, currency: str | None = None)
         sql += " AND currency = ?"
         params.append(currency)
     return sorted(r[0] for r in rows(conn, sql, params))
+
+
+def view_rows(
+    conn: Connection,
+) -> tuple[list[RequestRow], list[QuoteRow], list[FillRow]]:
+    """Every request (with its fragment's tier and days to maturity when asked), quote and
+    fill: what the market's view summarizes."""
+    requests = [
+        RequestRow(r[0], r[1], r[2], r[3],
+                   (day(r[4]) - datetime.fromtimestamp(r[8] / 1e6, UTC).date()).days,
+                   r[5], r[6], r[7], r[8])
+        for r in rows(
+            conn,
+            "SELECT m.id, m.obligor, m.currency, f.tier, c.maturity, m.amount, m.filled, "
+            "m.status, m.created_at FROM market_requests m "
+            "JOIN fragments f ON f.id = m.fragment_id "  # a fill's change keeps the tier
+            "JOIN certificates c ON c.id = f.certificate_id ORDER BY m.id",
+        )
+    ]  # fmt: skip
+    quoted = rows(conn, "SELECT request_id, amount, filled FROM market_quotes")
+    filled = rows(conn, "SELECT request_id, amount, rate, at FROM market_fills")
+    quotes = [QuoteRow(r[0], r[1], r[2]) for r in quoted]
+    fills = [FillRow(r[0], r[1], Decimal(r[2]), r[3]) for r in filled]
+    return requests, quotes, fills

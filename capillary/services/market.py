@@ -39,6 +39,7 @@ from capillary.domain.market import (
     line_pool,
 )
 from capillary.domain.market_rules import apr_of_flat_discount
+from capillary.domain.market_view import Summary, summarize
 from capillary.domain.parties import Role, require_role
 from capillary.domain.pricing import within
 from capillary.domain.units import describe
@@ -321,3 +322,12 @@ class MarketService(FragmentMover):
             after = replace(found, fragment_id=fragment_id, filled=filled, status=status)
             emit(conn, market_fill_events(after, told, now))
         return made
+
+    # ------------------------------------------------------------------ the view
+
+    def view(self, *, principal: Principal, by: str = "all") -> list[Summary]:
+        """Supply and demand across the marketplace, by obligor, tier, tenor or month:
+        amounts and rates in aggregate, naming no holder and no funder, for any principal."""
+        del principal  # aggregates are for every participant to see
+        requests, quotes, fills = self.db.transaction(repo.view_rows, readonly=True)
+        return summarize(requests, quotes, fills, by=by)

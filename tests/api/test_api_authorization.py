@@ -588,6 +588,7 @@ def market_cases(ids: dict[str, Any]) -> list[Case]:
     sees = {"tier1", "tier1-ro", "ops", "audit", "bank", "bank2"}
     return [
         C("GET", "/v1/market/requests", "/v1/market/requests", set(), lists=True),
+        C("GET", "/v1/market/view", "/v1/market/view", set(), lists=True),
         C("GET", f"/v1/market/requests/{r}", "/v1/market/requests/{request_id}", sees),
         C("GET", f"/v1/market/requests/{r}/quotes", "/v1/market/requests/{request_id}/quotes",
           sees),

@@ -3,6 +3,7 @@ takes the best the market offers."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.e2e.test_cli import run
@@ -56,4 +57,11 @@ def test_a_request_quoted_and_filled_from_the_command_line(tmp_path: Path) -> No
     assert "Filled 100,000.00 CNY by merchants-bank at 5% a year" in out
     assert "Request 1: 100,000.00 CNY of 120,000.00 CNY filled; open." in out
     assert "Request 1 is cancelled." in cli(pp, "market", "cancel", "1")
+    shown = cli("dongguan-castings", "market", "view", "--by", "tier")
+    assert "tier 1" in shown
+    assert "20,000.00" in shown  # the unmet demand: asked 120,000, filled 100,000
+    figures = json.loads(run("--as", "dongguan-castings", "market", "view", "--json",
+                             cwd=tmp_path, db=db).stdout)  # fmt: skip
+    assert figures[0]["filled"] == 100_000_00
+    assert figures[0]["average_rate"] == "0.050000"
     assert "merchants-bank" in cli("huaxin-auto", "cert", "show", number)

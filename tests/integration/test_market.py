@@ -115,6 +115,14 @@ def test_a_request_fills_from_the_cheapest_quotes_first(
         m.cancel_request(asked.id, principal=tier1, key="c1")
     books, currency_of = db.transaction(load_books, readonly=True)
     assert reconcile(books, currency_of) == []
+    # The market's view, to any participant: asked 400,000, quoted 850,000, all filled.
+    (seen,) = m.view(principal=as_("tier2"))
+    assert (seen.requested, seen.quoted, seen.filled, seen.unmet) == (
+        400_000 * Y, 850_000 * Y, 400_000 * Y, 0,
+    )  # fmt: skip
+    assert seen.idle == 450_000 * Y  # quoted and not taken: bank's 50,000, bank2's 400,000
+    assert seen.lowest_rate == Decimal("0.045")
+    assert seen.average_rate == Decimal("0.048125")  # (150k×4.5% + 250k×5%) / 400k
 
 
 def test_requests_are_refused_when_they_cannot_be_financed(

@@ -3,6 +3,8 @@ holder takes the best the market offers."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from decimal import Decimal
 from typing import Annotated
 
@@ -12,6 +14,7 @@ from rich.table import Table
 
 from capillary.domain.inputs import RateRange, percent_text
 from capillary.domain.market import MarketFill, Status
+from capillary.domain.market_view import DIMENSIONS, Summary
 from capillary.domain.units import currency
 from capillary.entrypoints.cli.cert import (
     Amount,
@@ -154,3 +157,36 @@ def cancel(request_id: RequestId, key: Key = None) -> None:
     """As the holder: withdraw what is left of a request."""
     r = platform().market.cancel_request(request_id, principal=principal(), key=new_key(key))
     console.print(f"Request {r.id} is {r.status.value}.")
+
+
+@app.command()
+def view(
+    by: Annotated[str, typer.Option(help="all, obligor, tier, tenor or month.")] = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="The figures as JSON.")] = False,
+) -> None:
+    """Supply and demand across the marketplace: asked, quoted, filled, the unmet demand and
+    the idle supply, rates and time to cash."""
+    if by not in DIMENSIONS:
+        raise typer.BadParameter(f"by is one of {', '.join(DIMENSIONS)}")
+    found = platform().market.view(principal=principal(), by=by)
+    if as_json:
+        typer.echo(json.dumps([_summary_json(s) for s in found], indent=2))
+        return
+    table = Table(show_edge=False, title=f"The marketplace by {by}")
+    for column in ("group", "requests", "requested", "quoted", "filled", "unmet", "idle",
+                   "avg rate", "median to cash"):  # fmt: skip
+        table.add_column(column, justify="right" if column != "group" else "left")
+    for s in found:
+        cur = s.currency
+        wait = "" if s.median_seconds_to_cash is None else f"{s.median_seconds_to_cash:,} s"
+        table.add_row(escape(s.group), str(s.requests), _money(s.requested, cur),
+                      _money(s.quoted, cur), _money(s.filled, cur), _money(s.unmet, cur),
+                      _money(s.idle, cur),
+                      "" if s.average_rate is None else percent_text(s.average_rate),
+                      wait)  # fmt: skip
+    console.print(table)
+
+
+def _summary_json(s: Summary) -> dict[str, object]:
+    out = dataclasses.asdict(s)
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in out.items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -19,6 +19,7 @@ from capillary.entrypoints.api.schemas.market import (
     MarketQuoteOut,
     RequestIn,
     RequestOut,
+    SummaryOut,
 )
 
 router = APIRouter(prefix="/market", tags=["market"], route_class=AnswerInThread)
@@ -94,3 +95,14 @@ def fill_request(request_id: Id, services: Services, caller: Caller, key: Idempo
     found = services.market.financing_request(request_id, principal=caller)
     return Filled(request=RequestOut.of(found),
                   fills=[FillOut.of(f, found.currency) for f in fills])  # fmt: skip
+
+
+@router.get("/view", summary="Supply and demand: asked, quoted, filled, unmet, idle, rates")
+def market_view(
+    services: Services,
+    caller: Caller,
+    by: Annotated[
+        Literal["all", "obligor", "tier", "tenor", "month"], Query(description="Group by.")
+    ] = "all",
+) -> list[SummaryOut]:
+    return [SummaryOut.of(s) for s in services.market.view(principal=caller, by=by)]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
 
 from capillary.domain import wire
 from capillary.domain.market import FinancingRequest, MarketFill, MarketQuote
+from capillary.domain.market_view import Summary
 from capillary.entrypoints.api.schemas.common import Money, RateText, Shape
 
 Recourse = Literal["any", "with", "without"]
@@ -86,3 +88,36 @@ class FillOut(Shape):
 class Filled(Shape):
     request: RequestOut
     fills: list[FillOut]
+
+
+class SummaryOut(Shape):
+    """Supply and demand in one group: amounts asked, quoted, filled; the unmet demand and
+    the idle supply; rates (weighted by amount) and the median time from request to cash."""
+
+    group: str
+    requests: int
+    requested: Money
+    quoted: Money
+    filled: Money
+    unmet: Money
+    idle: Money
+    fills: int
+    average_rate: str | None
+    lowest_rate: str | None
+    median_rate: str | None
+    highest_rate: str | None
+    median_seconds_to_cash: int | None
+
+    @classmethod
+    def of(cls, s: Summary) -> SummaryOut:
+        cur = s.currency
+        return cls(group=s.group, requests=s.requests, requested=Money.of(s.requested, cur),
+                   quoted=Money.of(s.quoted, cur), filled=Money.of(s.filled, cur),
+                   unmet=Money.of(s.unmet, cur), idle=Money.of(s.idle, cur), fills=s.fills,
+                   average_rate=_rate(s.average_rate), lowest_rate=_rate(s.lowest_rate),
+                   median_rate=_rate(s.median_rate), highest_rate=_rate(s.highest_rate),
+                   median_seconds_to_cash=s.median_seconds_to_cash)  # fmt: skip
+
+
+def _rate(rate: Decimal | None) -> str | None:
+    return None if rate is None else wire.rate_text(rate)
