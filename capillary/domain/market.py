@@ -89,11 +89,22 @@ def best_execution(
     """The fills of ``request`` from ``sources`` (cheapest first), and what remains of each
     pool after them. ``pools``: what remains of each shared limit before."""
     remaining = dict(pools)
+    fills = execute(request, sorted(sources, key=priority), remaining, min_fill=min_fill)
+    return fills, remaining
+
+
+def execute(
+    request: Request, ranked: Sequence[Source], remaining: dict[str, int], *, min_fill: int
+) -> list[Fill]:
+    """:func:`best_execution` over sources already in :func:`priority` order, drawing
+    ``remaining`` down in place (many requests against one book share it)."""
     left = request.amount
     fills: list[Fill] = []
-    for source in sorted((s for s in sources if eligible(request, s)), key=priority):
-        if left < min_fill:
-            break
+    for source in ranked:
+        if left < min_fill or source.rate > request.max_rate:
+            break  # the rest are dearer still
+        if not eligible(request, source):
+            continue
         room = min([source.amount, *(remaining.get(p, 0) for p in source.pools)])
         amount = _fillable(left, room, min_fill)
         if amount <= 0:
@@ -102,7 +113,7 @@ def best_execution(
         left -= amount
         for p in source.pools:
             remaining[p] -= amount
-    return fills, remaining
+    return fills
 
 
 def _fillable(left: int, room: int, min_fill: int) -> int:

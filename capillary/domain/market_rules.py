@@ -12,11 +12,12 @@ its credit line to the obligor: each is a *pool* the fills of all its quotes sha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from capillary.domain.errors import InvalidRate
+from capillary.domain.market import Fill, Request, Source, SourceKind, execute, priority
 from capillary.domain.pricing import DayCount
 
 #: Rates are kept to ten decimal places (0.0000000001 a year; the API's rates carry no more),
@@ -124,3 +125,45 @@ def pool_room(
         elif cap is not None:
             room[pool] = max(0, cap - used.get(pool, 0))
     return room
+
+
+def standing_sources(
+    rules: Sequence[StandingRule], base_rate: Decimal, context: Context, *, first_id: int = 1
+) -> list[Source]:
+    """The quotes the standing rules make in ``context``, cheapest first: one per rule that
+    quotes there, drawing on its funder's line and caps (pool names by :func:`rule_pools`),
+    for as much as those allow (the pools bound it; a rule's own amount is unbounded)."""
+    made = []
+    for n, rule in enumerate(rules):
+        rate = rule_rate(rule, base_rate, context)
+        if rate is None:
+            continue
+        pools = tuple(p for p, cap in rule_pools(rule, context).items()
+                      if cap is not None or p.startswith("line:"))  # fmt: skip
+        made.append(Source(first_id + n, SourceKind.QUOTE, rule.funder, rate, 2**62,
+                           rule.recourse, 0, pools))  # fmt: skip
+    return sorted(made, key=priority)
+
+
+def match_standing(
+    requests: Sequence[tuple[Request, Context]],
+    rules: Sequence[StandingRule],
+    base_rate: Decimal,
+    pools: Mapping[str, int],
+    *,
+    min_fill: int,
+) -> tuple[list[Fill], dict[str, int]]:
+    """Requests (earliest first) filled from the standing rules, which share their pools
+    across requests. The rules' quotes are priced once per context (obligor, grade, tier,
+    tenor bucket, currency), not once per request."""
+    remaining = dict(pools)
+    by_context: dict[tuple[str, str, int, str | None, str], list[Source]] = {}
+    fills: list[Fill] = []
+    for request, context in sorted(requests, key=lambda rc: (rc[0].posted_at, rc[0].id)):
+        group = (context.obligor, context.grade, context.tier, tenor_bucket(context.days),
+                 context.currency)  # fmt: skip
+        sources = by_context.get(group)
+        if sources is None:
+            sources = by_context[group] = standing_sources(rules, base_rate, context)
+        fills += execute(request, sources, remaining, min_fill=min_fill)
+    return fills, remaining
