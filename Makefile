@@ -26,6 +26,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/transfer_loop.py --store sqlite
 	$(BIN)/python bench/transfer_loop.py --store postgresql
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/market.py
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

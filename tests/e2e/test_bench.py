@@ -20,6 +20,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
         ["api.py", "--store", "sqlite", "--quick"],
         ["transfer_loop.py", "--store", "sqlite", "--n", "20"],
         ["events.py", "--store", "sqlite", "--quick", "--no-nats"],
+        ["market.py", "--store", "sqlite", "--quick"],
         [
             "certificates.py",
             "--store",
