@@ -212,3 +212,12 @@ def view_rows(
     quotes = [QuoteRow(r[0], r[1], r[2]) for r in quoted]
     fills = [FillRow(r[0], r[1], Decimal(r[2]), r[3]) for r in filled]
     return requests, quotes, fills
+
+
+def expire(conn: Connection, today: date) -> tuple[int, int]:
+    """Requests and quotes past their last day, open still: expired. How many of each."""
+    requests = run(conn, "UPDATE market_requests SET status = 'expired' "
+                         "WHERE status = 'open' AND expires_on < ?", [today])  # fmt: skip
+    quotes = run(conn, "UPDATE market_quotes SET status = 'expired' "
+                       "WHERE status = 'open' AND valid_until < ?", [today])  # fmt: skip
+    return requests, quotes

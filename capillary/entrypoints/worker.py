@@ -246,6 +246,12 @@ class Worker:
                     "failed": len(run.failed)}  # fmt: skip
 
         daily("settlement", settle)
+
+        def expire_market() -> dict[str, int]:
+            requests, quotes = p.market.expire(principal=principal)
+            return {"requests": requests, "quotes": quotes}
+
+        daily("market_expiry", expire_market)
         daily("cash_short", lambda: {"warned": self.relay.warn_cash_short(
             self.config.cash_short_days)})  # fmt: skip
 

@@ -323,6 +323,13 @@ class MarketService(FragmentMover):
             emit(conn, market_fill_events(after, told, now))
         return made
 
+    def expire(self, *, principal: Principal) -> tuple[int, int]:
+        """The operator's (the worker's) daily sweep: requests and quotes past their last
+        day are expired. How many requests and quotes."""
+        authorize(principal, Act.RUN_SETTLEMENT)
+        today = self.today()
+        return self.db.transaction(lambda c: repo.expire(c, today))
+
     # ------------------------------------------------------------------ the view
 
     def view(self, *, principal: Principal, by: str = "all") -> list[Summary]:

@@ -26,7 +26,7 @@ from capillary.domain.errors import (
 from capillary.domain.market import MarketQuote, Status
 from capillary.domain.reconciliation import reconcile
 from capillary.services.closed_loop import loop_services
-from tests.support.acting import as_
+from tests.support.acting import as_, operator
 from tests.support.loop import OPS, Loop, Y
 
 MATURITY = date(2027, 3, 1)
@@ -155,3 +155,14 @@ def test_requests_are_refused_when_they_cannot_be_financed(
     assert m.fill(asked.id, principal=tier1, key="nothing") == []  # no quotes yet: no fills
     cancelled = m.cancel_request(asked.id, principal=tier1, key="c")
     assert cancelled.status is Status.CANCELLED
+    # Past its last day a request is expired by the daily sweep, and can no longer fill.
+    later = m.request_financing(principal=tier1, fragment_id=root, amount=100_000 * Y,
+                                max_rate=Decimal("0.05"), expires_on=date(2026, 11, 20),
+                                key="later")  # fmt: skip
+    loop.certs.on(date(2026, 11, 21))
+    assert m.expire(principal=operator()) == (1, 0)
+    assert m.financing_request(later.id, principal=tier1).status is Status.EXPIRED
+    with pytest.raises(OfferClosed):
+        m.fill(later.id, principal=tier1, key="late")
+    with pytest.raises(Forbidden):
+        m.expire(principal=tier1)
