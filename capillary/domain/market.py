@@ -180,6 +180,8 @@ def clear(programme: Programme, bids: Sequence[Bid], *, on: date, min_fill: int)
     cash = programme.cash
     cleared: list[Cleared] = []
     for bid in sorted((b for b in bids if b.apr >= programme.hurdle), key=bid_priority):
+        if cash <= 0:
+            break  # nothing left to pay anyone
         days = (bid.maturity - on).days
         if days <= 0 or bid.amount < min_fill:
             continue
@@ -197,6 +199,8 @@ def _affordable(bid: Bid, cash: int, days: int, day_count: DayCount, min_fill: i
     """The most face of ``bid`` that ``cash`` pays for at its APR (all of it if it can)."""
     if bid.amount - discount(bid.amount, bid.apr, days, day_count) <= cash:
         return bid.amount
+    if min_fill - discount(min_fill, bid.apr, days, day_count) > cash:
+        return 0  # not even the smallest part: no search
     low, high = 0, bid.amount - min_fill  # a part must leave a fragment of min_fill
     while low < high:  # the largest face whose price fits: price grows with face
         mid = (low + high + 1) // 2
