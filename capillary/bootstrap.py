@@ -19,6 +19,7 @@ from capillary.services.cash import CashService
 from capillary.services.certificates import CertificateService
 from capillary.services.closed_loop import loop_services
 from capillary.services.credit import CreditService
+from capillary.services.early_payment import EarlyPaymentService
 from capillary.services.financing import FinancingService
 from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
@@ -92,6 +93,7 @@ class Platform:
     webhooks: WebhookService  # endpoints, their delivery logs, events as a principal reads them
     relay: Relay  # what the worker does with the store
     market: MarketService  # financing requests, quotes and their best execution
+    early_payment: EarlyPaymentService  # obligors' cash offered for early payment, its bids
 
 
 def open_platform(
@@ -133,7 +135,7 @@ def open_platform(
             first_us=int(settings.webhook_backoff_first * 1_000_000),
             cap_us=int(settings.webhook_backoff_cap * 1_000_000),
         )),
-        loop.market,
+        loop.market, loop.early_payment,
     )  # fmt: skip
 
 

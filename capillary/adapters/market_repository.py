@@ -10,7 +10,13 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from capillary.adapters.driver_sql import day, is_pg, marks, rows, run
-from capillary.domain.market import FinancingRequest, MarketQuote, Status
+from capillary.domain.market import (
+    BidRecord,
+    EarlyPaymentOffer,
+    FinancingRequest,
+    MarketQuote,
+    Status,
+)
 from capillary.domain.market_view import FillRow, QuoteRow, RequestRow
 
 _RECOURSE = {None: "any", True: "with", False: "without"}
@@ -221,3 +227,114 @@ def expire(conn: Connection, today: date) -> tuple[int, int]:
     quotes = run(conn, "UPDATE market_quotes SET status = 'expired' "
                        "WHERE status = 'open' AND valid_until < ?", [today])  # fmt: skip
     return requests, quotes
+
+
+# ------------------------------------------------------------------ early payment
+
+_PROGRAMME = (
+    "id, obligor, currency, cash, used, hurdle, expires_on, status, last_rate, created_at, "
+    "created_by"
+)
+_BID = (
+    "id, programme_id, holder, fragment_id, amount, apr, status, face_cleared, paid, "
+    "created_at, created_by"
+)
+
+
+def _programme(r: Sequence[Any]) -> EarlyPaymentOffer:
+    return EarlyPaymentOffer(r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), day(r[6]),
+                             Status(r[7]), None if r[8] is None else Decimal(r[8]), r[9],
+                             r[10])  # fmt: skip
+
+
+def _bid(r: Sequence[Any]) -> BidRecord:
+    return BidRecord(r[0], r[1], r[2], r[3], r[4], Decimal(r[5]), Status(r[6]), r[7], r[8],
+                     r[9], r[10])  # fmt: skip
+
+
+def insert_programme(
+    conn: Connection, *, obligor: str, currency: str, cash: int, hurdle: Decimal,
+    expires_on: date, now: int, by: str,
+) -> EarlyPaymentOffer:  # fmt: skip
+    (found,) = rows(
+        conn,
+        "INSERT INTO market_programmes (obligor, currency, cash, used, hurdle, expires_on, "
+        f"status, created_at, created_by) VALUES (?, ?, ?, 0, ?, ?, 'open', ?, ?) "
+        f"RETURNING {_PROGRAMME}",
+        [obligor, currency, cash, str(hurdle), expires_on, now, by],
+    )
+    return _programme(found)
+
+
+def programme(
+    conn: Connection, programme_id: int, *, lock: bool = False
+) -> EarlyPaymentOffer | None:
+    sql = f"SELECT {_PROGRAMME} FROM market_programmes WHERE id = ?"
+    if lock and is_pg(conn):
+        sql += " FOR UPDATE"
+    found = rows(conn, sql, [programme_id])
+    return _programme(found[0]) if found else None
+
+
+def programmes(conn: Connection, obligors: Sequence[str] | None) -> list[EarlyPaymentOffer]:
+    sql, params = f"SELECT {_PROGRAMME} FROM market_programmes", []
+    if obligors is not None:
+        if not obligors:
+            return []
+        sql += f" WHERE obligor IN ({marks(len(obligors))})"
+        params = list(obligors)
+    return [_programme(r) for r in rows(conn, sql + " ORDER BY id", params)]
+
+
+def set_programme(conn: Connection, programme_id: int, *, used: int, last_rate: Decimal | None,
+                  status: Status) -> None:  # fmt: skip
+    rate = None if last_rate is None else str(last_rate)
+    run(conn, "UPDATE market_programmes SET used = ?, last_rate = ?, status = ? WHERE id = ?",
+        [used, rate, status.value, programme_id])  # fmt: skip
+
+
+def insert_bid(
+    conn: Connection, *, programme_id: int, holder: str, fragment_id: int, amount: int,
+    apr: Decimal, now: int, by: str,
+) -> BidRecord:  # fmt: skip
+    (found,) = rows(
+        conn,
+        "INSERT INTO market_bids (programme_id, holder, fragment_id, amount, apr, status, "
+        f"created_at, created_by) VALUES (?, ?, ?, ?, ?, 'open', ?, ?) RETURNING {_BID}",
+        [programme_id, holder, fragment_id, amount, str(apr), now, by],
+    )
+    return _bid(found)
+
+
+def bids(
+    conn: Connection, programme_id: int, *, holder: str | None = None,
+    status: Status | None = None, lock: bool = False,
+) -> list[BidRecord]:  # fmt: skip
+    sql = f"SELECT {_BID} FROM market_bids WHERE programme_id = ?"
+    params: list[Any] = [programme_id]
+    if holder is not None:
+        sql += " AND holder = ?"
+        params.append(holder)
+    if status is not None:
+        sql += " AND status = ?"
+        params.append(status.value)
+    sql += " ORDER BY id"
+    if lock and is_pg(conn):
+        sql += " FOR UPDATE"
+    return [_bid(r) for r in rows(conn, sql, params)]
+
+
+def settle_bid(
+    conn: Connection, bid_id: int, *, face: int, paid: int, status: Status, fragment_id: int
+) -> None:
+    run(conn, "UPDATE market_bids SET face_cleared = face_cleared + ?, paid = paid + ?, "
+              "status = ?, fragment_id = ? WHERE id = ?",
+        [face, paid, status.value, fragment_id, bid_id])  # fmt: skip
+
+
+def holders_of(conn: Connection, obligor: str) -> list[str]:
+    """Organizations holding an active fragment of ``obligor``'s certificates."""
+    found = rows(conn, "SELECT DISTINCT f.holder FROM fragments f JOIN certificates c "
+                       "ON c.id = f.certificate_id WHERE c.obligor = ? AND f.status = 'active'",
+                 [obligor])  # fmt: skip
+    return sorted(r[0] for r in found)

@@ -124,6 +124,9 @@ class Act(enum.StrEnum):
     CANCEL_REQUEST = "cancel_request"
     QUOTE_REQUEST = "quote_request"  # a funder answers a request
     FILL_REQUEST = "fill_request"  # the holder takes the best the market offers
+    OFFER_EARLY_PAYMENT = "offer_early_payment"  # an obligor offers its cash
+    BID_EARLY_PAYMENT = "bid_early_payment"  # a holder bids the APR it gives up
+    CLEAR_EARLY_PAYMENT = "clear_early_payment"  # the obligor pays the clearing bids
 
 
 #: Who may ask for each use case: the one rule the services enforce for every interface.
@@ -166,6 +169,9 @@ WHO_MAY: Mapping[Act, Party] = {
     Act.CANCEL_REQUEST: Party.HOLDER,
     Act.QUOTE_REQUEST: Party.FUNDER,
     Act.FILL_REQUEST: Party.HOLDER,
+    Act.OFFER_EARLY_PAYMENT: Party.OBLIGOR,
+    Act.BID_EARLY_PAYMENT: Party.HOLDER,
+    Act.CLEAR_EARLY_PAYMENT: Party.OBLIGOR,
 }
 
 

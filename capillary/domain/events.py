@@ -24,7 +24,7 @@ from capillary.domain import wire
 from capillary.domain.certificates import Certificate, Fragment
 from capillary.domain.credit import CreditLine
 from capillary.domain.errors import InvalidWebhook
-from capillary.domain.market import FinancingRequest, MarketFill, MarketQuote
+from capillary.domain.market import Cleared, FinancingRequest, MarketFill, MarketQuote
 from capillary.domain.matching import MatchResult
 from capillary.domain.offers import FinancingOffer
 from capillary.domain.payables import Payable
@@ -57,6 +57,7 @@ class EventType(enum.StrEnum):
     RECOURSE_COLLECTED = "recourse_claim.collected"
     MARKET_REQUEST_FILLED = "market.request_filled"
     MARKET_QUOTE_FILLED = "market.quote_filled"
+    MARKET_BID_CLEARED = "market.bid_cleared"
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,3 +290,22 @@ def market_fill_events(
         for q, f in fills
     ]  # fmt: skip
     return events
+
+
+def bid_cleared_events(
+    programme_id: int,
+    obligor: str,
+    currency: str,
+    cleared: Sequence[Cleared],
+    rate: Decimal,
+    at: int,
+) -> list[Event]:
+    """Each bid an early-payment run cleared: told to its holder and the obligor."""
+    return [
+        Event(EventType.MARKET_BID_CLEARED, at, _orgs(c.holder, obligor),
+              f"early_payment:{programme_id}",
+              {"programme_id": programme_id, "bid_id": c.bid_id, "fragment_id": c.fragment_id,
+               "face": wire.money(c.face, currency), "apr": wire.rate_text(c.apr),
+               "paid": wire.money(c.paid, currency), "clearing_rate": wire.rate_text(rate)})
+        for c in cleared
+    ]  # fmt: skip

@@ -326,3 +326,43 @@ def line_pool(funder: str, obligor: str, currency: str) -> str:
 
 def cash_pool(funder: str, currency: str) -> str:
     return f"cash:{funder}:{currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyPaymentOffer:
+    """An obligor's standing offer of its own cash for early payment of its certificates:
+    up to ``cash`` (``used`` of it so far) to bids at ``hurdle`` APR or better."""
+
+    id: int
+    obligor: str
+    currency: str
+    cash: int
+    used: int
+    hurdle: Decimal
+    expires_on: date
+    status: Status
+    last_rate: Decimal | None  # the APR the last clearing cleared at: the trend
+    created_at: int
+    created_by: str
+
+    def programme(self) -> Programme:
+        return Programme(self.id, self.obligor, self.cash - self.used, self.hurdle)
+
+
+@dataclass(frozen=True, slots=True)
+class BidRecord:
+    id: int
+    programme_id: int
+    holder: str
+    fragment_id: int
+    amount: int
+    apr: Decimal
+    status: Status  # open, filled (cleared), cancelled
+    face_cleared: int
+    paid: int
+    created_at: int
+    created_by: str
+
+    def bid(self, maturity: date) -> Bid:
+        return Bid(self.id, self.holder, self.fragment_id, self.amount, self.apr, maturity,
+                   self.created_at)  # fmt: skip

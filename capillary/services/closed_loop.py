@@ -13,6 +13,7 @@ from capillary.domain.certificates import Rules
 from capillary.services.cash import CashService
 from capillary.services.certificates import CertificateService
 from capillary.services.credit import CreditService
+from capillary.services.early_payment import EarlyPaymentService
 from capillary.services.financing import FinancingService
 from capillary.services.ledger import LedgerService
 from capillary.services.loop_core import LoopService
@@ -30,6 +31,7 @@ class LoopServices:
     financing: FinancingService
     settlement: SettlementService
     market: MarketService
+    early_payment: EarlyPaymentService
 
 
 def loop_services(
@@ -48,4 +50,5 @@ def loop_services(
     return LoopServices(
         make(CashService), make(CreditService), make(CertificateService),
         make(FinancingService), make(SettlementService), make(MarketService),
+        make(EarlyPaymentService),
     )  # fmt: skip

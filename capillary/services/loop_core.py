@@ -331,13 +331,16 @@ class Accounts:
         self, cert: Certificate, frags: Sequence[Fragment], payouts: dict[str, int]
     ) -> list[Leg]:
         """Cash from the obligor to each holder, and every holding back to the issued
-        account: the posting that pays and retires a certificate."""
-        total = sum(payouts.values())
-        legs = [Leg(self.cash(cert.obligor, cert.currency), Side.DEBIT, total)]
+        account: the posting that pays and retires a certificate. What the obligor holds of
+        its own certificate (bought back early) it does not pay itself."""
+        owed = {h: a for h, a in payouts.items() if h != cert.obligor and a}
+        legs = []
+        if owed:
+            legs.append(Leg(self.cash(cert.obligor, cert.currency), Side.DEBIT,
+                            sum(owed.values())))  # fmt: skip
         legs += [
             Leg(self.cash(holder, cert.currency), Side.CREDIT, amount)
-            for holder, amount in sorted(payouts.items())
-            if amount
+            for holder, amount in sorted(owed.items())
         ]
         held: dict[str, int] = defaultdict(int)
         for f in frags:

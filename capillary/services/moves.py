@@ -62,6 +62,9 @@ class Move:
     day_count: DayCount = DayCount.ACT_360
     fee_rate: Decimal = Decimal(0)
     recourse: bool = False
+    #: The obligor buys its own certificate's fragment back early, from its cash, at
+    #: ``rate`` (an early-payment bid it cleared): no funder's role, no credit line.
+    early_payment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,9 @@ class FragmentMover(LoopService):
             if m.rate is None:
                 require_trade(relations.get((m.sender, m.recipient)), m.sender, m.recipient)
                 self._trade_reference(conn, m.sender, m.recipient, m.reference or "")
+            elif m.early_payment:
+                if m.recipient != cert.obligor:
+                    raise FragmentNotActive("Only the obligor pays its certificate early.")
             else:
                 require_role(orgs[m.recipient], Role.FUNDER, doing="finance certificates")
                 key = (m.recipient, cert.obligor, cert.currency)

@@ -4,6 +4,7 @@ that makes it: one story through the API touches them all."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from capillary.client import v1
 from capillary.domain.events import EventType
@@ -46,6 +47,18 @@ def test_one_story_writes_every_kind_of_event(world: World) -> None:
     world.client("bank").run(v1.quote_request(asked.id, MarketQuoteIn(
         rate="0.05", amount=M("10000.00"), valid_until=date(2026, 11, 30))))  # fmt: skip
     assert tier1.run(v1.fill_request(asked.id)).request.status == "filled"
+    # Early payment: the core offers 50,000.00 of its cash; tier2 bids 6% on 20,000.00.
+    ops.run(v1.deposit("core", M("50000.00"), "for early payment"))
+    services = world.services
+    offer_ep = services.early_payment.offer(
+        principal=world.principal("core"), cash=50_000_00, currency="CNY",
+        hurdle=Decimal("0.04"), expires_on=date(2026, 12, 31), key="ep")  # fmt: skip
+    services.early_payment.bid(offer_ep.id, principal=world.principal("tier2"),
+                               fragment_id=moved.fragments[0].id, amount=20_000_00,
+                               apr=Decimal("0.06"), key="bid")  # fmt: skip
+    cleared = services.early_payment.clear(offer_ep.id, principal=world.principal("core"),
+                                           key="clear")  # fmt: skip
+    assert [c.holder for c in cleared.cleared] == ["tier2"]
     world.services.relay.warn_cash_short(days=120)  # the core's cash is short of 400,000.00
     # Maturity passes unpaid: overdue, and bank2's claim on tier1 opens; tier1 pays it.
     ops.run(v1.advance_clock((date(2027, 3, 1) - START).days))
@@ -73,6 +86,7 @@ def test_one_story_writes_every_kind_of_event(world: World) -> None:
     assert near.data["credit_line"]["used"] == {"amount": "285000.00", "currency": "CNY"}
     assert by["recourse_claim.opened"][0].organizations == ["bank2", "tier1"]
     assert by["market.request_filled"][0].organizations == ["tier1"]
+    assert by["market.bid_cleared"][0].organizations == ["core", "tier2"]
     assert by["market.quote_filled"][0].organizations == ["bank", "tier1"]
     assert by["market.quote_filled"][0].data["fill"]["amount"]["amount"] == "10000.00"
     assert by["certificate.overdue"][0].organizations == [

@@ -67,9 +67,43 @@ def upgrade() -> None:
         sa.Column("at", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_market_fills_request", "market_fills", ["request_id", "id"])
+    # An obligor's early-payment offer, and the holders' bids on it.
+    op.create_table(
+        "market_programmes",
+        sa.Column("id", ID, primary_key=True, autoincrement=True),
+        sa.Column("obligor", ORG, sa.ForeignKey("organizations.code"), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("cash", sa.BigInteger, nullable=False),
+        sa.Column("used", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("hurdle", sa.String(20), nullable=False),
+        sa.Column("expires_on", sa.Date, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("last_rate", sa.String(20), nullable=True),  # the last clearing's APR
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.CheckConstraint("used >= 0 AND used <= cash", name="ck_market_programmes_used"),
+    )
+    op.create_index("ix_market_programmes_obligor", "market_programmes", ["obligor", "id"])
+    op.create_table(
+        "market_bids",
+        sa.Column("id", ID, primary_key=True, autoincrement=True),
+        sa.Column("programme_id", ID, sa.ForeignKey("market_programmes.id"), nullable=False),
+        sa.Column("holder", ORG, sa.ForeignKey("organizations.code"), nullable=False),
+        sa.Column("fragment_id", ID, sa.ForeignKey("fragments.id"), nullable=False),
+        sa.Column("amount", sa.BigInteger, nullable=False),
+        sa.Column("apr", sa.String(20), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("face_cleared", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("paid", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("created_by", sa.String(200), nullable=False),
+    )
+    op.create_index("ix_market_bids_programme", "market_bids", ["programme_id", "status", "id"])
 
 
 def downgrade() -> None:
+    op.drop_table("market_bids")
+    op.drop_table("market_programmes")
     op.drop_table("market_fills")
     op.drop_table("market_quotes")
     op.drop_table("market_requests")
