@@ -159,8 +159,17 @@ class Relay:
                 page = cert_repo.due_certificates(conn, horizon, 1_000, after_id=after)
                 if not page:
                     break
+                # What the obligor owes others: its live fragments' holders, not itself (what
+                # it bought back early it does not pay).
+                obligor_of = {c.id: c.obligor for c in page}
+                to_others: dict[int, int] = defaultdict(int)
+                for f in cert_repo.fragments_of(conn, list(obligor_of)):
+                    live = f.status.value in ("active", "overdue")
+                    if live and f.holder != obligor_of[f.certificate_id]:
+                        to_others[f.certificate_id] += f.amount
                 for c in page:
-                    due[(c.obligor, c.currency)].append((c.number, c.face, c.maturity))
+                    if to_others[c.id]:
+                        due[(c.obligor, c.currency)].append((c.number, to_others[c.id], c.maturity))
                 after = page[-1].id
             if not due:
                 return 0

@@ -59,7 +59,7 @@ def test_one_story_writes_every_kind_of_event(world: World) -> None:
     cleared = services.early_payment.clear(offer_ep.id, principal=world.principal("core"),
                                            key="clear")  # fmt: skip
     assert [c.holder for c in cleared.cleared] == ["tier2"]
-    world.services.relay.warn_cash_short(days=120)  # the core's cash is short of 400,000.00
+    world.services.relay.warn_cash_short(days=120)  # the core's cash is short
     # Maturity passes unpaid: overdue, and bank2's claim on tier1 opens; tier1 pays it.
     ops.run(v1.advance_clock((date(2027, 3, 1) - START).days))
     ops.run(v1.settle())
@@ -95,7 +95,9 @@ def test_one_story_writes_every_kind_of_event(world: World) -> None:
     assert [e.organizations for e in by["certificate.settled"]] == [
         ["core"], ["bank"], ["tier1"], ["tier2"],
     ]  # fmt: skip
-    assert by["settlement.cash_short"][0].data["short"] == {"amount": "400000.00",
+    # Owed to others: 400,000.00 less the 20,000.00 the core bought back; its cash: 50,000.00
+    # less the 19,613.33 it paid tier2 early (6% for 116 days).
+    assert by["settlement.cash_short"][0].data["short"] == {"amount": "349613.33",
                                                             "currency": "CNY"}  # fmt: skip
     # A warning is at most once a day.
     world.services.relay.warn_cash_short(days=120)
