@@ -343,3 +343,32 @@ def market_quotes(request_id: int) -> Call[list[MK.MarketQuoteOut]]:
 
 def fill_request(request_id: int, *, key: str | None = None) -> Call[MK.Filled]:
     return Call("POST", f"/v1/market/requests/{request_id}/fill", MK.Filled, key=key)
+
+
+def offer_early_payment(body: MK.EarlyPaymentIn, *, key: str | None = None
+                        ) -> Call[MK.EarlyPaymentOut]:  # fmt: skip
+    return Call("POST", "/v1/market/early-payments", MK.EarlyPaymentOut, _body(body), key=key)
+
+
+def early_payment(programme_id: int) -> Call[MK.EarlyPaymentOut]:
+    return Call("GET", f"/v1/market/early-payments/{programme_id}", MK.EarlyPaymentOut)
+
+
+def bid_early_payment(programme_id: int, body: MK.BidIn, *, key: str | None = None
+                      ) -> Call[MK.BidOut]:  # fmt: skip
+    return Call("POST", f"/v1/market/early-payments/{programme_id}/bids", MK.BidOut,
+                _body(body), key=key)  # fmt: skip
+
+
+def early_payment_bids(programme_id: int) -> Call[list[MK.BidOut]]:
+    return Call("GET", f"/v1/market/early-payments/{programme_id}/bids", list[MK.BidOut])
+
+
+def bid_outlook(programme_id: int, bid_id: int) -> Call[MK.OutlookOut]:
+    return Call("GET", f"/v1/market/early-payments/{programme_id}/bids/{bid_id}/outlook",
+                MK.OutlookOut)  # fmt: skip
+
+
+def clear_early_payment(programme_id: int, *, key: str | None = None) -> Call[MK.ClearingOut]:
+    return Call("POST", f"/v1/market/early-payments/{programme_id}/clear", MK.ClearingOut,
+                key=key)  # fmt: skip

@@ -103,13 +103,21 @@ def _seed(w: World) -> dict[str, Any]:
     asked = p.market.request_financing(principal=tier1, fragment_id=market_root.id,
                                        amount=1_000 * Y, max_rate=Decimal("0.08"),
                                        expires_on=date(2026, 12, 31), key="mr")  # fmt: skip
+    early = p.early_payment.offer(principal=core, cash=50_000 * Y, currency="CNY",
+                                  hurdle=Decimal("0.03"), expires_on=date(2026, 12, 31),
+                                  key="ep")  # fmt: skip
+    early_bid = p.early_payment.bid(early.id, principal=w.principal("tier2"),
+                                    fragment_id=below.id, amount=1_000 * Y,
+                                    apr=Decimal("0.02"), key="epb")  # fmt: skip
+    # (below the hurdle: the clearing case pays nothing and leaves the fragment for later ones)
     hook = p.webhooks.register(principal=tier1, url="https://erp.example.com/tier1",
                                types=["*"], key="wh").endpoint  # fmt: skip
     p.relay.fan_out()
     (delivery, *_) = p.webhooks.deliveries(hook.id, principal=tier1)
     ids.update(cert=c1.number, pending=c2.number, change=change.id, below=below.id,
                offer=offer.id, account=account.id, key=spare.key.id, hook=hook.id,
-               delivery=delivery.id, market_root=market_root.id, market=asked.id)  # fmt: skip
+               delivery=delivery.id, market_root=market_root.id, market=asked.id,
+               early=early.id, early_bid=early_bid.id)  # fmt: skip
     return ids
 
 
@@ -302,6 +310,8 @@ def cases(ids: dict[str, Any]) -> list[Case]:
             set(),
             forbidden={"tier1", "tier1-ro", "ops", "audit"},
         ),
+        # the core's early payment, before a write below pays its certificate early
+        *early_payment_cases(ids),
         # writes, refused to all but one; the one runs last, so each case finds its state
         C(
             "POST",
@@ -578,6 +588,28 @@ def cases(ids: dict[str, Any]) -> list[Case]:
         ),
         *market_cases(ids),
     ]
+
+
+def early_payment_cases(ids: dict[str, Any]) -> list[Case]:
+    """The core's early-payment offer: seen by the core, the holders of its certificates
+    (tier1, tier2) and those who see all; tier2's bid on its fragment."""
+    e, b, C = ids["early"], ids["early_bid"], Case  # noqa: N806
+    sees = {"core", "tier1", "tier1-ro", "tier2", "ops", "audit"}
+    base = "/v1/market/early-payments/{programme_id}"
+    return [
+        C("GET", f"/v1/market/early-payments/{e}", base, sees),
+        C("GET", f"/v1/market/early-payments/{e}/bids", base + "/bids", sees),
+        C("GET", f"/v1/market/early-payments/{e}/bids/{b}/outlook",
+          base + "/bids/{bid_id}/outlook", {"tier2", "core", "ops", "audit"}),
+        C("POST", "/v1/market/early-payments", "/v1/market/early-payments", {"core"},
+          {"cash": money("1000.00"), "hurdle": "0.05", "expires_on": "2026-12-31"},
+          forbidden=set(ORGS) | {"ops", "audit", "tier1-ro"} - {"core"}),
+        C("POST", f"/v1/market/early-payments/{e}/bids", base + "/bids", set(),
+          {"fragment_id": ids["below"], "amount": money("500.00"), "apr": "0.07"},
+          forbidden={"core", "ops", "audit"}, answers={"tier2": 422}),
+        C("POST", f"/v1/market/early-payments/{e}/clear", base + "/clear", {"core"},
+          forbidden=sees - {"core"}),
+    ]  # fmt: skip
 
 
 def market_cases(ids: dict[str, Any]) -> list[Case]:

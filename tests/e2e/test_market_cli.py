@@ -65,3 +65,15 @@ def test_a_request_quoted_and_filled_from_the_command_line(tmp_path: Path) -> No
     assert figures[0]["filled"] == 100_000_00
     assert figures[0]["average_rate"] == "0.050000"
     assert "merchants-bank" in cli("huaxin-auto", "cert", "show", number)
+    # Early payment: the core offers cash; the supplier bids on what it kept; the core clears.
+    cli(ops, "cash", "deposit", "huaxin-auto", "--amount", "100,000")
+    out = cli("huaxin-auto", "market", "early", "offer", "--cash", "60,000", "--hurdle", "4%",
+              "--until", "2026-12-31")  # fmt: skip
+    assert "Early-payment offer 1: huaxin-auto pays up to 60,000.00 CNY" in out
+    out = cli(pp, "market", "early", "bid", "1", "--fragment", "3", "--amount", "50,000",
+              "--apr", "6%")  # fmt: skip
+    assert "Bid 1: 50,000.00 CNY of fragment 3 at 6%; clears now: 50,000.00 CNY" in out
+    out = cli("huaxin-auto", "market", "early", "clear", "1")
+    assert "Paid precision-parts" in out
+    assert "cleared at 6%" in out
+    assert "filled" in cli(pp, "market", "early", "bids", "1")

@@ -190,3 +190,82 @@ def view(
 def _summary_json(s: Summary) -> dict[str, object]:
     out = dataclasses.asdict(s)
     return {k: str(v) if isinstance(v, Decimal) else v for k, v in out.items()}
+
+
+early_app = typer.Typer(help="Early payment: an obligor's cash for holders' bids.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(early_app, name="early")
+OfferId = Annotated[
+    int, typer.Argument(help="The early-payment offer's id.", parser=strict_id("The offer id"))
+]
+
+
+@early_app.command("offer")
+def early_offer(
+    cash: Annotated[str, typer.Option("--cash", help="In major units, e.g. 500,000.00.")],
+    hurdle: Annotated[str, typer.Option(help="The lowest APR a bid may give up: 4%.")],
+    until: Annotated[str, typer.Option("--until", help="Last day (YYYY-MM-DD).")],
+    cur: Annotated[str, typer.Option("--currency", help="ISO 4217 code.")] = "CNY",
+    key: Key = None,
+) -> None:
+    """As an obligor: offer your cash for early payment of your certificates."""
+    made = platform().early_payment.offer(
+        principal=principal(), cash=parse_amount(cash, currency(cur).exponent),
+        currency=currency(cur).code, hurdle=_discount(hurdle),
+        expires_on=strict_day("The last day")(until), key=new_key(key),
+    )  # fmt: skip
+    console.print(f"Early-payment offer {made.id}: {escape(made.obligor)} pays up to "
+                  f"{_money(made.cash, made.currency)} to bids at {percent_text(made.hurdle)} "
+                  f"a year or more, until {made.expires_on}.")  # fmt: skip
+
+
+@early_app.command("bid")
+def early_bid(
+    offer: OfferId,
+    fragment: Annotated[int, typer.Option("--fragment", parser=strict_id("The fragment id"))],
+    amount: Amount,
+    apr: Annotated[str, typer.Option(help="The APR you give up to be paid now: 6%.")],
+    key: Key = None,
+) -> None:
+    """As a holder: bid the APR you give up to be paid (part of) a fragment now."""
+    ep = platform().early_payment
+    found = ep.programme(offer, principal=principal())
+    made = ep.bid(offer, principal=principal(), fragment_id=fragment,
+                  amount=parse_amount(amount, currency(found.currency).exponent),
+                  apr=_discount(apr), key=new_key(key))  # fmt: skip
+    seen = ep.outlook(offer, made.id, principal=principal())
+    certain = "—" if seen.certain_rate is None else percent_text(seen.certain_rate)
+    console.print(f"Bid {made.id}: {_money(made.amount, found.currency)} of fragment "
+                  f"{made.fragment_id} at {percent_text(made.apr)}; clears now: "
+                  f"{_money(seen.clearing_now, found.currency)}; clears in full for certain at "
+                  f"{certain}.")  # fmt: skip
+
+
+@early_app.command("bids")
+def early_bids(offer: OfferId) -> None:
+    """The bids on an offer: all for its obligor, your own for a holder."""
+    ep = platform().early_payment
+    found = ep.programme(offer, principal=principal())
+    table = Table(show_edge=False)
+    for column in ("id", "holder", "fragment", "amount", "apr", "status", "cleared", "paid"):
+        table.add_column(column)
+    cur = found.currency
+    for b in ep.bids(offer, principal=principal()):
+        table.add_row(str(b.id), escape(b.holder), str(b.fragment_id), _money(b.amount, cur),
+                      percent_text(b.apr), b.status.value, _money(b.face_cleared, cur),
+                      _money(b.paid, cur))  # fmt: skip
+    console.print(table)
+
+
+@early_app.command("clear")
+def early_clear(offer: OfferId, key: Key = None) -> None:
+    """As the obligor: run the clearing, paying the best bids first."""
+    ep = platform().early_payment
+    found = ep.programme(offer, principal=principal())
+    done = ep.clear(offer, principal=principal(), key=new_key(key))
+    for c in done.cleared:
+        console.print(f"Paid {escape(c.holder)} {_money(c.paid, found.currency)} for "
+                      f"{_money(c.face, found.currency)} of fragment {c.fragment_id} at "
+                      f"{percent_text(c.apr)}.")  # fmt: skip
+    rate = "nothing cleared" if done.rate is None else f"cleared at {percent_text(done.rate)}"
+    console.print(f"Offer {offer}: {_money(done.cash_used, found.currency)} paid; {rate}.")

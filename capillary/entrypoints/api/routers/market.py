@@ -7,16 +7,24 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from capillary.domain import wire
 from capillary.domain.market import Status
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Id, Limit, after_id, keyset
 from capillary.entrypoints.api.routing import AnswerInThread
-from capillary.entrypoints.api.schemas.common import Page, minor_units
+from capillary.entrypoints.api.schemas.common import Money, Page, minor_units
 from capillary.entrypoints.api.schemas.market import (
+    BidIn,
+    BidOut,
+    ClearedOut,
+    ClearingOut,
+    EarlyPaymentIn,
+    EarlyPaymentOut,
     Filled,
     FillOut,
     MarketQuoteIn,
     MarketQuoteOut,
+    OutlookOut,
     RequestIn,
     RequestOut,
     SummaryOut,
@@ -106,3 +114,73 @@ def market_view(
     ] = "all",
 ) -> list[SummaryOut]:
     return [SummaryOut.of(s) for s in services.market.view(principal=caller, by=by)]
+
+
+# ------------------------------------------------------------------ early payment
+
+
+@router.post("/early-payments", status_code=201,
+             summary="Offer your cash for early payment of your certificates")  # fmt: skip
+def offer_early_payment(
+    body: EarlyPaymentIn, services: Services, caller: Caller, key: IdempotencyKey
+) -> EarlyPaymentOut:
+    cash, currency = minor_units(body.cash)
+    made = services.early_payment.offer(principal=caller, cash=cash, currency=currency,
+                                        hurdle=Decimal(body.hurdle),
+                                        expires_on=body.expires_on, key=key)  # fmt: skip
+    return EarlyPaymentOut.of(made)
+
+
+@router.get("/early-payments/{programme_id}", summary="An early-payment offer")
+def get_early_payment(programme_id: Id, services: Services, caller: Caller) -> EarlyPaymentOut:
+    return EarlyPaymentOut.of(services.early_payment.programme(programme_id, principal=caller))
+
+
+@router.post("/early-payments/{programme_id}/bids", status_code=201,
+             summary="Bid the APR you give up to be paid now (a holder)")  # fmt: skip
+def bid_early_payment(
+    programme_id: Id, body: BidIn, services: Services, caller: Caller, key: IdempotencyKey
+) -> BidOut:
+    amount, currency = minor_units(body.amount)
+    made = services.early_payment.bid(programme_id, principal=caller,
+                                      fragment_id=body.fragment_id, amount=amount,
+                                      apr=Decimal(body.apr), key=key)  # fmt: skip
+    return BidOut.of(made, currency)
+
+
+@router.get("/early-payments/{programme_id}/bids",
+            summary="Bids on an offer: all for its obligor, your own for a holder")  # fmt: skip
+def list_bids(programme_id: Id, services: Services, caller: Caller) -> list[BidOut]:
+    offer = services.early_payment.programme(programme_id, principal=caller)
+    return [BidOut.of(b, offer.currency)
+            for b in services.early_payment.bids(programme_id, principal=caller)]  # fmt: skip
+
+
+@router.get("/early-payments/{programme_id}/bids/{bid_id}/outlook",
+            summary="Would this bid clear now, and at what rate for certain")  # fmt: skip
+def bid_outlook(programme_id: Id, bid_id: Id, services: Services, caller: Caller) -> OutlookOut:
+    offer = services.early_payment.programme(programme_id, principal=caller)
+    seen = services.early_payment.outlook(programme_id, bid_id, principal=caller)
+    return OutlookOut(clearing_now=Money.of(seen.clearing_now, offer.currency),
+                      clearing_rate=_rate(seen.clearing_rate), last_rate=_rate(seen.last_rate),
+                      certain_rate=_rate(seen.certain_rate))  # fmt: skip
+
+
+@router.post("/early-payments/{programme_id}/clear",
+             summary="Run the clearing: pay the best bids first (the obligor)")  # fmt: skip
+def clear_early_payment(
+    programme_id: Id, services: Services, caller: Caller, key: IdempotencyKey
+) -> ClearingOut:
+    offer = services.early_payment.programme(programme_id, principal=caller)
+    done = services.early_payment.clear(programme_id, principal=caller, key=key)
+    cur = offer.currency
+    return ClearingOut(
+        cleared=[ClearedOut(bid_id=c.bid_id, holder=c.holder, fragment_id=c.fragment_id,
+                            face=Money.of(c.face, cur), apr=wire.rate_text(c.apr),
+                            paid=Money.of(c.paid, cur)) for c in done.cleared],
+        cash_used=Money.of(done.cash_used, cur), rate=_rate(done.rate),
+    )  # fmt: skip
+
+
+def _rate(rate: Decimal | None) -> str | None:
+    return None if rate is None else wire.rate_text(rate)

@@ -9,7 +9,13 @@ from typing import Literal
 from pydantic import Field
 
 from capillary.domain import wire
-from capillary.domain.market import FinancingRequest, MarketFill, MarketQuote
+from capillary.domain.market import (
+    BidRecord,
+    EarlyPaymentOffer,
+    FinancingRequest,
+    MarketFill,
+    MarketQuote,
+)
 from capillary.domain.market_view import Summary
 from capillary.entrypoints.api.schemas.common import Money, RateText, Shape
 
@@ -121,3 +127,78 @@ class SummaryOut(Shape):
 
 def _rate(rate: Decimal | None) -> str | None:
     return None if rate is None else wire.rate_text(rate)
+
+
+class EarlyPaymentIn(Shape):
+    """An obligor offers its cash for early payment of its certificates."""
+
+    cash: Money
+    hurdle: RateText = Field(description="The lowest APR a bid may give up to be paid.")
+    expires_on: date
+
+
+class EarlyPaymentOut(Shape):
+    id: int
+    obligor: str
+    cash: Money
+    used: Money
+    hurdle: str
+    expires_on: date
+    status: str
+    last_rate: str | None = Field(description="What the last clearing cleared at.")
+
+    @classmethod
+    def of(cls, o: EarlyPaymentOffer) -> EarlyPaymentOut:
+        cur = o.currency
+        return cls(id=o.id, obligor=o.obligor, cash=Money.of(o.cash, cur),
+                   used=Money.of(o.used, cur), hurdle=wire.rate_text(o.hurdle),
+                   expires_on=o.expires_on, status=o.status.value,
+                   last_rate=_rate(o.last_rate))  # fmt: skip
+
+
+class BidIn(Shape):
+    fragment_id: int = Field(ge=1, le=2**63 - 1)
+    amount: Money
+    apr: RateText = Field(description="The APR you give up to be paid now.")
+
+
+class BidOut(Shape):
+    id: int
+    programme_id: int
+    holder: str
+    fragment_id: int
+    amount: Money
+    apr: str
+    status: str
+    face_cleared: Money
+    paid: Money
+
+    @classmethod
+    def of(cls, b: BidRecord, currency: str) -> BidOut:
+        return cls(id=b.id, programme_id=b.programme_id, holder=b.holder,
+                   fragment_id=b.fragment_id, amount=Money.of(b.amount, currency),
+                   apr=wire.rate_text(b.apr), status=b.status.value,
+                   face_cleared=Money.of(b.face_cleared, currency),
+                   paid=Money.of(b.paid, currency))  # fmt: skip
+
+
+class OutlookOut(Shape):
+    clearing_now: Money = Field(description="How much of the bid a run now would clear.")
+    clearing_rate: str | None
+    last_rate: str | None
+    certain_rate: str | None = Field(description="An APR that clears the whole bid now.")
+
+
+class ClearedOut(Shape):
+    bid_id: int
+    holder: str
+    fragment_id: int
+    face: Money
+    apr: str
+    paid: Money
+
+
+class ClearingOut(Shape):
+    cleared: list[ClearedOut]
+    cash_used: Money
+    rate: str | None
