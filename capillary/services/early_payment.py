@@ -160,13 +160,8 @@ class EarlyPaymentService(FragmentMover):
         """The programme as it can pay now (within its cash left and the obligor's cash) and
         its open bids with their certificates' maturities."""
         open_ = repo.bids(conn, found.id, status=Status.OPEN)
-        maturities = {}
-        for b in open_:
-            fragment = cert_repo.fragment(conn, b.fragment_id)
-            assert fragment is not None
-            got = cert_repo.certificate(conn, certificate_id=fragment.certificate_id)
-            assert got is not None
-            maturities[b.id] = got[0].maturity
+        frags, certs = cert_repo.fragments_with_certificates(conn, [b.fragment_id for b in open_])
+        maturities = {b.id: certs[frags[b.fragment_id].certificate_id].maturity for b in open_}
         ids = account_repo.account_ids(conn, [found.currency], codes=("cash",),
                                        orgs=[found.obligor])  # fmt: skip
         account = ids.get((found.obligor, found.currency, "cash"))
