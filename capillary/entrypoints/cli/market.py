@@ -222,7 +222,12 @@ def early_offer(
 @early_app.command("bid")
 def early_bid(
     offer: OfferId,
-    fragment: Annotated[int, typer.Option("--fragment", parser=strict_id("The fragment id"))],
+    fragment: Annotated[
+        int,
+        typer.Option(
+            "--fragment", help="The fragment you bid on.", parser=strict_id("The fragment id")
+        ),
+    ],
     amount: Amount,
     apr: Annotated[str, typer.Option(help="The APR you give up to be paid now: 6%.")],
     key: Key = None,
