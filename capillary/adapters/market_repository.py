@@ -11,6 +11,8 @@ from sqlalchemy.engine import Connection
 
 from capillary.adapters.driver_sql import day, is_pg, marks, rows, run
 from capillary.domain.market import (
+    RECOURSE_BY_NAME,
+    RECOURSE_NAMES,
     BidRecord,
     EarlyPaymentOffer,
     FinancingRequest,
@@ -18,9 +20,6 @@ from capillary.domain.market import (
     Status,
 )
 from capillary.domain.market_view import FillRow, QuoteRow, RequestRow
-
-_RECOURSE = {None: "any", True: "with", False: "without"}
-_RECOURSE_BACK = {v: k for k, v in _RECOURSE.items()}
 
 _REQUEST = (
     "id, holder, fragment_id, obligor, currency, amount, filled, max_rate, recourse, "
@@ -33,7 +32,7 @@ _QUOTE = (
 
 
 def _request(r: Sequence[Any]) -> FinancingRequest:
-    recourse = _RECOURSE_BACK[r[8]]
+    recourse = RECOURSE_BY_NAME[r[8]]
     return FinancingRequest(r[0], r[1], r[2], r[3], r[4], r[5], r[6], Decimal(r[7]), recourse,
                             day(r[9]), Status(r[10]), r[11], r[12])  # fmt: skip
 
@@ -62,7 +61,7 @@ def insert_request(
         "INSERT INTO market_requests (holder, fragment_id, obligor, currency, amount, filled, "
         "max_rate, recourse, expires_on, status, created_at, created_by) "
         f"VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, 'open', ?, ?) RETURNING {_REQUEST}",
-        [holder, fragment_id, obligor, currency, amount, str(max_rate), _RECOURSE[recourse],
+        [holder, fragment_id, obligor, currency, amount, str(max_rate), RECOURSE_NAMES[recourse],
          expires_on, now, by],
     )  # fmt: skip
     return _request(found)

@@ -28,6 +28,10 @@ from decimal import Decimal
 
 from capillary.domain.pricing import DayCount, discount
 
+#: How a holder's recourse preference is named: either, with recourse only, without only.
+RECOURSE_NAMES: dict[bool | None, str] = {None: "any", True: "with", False: "without"}
+RECOURSE_BY_NAME: dict[str, bool | None] = {v: k for k, v in RECOURSE_NAMES.items()}
+
 
 class SourceKind(enum.StrEnum):
     QUOTE = "quote"  # a funder's, by hand or by a standing rule

@@ -11,7 +11,7 @@ from typing import Any
 
 from capillary.domain.certificates import Certificate, Fragment
 from capillary.domain.credit import CreditLine
-from capillary.domain.market import FinancingRequest, MarketFill, MarketQuote
+from capillary.domain.market import RECOURSE_NAMES, FinancingRequest, MarketFill, MarketQuote
 from capillary.domain.matching import MatchResult
 from capillary.domain.offers import FinancingOffer
 from capillary.domain.payables import Payable
@@ -121,7 +121,7 @@ def financing_request(r: FinancingRequest) -> JSON:
         "id": r.id, "holder": r.holder, "fragment_id": r.fragment_id, "obligor": r.obligor,
         "amount": money(r.amount, cur), "filled": money(r.filled, cur),
         "max_rate": rate_text(r.max_rate),
-        "recourse": {None: "any", True: "with", False: "without"}[r.recourse],
+        "recourse": RECOURSE_NAMES[r.recourse],
         "expires_on": r.expires_on.isoformat(), "status": r.status.value,
         "created_at": instant_text(r.created_at),
     }  # fmt: skip

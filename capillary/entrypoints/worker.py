@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import socket
 import time
@@ -35,7 +34,7 @@ from capillary.bootstrap import Platform
 from capillary.config import Settings
 from capillary.domain.access import UserRole
 from capillary.domain.errors import CapillaryError
-from capillary.services.relay import Relay, Sent, envelope_body
+from capillary.services.relay import Relay, Sent, envelope_body, stored_body
 
 T = TypeVar("T")
 _BATCH_WINDOW = 0.02  # seconds: deliveries that finish within it are recorded in one write
@@ -180,8 +179,7 @@ class Worker:
                     continue
                 messages = [
                     (stream.subject(org, e.type),
-                     envelope_body((e.id, e.type, e.version, e.at, e.subject,
-                                    _orgs_json(e.orgs), e.payload)),
+                     stored_body(e),
                      message_id(e.id, org))
                     for e in events
                     for org in e.orgs
@@ -305,10 +303,6 @@ class _Lease:
     async def release(self) -> None:
         if self.until:
             await asyncio.to_thread(self.relay.release_lease, self.name, self.holder)
-
-
-def _orgs_json(orgs: tuple[str, ...]) -> str:
-    return json.dumps(list(orgs))
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

@@ -5,7 +5,6 @@ them."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 from typing import TYPE_CHECKING, Annotated
 
@@ -131,16 +130,14 @@ def events(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON envelope per line.")] = False,
 ) -> None:
     """The events that concern the acting organization, oldest first."""
-    from capillary.services.relay import envelope_body
+    from capillary.services.relay import stored_body
 
     found = platform().webhooks.events(
         principal=principal(), after=after, limit=limit, types=type_ or ()
     )
     if as_json:
         for e in found:
-            body = envelope_body((e.id, e.type, e.version, e.at, e.subject,
-                                  json.dumps(list(e.orgs)), e.payload))  # fmt: skip
-            typer.echo(body.decode())
+            typer.echo(stored_body(e).decode())
         return
     table = Table(show_edge=False)
     for column in ("seq", "id", "type", "at", "subject", "organizations"):

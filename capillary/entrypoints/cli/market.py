@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from capillary.domain.inputs import RateRange, percent_text
-from capillary.domain.market import MarketFill, Status
+from capillary.domain.market import RECOURSE_BY_NAME, MarketFill, Status
 from capillary.domain.market_view import DIMENSIONS, Summary
 from capillary.domain.units import currency
 from capillary.entrypoints.cli.cert import (
@@ -41,7 +41,6 @@ app = typer.Typer(help="The marketplace: financing requests, quotes, best execut
 RequestId = Annotated[
     int, typer.Argument(help="The request's id.", parser=strict_id("The request id"))
 ]
-_RECOURSE = {"any": None, "with": True, "without": False}
 
 
 @app.command()
@@ -59,7 +58,7 @@ def request(
     key: Key = None,
 ) -> None:
     """As a holder: ask the market to finance (part of) a fragment."""
-    if recourse not in _RECOURSE:
+    if recourse not in RECOURSE_BY_NAME:
         raise typer.BadParameter("recourse is any, with or without")
     cur = _fragment_currency(fragment)
     made = platform().market.request_financing(
@@ -67,7 +66,7 @@ def request(
         amount=parse_amount(amount, currency(cur).exponent),
         expires_on=strict_day("The expiry")(expires), key=new_key(key),
         max_rate=None if max_rate is None else _discount(max_rate),
-        flat_discount=None if flat is None else _flat(flat), recourse=_RECOURSE[recourse],
+        flat_discount=None if flat is None else _flat(flat), recourse=RECOURSE_BY_NAME[recourse],
     )  # fmt: skip
     console.print(f"Request {made.id}: {escape(made.holder)} asks for "
                   f"{_money(made.amount, cur)} of fragment {made.fragment_id} at "

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from capillary.domain import wire
-from capillary.domain.market import Status
+from capillary.domain.market import RECOURSE_BY_NAME, Status
 from capillary.entrypoints.api.deps import Caller, IdempotencyKey, Services
 from capillary.entrypoints.api.pagination import Cursor, Id, Limit, after_id, keyset
 from capillary.entrypoints.api.routing import AnswerInThread
@@ -28,10 +28,10 @@ from capillary.entrypoints.api.schemas.market import (
     RequestIn,
     RequestOut,
     SummaryOut,
+    rate_or_none,
 )
 
 router = APIRouter(prefix="/market", tags=["market"], route_class=AnswerInThread)
-_RECOURSE = {"any": None, "with": True, "without": False}
 
 
 @router.post("/requests", status_code=201, summary="Ask the market to finance a fragment")
@@ -44,7 +44,7 @@ def request_financing(
         expires_on=body.expires_on, key=key,
         max_rate=None if body.max_rate is None else Decimal(body.max_rate),
         flat_discount=None if body.flat_discount is None else Decimal(body.flat_discount),
-        recourse=_RECOURSE[body.recourse],
+        recourse=RECOURSE_BY_NAME[body.recourse],
     )  # fmt: skip
     return RequestOut.of(made)
 
@@ -162,8 +162,9 @@ def bid_outlook(programme_id: Id, bid_id: Id, services: Services, caller: Caller
     offer = services.early_payment.programme(programme_id, principal=caller)
     seen = services.early_payment.outlook(programme_id, bid_id, principal=caller)
     return OutlookOut(clearing_now=Money.of(seen.clearing_now, offer.currency),
-                      clearing_rate=_rate(seen.clearing_rate), last_rate=_rate(seen.last_rate),
-                      certain_rate=_rate(seen.certain_rate))  # fmt: skip
+                      clearing_rate=rate_or_none(seen.clearing_rate),
+                      last_rate=rate_or_none(seen.last_rate),
+                      certain_rate=rate_or_none(seen.certain_rate))  # fmt: skip
 
 
 @router.post("/early-payments/{programme_id}/clear",
@@ -178,9 +179,5 @@ def clear_early_payment(
         cleared=[ClearedOut(bid_id=c.bid_id, holder=c.holder, fragment_id=c.fragment_id,
                             face=Money.of(c.face, cur), apr=wire.rate_text(c.apr),
                             paid=Money.of(c.paid, cur)) for c in done.cleared],
-        cash_used=Money.of(done.cash_used, cur), rate=_rate(done.rate),
+        cash_used=Money.of(done.cash_used, cur), rate=rate_or_none(done.rate),
     )  # fmt: skip
-
-
-def _rate(rate: Decimal | None) -> str | None:
-    return None if rate is None else wire.rate_text(rate)

@@ -120,12 +120,14 @@ class SummaryOut(Shape):
         return cls(group=s.group, requests=s.requests, requested=Money.of(s.requested, cur),
                    quoted=Money.of(s.quoted, cur), filled=Money.of(s.filled, cur),
                    unmet=Money.of(s.unmet, cur), idle=Money.of(s.idle, cur), fills=s.fills,
-                   average_rate=_rate(s.average_rate), lowest_rate=_rate(s.lowest_rate),
-                   median_rate=_rate(s.median_rate), highest_rate=_rate(s.highest_rate),
+                   average_rate=rate_or_none(s.average_rate),
+                   lowest_rate=rate_or_none(s.lowest_rate),
+                   median_rate=rate_or_none(s.median_rate),
+                   highest_rate=rate_or_none(s.highest_rate),
                    median_seconds_to_cash=s.median_seconds_to_cash)  # fmt: skip
 
 
-def _rate(rate: Decimal | None) -> str | None:
+def rate_or_none(rate: Decimal | None) -> str | None:
     return None if rate is None else wire.rate_text(rate)
 
 
@@ -153,7 +155,7 @@ class EarlyPaymentOut(Shape):
         return cls(id=o.id, obligor=o.obligor, cash=Money.of(o.cash, cur),
                    used=Money.of(o.used, cur), hurdle=wire.rate_text(o.hurdle),
                    expires_on=o.expires_on, status=o.status.value,
-                   last_rate=_rate(o.last_rate))  # fmt: skip
+                   last_rate=rate_or_none(o.last_rate))  # fmt: skip
 
 
 class BidIn(Shape):
