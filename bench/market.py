@@ -93,10 +93,10 @@ def standing(requests: int, rules: int) -> dict[str, float]:
         for o in r.obligors:
             pools[f"line:{r.funder}:{o}:CNY"] = 50_000_000_00
             if r.cap_per_obligor:
-                pools[f"cap:{r.funder}:obligor:{o}"] = r.cap_per_obligor
+                pools[f"cap:{r.id}:obligor:{o}"] = r.cap_per_obligor
         for tier in range(1, 5):
             if r.cap_per_tier:
-                pools[f"cap:{r.funder}:tier:{tier}"] = r.cap_per_tier
+                pools[f"cap:{r.id}:tier:{tier}"] = r.cap_per_tier
     started = time.perf_counter()
     fills, _ = match_standing(asks, book, Decimal("0.031"), pools, min_fill=100_00)
     took = time.perf_counter() - started

@@ -23,23 +23,23 @@ from capillary.domain.market_view import FillRow, QuoteRow, RequestRow
 
 _REQUEST = (
     "id, holder, fragment_id, obligor, currency, amount, filled, max_rate, recourse, "
-    "expires_on, status, created_at, created_by"
+    "expires_on, status, created_at, created_by, standing_id"
 )
 _QUOTE = (
     "id, request_id, funder, rate, amount, filled, recourse, valid_until, status, "
-    "created_at, created_by"
+    "created_at, created_by, rule_id"
 )
 
 
 def _request(r: Sequence[Any]) -> FinancingRequest:
     recourse = RECOURSE_BY_NAME[r[8]]
     return FinancingRequest(r[0], r[1], r[2], r[3], r[4], r[5], r[6], Decimal(r[7]), recourse,
-                            day(r[9]), Status(r[10]), r[11], r[12])  # fmt: skip
+                            day(r[9]), Status(r[10]), r[11], r[12], r[13])  # fmt: skip
 
 
 def _quote(r: Sequence[Any]) -> MarketQuote:
     return MarketQuote(r[0], r[1], r[2], Decimal(r[3]), r[4], r[5], bool(r[6]), day(r[7]),
-                       Status(r[8]), r[9], r[10])  # fmt: skip
+                       Status(r[8]), r[9], r[10], r[11])  # fmt: skip
 
 
 def insert_request(
@@ -55,14 +55,16 @@ def insert_request(
     expires_on: date,
     now: int,
     by: str,
+    standing_id: int | None = None,
 ) -> FinancingRequest:
     (found,) = rows(
         conn,
         "INSERT INTO market_requests (holder, fragment_id, obligor, currency, amount, filled, "
-        "max_rate, recourse, expires_on, status, created_at, created_by) "
-        f"VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, 'open', ?, ?) RETURNING {_REQUEST}",
+        "max_rate, recourse, expires_on, status, created_at, created_by, standing_id, "
+        "origin_fragment) "
+        f"VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, 'open', ?, ?, ?, ?) RETURNING {_REQUEST}",
         [holder, fragment_id, obligor, currency, amount, str(max_rate), RECOURSE_NAMES[recourse],
-         expires_on, now, by],
+         expires_on, now, by, standing_id, fragment_id],
     )  # fmt: skip
     return _request(found)
 
@@ -113,6 +115,41 @@ def set_request(
         [fragment_id, filled, status.value, request_id])  # fmt: skip
 
 
+def amend_request(
+    conn: Connection, request_id: int, *, amount: int, max_rate: Decimal,
+    recourse: bool | None, expires_on: date,
+) -> None:  # fmt: skip
+    run(conn, "UPDATE market_requests SET amount = ?, max_rate = ?, recourse = ?, "
+              "expires_on = ? WHERE id = ?",
+        [amount, str(max_rate), RECOURSE_NAMES[recourse], expires_on, request_id])  # fmt: skip
+
+
+def cancel_rule_quotes(
+    conn: Connection, *, rule_id: int | None = None, request_id: int | None = None
+) -> int:
+    """Withdraw the open quotes a standing rule made (or every rule, on one request)."""
+    sql, params = "UPDATE market_quotes SET status = 'cancelled' WHERE status = 'open'", []
+    if rule_id is not None:
+        sql += " AND rule_id = ?"
+        params.append(rule_id)
+    else:
+        sql += " AND rule_id IS NOT NULL"
+    if request_id is not None:
+        sql += " AND request_id = ?"
+        params.append(request_id)
+    return run(conn, sql, params)
+
+
+def rule_quoted(conn: Connection, request_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """The (request, rule) pairs with an open quote: a rule quotes a request once."""
+    if not request_ids:
+        return set()
+    found = rows(conn, "SELECT request_id, rule_id FROM market_quotes WHERE status = 'open' "
+                       f"AND rule_id IS NOT NULL AND request_id IN ({marks(len(request_ids))})",
+                 list(request_ids))  # fmt: skip
+    return {(r[0], r[1]) for r in found}
+
+
 def insert_quote(
     conn: Connection,
     *,
@@ -124,13 +161,14 @@ def insert_quote(
     valid_until: date,
     now: int,
     by: str,
+    rule_id: int | None = None,
 ) -> MarketQuote:
     (found,) = rows(
         conn,
         "INSERT INTO market_quotes (request_id, funder, rate, amount, filled, recourse, "
-        "valid_until, status, created_at, created_by) "
-        f"VALUES (?, ?, ?, ?, 0, ?, ?, 'open', ?, ?) RETURNING {_QUOTE}",
-        [request_id, funder, str(rate), amount, recourse, valid_until, now, by],
+        "valid_until, status, created_at, created_by, rule_id) "
+        f"VALUES (?, ?, ?, ?, 0, ?, ?, 'open', ?, ?, ?) RETURNING {_QUOTE}",
+        [request_id, funder, str(rate), amount, recourse, valid_until, now, by, rule_id],
     )
     return _quote(found)
 
@@ -165,23 +203,26 @@ def insert_fill(
     fragment_id: int,
     ledger_tx: int,
     now: int,
+    programme_id: int | None = None,
 ) -> None:
     run(
         conn,
         "INSERT INTO market_fills (request_id, quote_id, funder, amount, rate, fragment_id, "
-        "ledger_tx, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [request_id, quote_id, funder, amount, str(rate), fragment_id, ledger_tx, now],
-    )
+        "ledger_tx, at, programme_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [request_id, quote_id, funder, amount, str(rate), fragment_id, ledger_tx, now,
+         programme_id],
+    )  # fmt: skip
 
 
 def fills(conn: Connection, request_id: int) -> list[dict[str, Any]]:
     found = rows(
         conn,
-        "SELECT id, quote_id, funder, amount, rate, fragment_id, ledger_tx, at "
+        "SELECT id, quote_id, funder, amount, rate, fragment_id, ledger_tx, at, programme_id "
         "FROM market_fills WHERE request_id = ? ORDER BY id",
         [request_id],
     )
-    keys = ("id", "quote_id", "funder", "amount", "rate", "fragment_id", "ledger_tx", "at")
+    keys = ("id", "quote_id", "funder", "amount", "rate", "fragment_id", "ledger_tx", "at",
+            "programme_id")  # fmt: skip
     return [dict(zip(keys, r, strict=True)) for r in found]
 
 

@@ -36,6 +36,7 @@ def _org(r: Any) -> Organization:
         roles=parse_roles(r.roles),
         tolerance=Tolerance(Decimal(r.tolerance_percent), r.tolerance_absolute),
         created_at=r.created_at,
+        industry=r.industry,
     )
 
 
@@ -53,6 +54,7 @@ def insert_orgs(conn: Connection, orgs: Sequence[Organization]) -> None:
                     "tolerance_percent": str(o.tolerance.percent),
                     "tolerance_absolute": o.tolerance.absolute,
                     "created_at": o.created_at,
+                    "industry": o.industry,
                 }
                 for o in orgs
             ],
@@ -60,7 +62,8 @@ def insert_orgs(conn: Connection, orgs: Sequence[Organization]) -> None:
 
 
 _ORG_COLUMNS = (
-    "code, name, id_scheme, id_value, roles, tolerance_percent, tolerance_absolute, created_at"
+    "code, name, id_scheme, id_value, roles, tolerance_percent, tolerance_absolute, created_at, "
+    "industry"
 )
 
 
@@ -77,7 +80,7 @@ def read_orgs(
     for r in rows:
         found[r[0]] = Organization(
             code=r[0], name=r[1], scheme=r[2], identifier=r[3], roles=parse_roles(r[4]),
-            tolerance=Tolerance(Decimal(r[5]), r[6]), created_at=r[7],
+            tolerance=Tolerance(Decimal(r[5]), r[6]), created_at=r[7], industry=r[8],
         )  # fmt: skip
     return found
 

@@ -19,6 +19,7 @@ organizations = sa.Table(
     sa.Column("tolerance_percent", sa.String),
     sa.Column("tolerance_absolute", sa.BigInteger),
     sa.Column("created_at", sa.BigInteger),
+    sa.Column("industry", sa.String),
 )
 
 trade_relationships = sa.Table(

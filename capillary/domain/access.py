@@ -127,6 +127,12 @@ class Act(enum.StrEnum):
     OFFER_EARLY_PAYMENT = "offer_early_payment"  # an obligor offers its cash
     BID_EARLY_PAYMENT = "bid_early_payment"  # a holder bids the APR it gives up
     CLEAR_EARLY_PAYMENT = "clear_early_payment"  # the obligor pays the clearing bids
+    AMEND_REQUEST = "amend_request"
+    PUBLISH_BASE_RATE = "publish_base_rate"  # the rate standing rules price over
+    SET_GRADE = "set_grade"  # an obligor's credit grade, with a reason
+    SET_STANDING_RULE = "set_standing_rule"  # a funder's standing quotes (and withdrawing one)
+    SET_STANDING_REQUEST = "set_standing_request"  # a holder's (and cancelling one)
+    RUN_STANDING = "run_standing"  # the sweep that posts and fills standing requests
 
 
 #: Who may ask for each use case: the one rule the services enforce for every interface.
@@ -172,6 +178,12 @@ WHO_MAY: Mapping[Act, Party] = {
     Act.OFFER_EARLY_PAYMENT: Party.OBLIGOR,
     Act.BID_EARLY_PAYMENT: Party.HOLDER,
     Act.CLEAR_EARLY_PAYMENT: Party.OBLIGOR,
+    Act.AMEND_REQUEST: Party.HOLDER,
+    Act.PUBLISH_BASE_RATE: Party.OPERATOR,
+    Act.SET_GRADE: Party.OPERATOR,
+    Act.SET_STANDING_RULE: Party.FUNDER,
+    Act.SET_STANDING_REQUEST: Party.OWNER,
+    Act.RUN_STANDING: Party.OPERATOR,
 }
 
 

@@ -274,10 +274,11 @@ def payable_event(p: Payable, at: int) -> Event:
 
 
 def market_fill_events(
-    request: FinancingRequest, fills: Sequence[tuple[MarketQuote, MarketFill]], at: int
+    request: FinancingRequest, fills: Sequence[tuple[MarketQuote | None, MarketFill]], at: int
 ) -> list[Event]:
     """A request (partly) filled: its holder learns every fill; each funder, with the
-    holder, its own quote's fill, not the others' prices."""
+    holder, its own quote's fill, not the others' prices (a fill the obligor paid early
+    from its offer has no quote: the obligor learns it from the certificate's events)."""
     cur, subject = request.currency, f"market_request:{request.id}"
     events = [
         Event(EventType.MARKET_REQUEST_FILLED, at, (request.holder,), subject,
@@ -288,6 +289,7 @@ def market_fill_events(
         Event(EventType.MARKET_QUOTE_FILLED, at, _orgs(request.holder, q.funder), subject,
               {"quote": wire.market_quote(q, cur), "fill": wire.market_fill(f, cur)})
         for q, f in fills
+        if q is not None
     ]  # fmt: skip
     return events
 

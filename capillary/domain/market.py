@@ -203,16 +203,25 @@ def _affordable(bid: Bid, cash: int, days: int, day_count: DayCount, min_fill: i
     """The most face of ``bid`` that ``cash`` pays for at its APR (all of it if it can)."""
     if bid.amount - discount(bid.amount, bid.apr, days, day_count) <= cash:
         return bid.amount
-    if min_fill - discount(min_fill, bid.apr, days, day_count) > cash:
-        return 0  # not even the smallest part: no search
-    low, high = 0, bid.amount - min_fill  # a part must leave a fragment of min_fill
-    while low < high:  # the largest face whose price fits: price grows with face
+    face = face_for_cash(cash, bid.apr, days, day_count, most=bid.amount - min_fill)
+    return face if face >= min_fill else 0  # a part must leave a fragment of min_fill
+
+
+def face_for_cash(
+    cash: int, apr: Decimal, days: int, day_count: DayCount = DayCount.ACT_360, *,
+    most: int | None = None,
+) -> int:  # fmt: skip
+    """The largest face (up to ``most``) whose price at ``apr`` for ``days`` — the face
+    less its discount — ``cash`` pays: how much of a claim an early payment can buy."""
+    low, high = 0, cash * 2 if most is None else most  # an APR below 100% over ≤ a year
+    high = max(0, high)
+    while low < high:  # price grows with face
         mid = (low + high + 1) // 2
-        if mid - discount(mid, bid.apr, days, day_count) <= cash:
+        if mid - discount(mid, apr, days, day_count) <= cash:
             low = mid
         else:
             high = mid - 1
-    return low if low >= min_fill else 0
+    return low
 
 
 def certain_rate(
@@ -277,6 +286,7 @@ class FinancingRequest:
     status: Status
     created_at: int
     created_by: str
+    standing_id: int | None = None  # posted by the holder's standing request
 
     @property
     def open_amount(self) -> int:
@@ -298,6 +308,7 @@ class MarketQuote:
     status: Status
     created_at: int
     created_by: str
+    rule_id: int | None = None  # quoted by the funder's standing rule
 
     @property
     def open_amount(self) -> int:
@@ -306,14 +317,16 @@ class MarketQuote:
 
 @dataclass(frozen=True, slots=True)
 class MarketFill:
-    """A fill as it executed: a financing of ``amount`` to ``funder`` at ``rate``."""
+    """A fill as it executed: a financing of ``amount`` to ``funder`` at ``rate`` — from a
+    funder's quote, or the obligor paying early from its offer (``programme_id``)."""
 
-    quote_id: int
+    quote_id: int | None
     funder: str
     amount: int
     rate: Decimal
-    fragment_id: int  # the funder's new fragment
+    fragment_id: int  # the buyer's new fragment
     ledger_transaction: int
+    programme_id: int | None = None
 
 
 def as_source(quote: MarketQuote, obligor: str, currency: str) -> Source:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from capillary.domain.errors import InvalidRate
+from capillary.domain.errors import InvalidRate, ValidationError
 from capillary.domain.market import Fill, Request, Source, SourceKind, execute, priority
 from capillary.domain.pricing import DayCount
 
@@ -73,6 +74,80 @@ class StandingRule:
     cap_total: int | None = None
     recourse: bool = False
     obligors: frozenset[str] = field(default_factory=frozenset)  # empty: any it has a line to
+    currency: str = "CNY"
+    active: bool = True  # withdrawn rules quote no more
+    created_at: int = 0
+    created_by: str = ""
+
+
+#: A grade names an obligor's credit standing (the operator's, or a scorecard's it approved);
+#: an obligor with none is "unrated", a grade a rule may price like any other.
+UNRATED = "unrated"
+#: The widest spread a rule may set over the base rate, either way.
+SPREAD_BOUND = Decimal("0.5")
+
+
+def check_spreads(spreads: Mapping[tuple[str, str], Decimal]) -> dict[tuple[str, str], Decimal]:
+    """A rule's spreads, each named by a grade (1-16 letters, digits, ``+`` or ``-``) and
+    one of the tenor buckets, within ±50% of the base rate; at least one."""
+    if not spreads:
+        raise ValidationError("A standing rule names at least one spread (grade, tenor).")
+    buckets = [label for label, _ in TENOR_BUCKETS]
+    checked = {}
+    for (grade, bucket), spread in spreads.items():
+        check_grade(grade)
+        if bucket not in buckets:
+            raise ValidationError(
+                f"{bucket!r} is not a tenor bucket; the buckets are {', '.join(buckets)}."
+            )
+        if not spread.is_finite() or abs(spread) > SPREAD_BOUND:
+            raise ValidationError(f"A spread is within ±{SPREAD_BOUND}; got {spread}.")
+        checked[(grade, bucket)] = spread
+    return checked
+
+
+def check_grade(grade: str) -> str:
+    if not (0 < len(grade) <= 16 and all(c.isalnum() or c in "+-" for c in grade)):
+        raise ValidationError(f"{grade!r} is not a grade (1-16 letters, digits, + or -).")
+    return grade
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRate:
+    """The base rate the operator publishes for a currency from ``effective_on``."""
+
+    currency: str
+    name: str
+    rate: Decimal
+    effective_on: date
+    created_at: int
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class StandingRequest:
+    """A holder's standing wish: every fragment of ``obligor``'s certificates it receives is
+    offered to the market on these terms, each request open for ``days``."""
+
+    id: int
+    holder: str
+    obligor: str
+    currency: str
+    max_rate: Decimal | None  # the highest APR, or
+    flat_discount: Decimal | None  # the highest flat discount off the face
+    recourse: bool | None
+    days: int
+    after_fragment: int  # fragments with a greater id are "received" since it was set
+    active: bool
+    created_at: int
+    created_by: str
+
+    def highest_rate(self, days_left: int) -> Decimal:
+        """The APR these terms accept on a fragment with ``days_left`` to maturity."""
+        if self.max_rate is not None:
+            return self.max_rate
+        assert self.flat_discount is not None
+        return apr_of_flat_discount(self.flat_discount, days_left)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +176,20 @@ def rule_rate(rule: StandingRule, base_rate: Decimal, context: Context) -> Decim
     return rate if rate >= 0 else Decimal(0)
 
 
+def cap_pool(rule: StandingRule, kind: str, value: object = "") -> str:
+    """The name of one of a rule's caps: per obligor, per tier (``value``) or ``total``."""
+    return f"cap:{rule.id}:{kind}:{value}" if kind != "total" else f"cap:{rule.id}:total"
+
+
 def rule_pools(rule: StandingRule, context: Context) -> dict[str, int | None]:
     """The shared limits a rule's quote draws on, each with its cap (``None``: uncapped,
-    left out), beside the funder's credit line (sized by the caller)."""
-    f = rule.funder
+    left out), beside the funder's credit line (sized by the caller). A rule's caps are its
+    own: every quote it makes draws on them, another rule of its funder's does not."""
     return {
-        f"line:{f}:{context.obligor}:{context.currency}": None,  # the caller knows it
-        f"cap:{f}:obligor:{context.obligor}": rule.cap_per_obligor,
-        f"cap:{f}:tier:{context.tier}": rule.cap_per_tier,
-        f"cap:{f}:total": rule.cap_total,
+        f"line:{rule.funder}:{context.obligor}:{context.currency}": None,  # the caller knows it
+        cap_pool(rule, "obligor", context.obligor): rule.cap_per_obligor,
+        cap_pool(rule, "tier", context.tier): rule.cap_per_tier,
+        cap_pool(rule, "total"): rule.cap_total,
     }
 
 

@@ -137,6 +137,7 @@ class Organization:
     roles: frozenset[Role]
     tolerance: Tolerance
     created_at: int
+    industry: str | None = None  # what it makes or builds: "autos", "electronics"
 
     def has(self, role: Role) -> bool:
         return role in self.roles

@@ -123,7 +123,7 @@ def financing_request(r: FinancingRequest) -> JSON:
         "max_rate": rate_text(r.max_rate),
         "recourse": RECOURSE_NAMES[r.recourse],
         "expires_on": r.expires_on.isoformat(), "status": r.status.value,
-        "created_at": instant_text(r.created_at),
+        "created_at": instant_text(r.created_at), "standing_id": r.standing_id,
     }  # fmt: skip
 
 
@@ -131,7 +131,7 @@ def market_fill(f: MarketFill, currency: str) -> JSON:
     return {
         "quote_id": f.quote_id, "funder": f.funder, "amount": money(f.amount, currency),
         "rate": rate_text(f.rate), "fragment_id": f.fragment_id,
-        "ledger_transaction": f.ledger_transaction,
+        "ledger_transaction": f.ledger_transaction, "programme_id": f.programme_id,
     }  # fmt: skip
 
 
@@ -141,4 +141,5 @@ def market_quote(q: MarketQuote, currency: str) -> JSON:
         "amount": money(q.amount, currency), "filled": money(q.filled, currency),
         "recourse": q.recourse, "valid_until": q.valid_until.isoformat(),
         "status": q.status.value, "created_at": instant_text(q.created_at),
+        "rule_id": q.rule_id,
     }  # fmt: skip

@@ -9,45 +9,61 @@ auditors everything.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy.engine import Connection
 
-from capillary.adapters import account_repository as account_repo
-from capillary.adapters import certificate_repository as cert_repo
 from capillary.adapters import market_repository as repo
+from capillary.adapters import market_rules_repository as rules_repo
 from capillary.domain.access import Act, Principal, authorize
-from capillary.domain.certificates import FragmentStatus
 from capillary.domain.errors import (
-    FragmentNotActive,
     OfferClosed,
     OfferNotFound,
     ValidationError,
 )
-from capillary.domain.events import market_fill_events
 from capillary.domain.market import (
+    Fill,
     FinancingRequest,
     MarketFill,
     MarketQuote,
-    Request,
     Status,
-    as_source,
-    best_execution,
-    cash_pool,
-    line_pool,
 )
-from capillary.domain.market_rules import apr_of_flat_discount
+from capillary.domain.market_book import book_of, fills_of
 from capillary.domain.market_view import Summary, summarize
 from capillary.domain.parties import Role, require_role
 from capillary.domain.pricing import within
 from capillary.domain.units import describe
-from capillary.services.moves import FragmentMover, Move
-from capillary.services.outbox import emit
+from capillary.services.market_execution import MarketExecution
 
 
-class MarketService(FragmentMover):
+class Unchanged:
+    """An amendment leaves this term as it is."""
+
+
+UNCHANGED = Unchanged()
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """One execution of a request replayed: the fills recorded when it ran, the fills its
+    recorded book gives now, and the fills the book's table holds (source, amount, rate)."""
+
+    execution_id: int
+    at: int
+    by: str
+    recorded: list[Fill]
+    replayed: list[Fill]
+    booked: list[tuple[int | None, int, Decimal]]
+
+    @property
+    def reproduced(self) -> bool:
+        ours = [(f.source_id, f.amount, f.rate) for f in self.recorded]
+        return self.recorded == self.replayed and ours == self.booked
+
+
+class MarketService(MarketExecution):
     # ------------------------------------------------------------------ requests
 
     def request_financing(
@@ -65,8 +81,6 @@ class MarketService(FragmentMover):
         """The holder asks the market for (part of) a fragment's financing at ``max_rate``
         (an APR) or better — or at ``flat_discount`` off the face, read as the APR it is for
         the days left — until ``expires_on``."""
-        if (max_rate is None) == (flat_discount is None):
-            raise ValidationError("Name the highest rate as an APR or as a flat discount, one.")
         request = {"fragment": fragment_id, "amount": amount, "max_rate": max_rate,
                    "flat_discount": flat_discount, "expires_on": expires_on,
                    "recourse": recourse}  # fmt: skip
@@ -76,33 +90,10 @@ class MarketService(FragmentMover):
             self._refuse_unless_holder(conn, principal, source, cert, Act.REQUEST_FINANCING)
 
             def run() -> FinancingRequest:
-                today = self.today()
-                rate = max_rate
-                if flat_discount is not None:
-                    rate = apr_of_flat_discount(flat_discount, (cert.maturity - today).days)
-                assert rate is not None
-                rate = within(rate, self.rules.discount_rates)
-                if source.status is not FragmentStatus.ACTIVE:
-                    raise FragmentNotActive(f"Fragment {fragment_id} is {source.status.value}.")
-                least = self.rules.min_fragment
-                rest = source.amount - amount
-                if amount < least or amount > source.amount or 0 < rest < least:
-                    raise ValidationError(
-                        f"A request is for {describe(least, cert.currency)} to the whole "
-                        f"fragment ({describe(source.amount, cert.currency)}), leaving none or "
-                        f"at least {describe(least, cert.currency)}; "
-                        f"got {describe(amount, cert.currency)}."
-                    )
-                if not today <= expires_on < cert.maturity:
-                    raise ValidationError(
-                        f"A request expires between today ({today}) and before the "
-                        f"certificate's maturity ({cert.maturity}); got {expires_on}."
-                    )
-                made = repo.insert_request(
-                    conn, holder=principal.org, fragment_id=fragment_id, obligor=cert.obligor,
-                    currency=cert.currency, amount=amount, max_rate=rate,
-                    recourse=recourse, expires_on=expires_on, now=self.clock.now_us(),
-                    by=principal.label,
+                rate = self._terms(source, cert, amount, expires_on, max_rate, flat_discount)
+                made = self._post_request(
+                    conn, by=principal.label, source=source, cert=cert, amount=amount,
+                    max_rate=rate, recourse=recourse, expires_on=expires_on,
                 )  # fmt: skip
                 self._audit(conn, "market_request", str(made.id), "requested", principal,
                             {**request, "max_rate": str(rate)})  # fmt: skip
@@ -177,6 +168,79 @@ class MarketService(FragmentMover):
                               FinancingRequest, run)  # fmt: skip
 
         return self.db.transaction(work)
+
+    def amend_request(
+        self,
+        request_id: int,
+        *,
+        principal: Principal,
+        key: str,
+        amount: int | None = None,
+        max_rate: Decimal | None = None,
+        flat_discount: Decimal | None = None,
+        recourse: bool | Unchanged | None = UNCHANGED,
+        expires_on: date | None = None,
+    ) -> FinancingRequest:
+        """The holder changes what is open of its request: the amount still wanted, the
+        highest rate, the recourse it accepts, the expiry; the rest stands. The standing
+        rules quote it afresh on its new terms."""
+        said = "unchanged" if isinstance(recourse, Unchanged) else recourse
+        request = {"id": request_id, "amount": amount, "max_rate": max_rate,
+                   "flat_discount": flat_discount, "expires_on": expires_on,
+                   "recourse": said}  # fmt: skip
+
+        def work(conn: Connection) -> FinancingRequest:
+            found = self._visible_request(conn, request_id, principal, lock=True)
+            authorize(principal, Act.AMEND_REQUEST, found.holder)
+
+            def run() -> FinancingRequest:
+                if found.status is not Status.OPEN:
+                    raise OfferClosed(f"Financing request {request_id} is {found.status.value}.")
+                source, cert = self._fragment(conn, found.fragment_id)
+                wanted = found.open_amount if amount is None else amount
+                if max_rate is None and flat_discount is None:
+                    rate = self._terms(source, cert, wanted, expires_on or found.expires_on,
+                                       found.max_rate, None)  # fmt: skip
+                else:
+                    rate = self._terms(source, cert, wanted, expires_on or found.expires_on,
+                                       max_rate, flat_discount)  # fmt: skip
+                keep = found.recourse if isinstance(recourse, Unchanged) else recourse
+                repo.amend_request(conn, request_id, amount=found.filled + wanted,
+                                   max_rate=rate, recourse=keep,
+                                   expires_on=expires_on or found.expires_on)  # fmt: skip
+                self._audit(conn, "market_request", str(request_id), "amended", principal,
+                            {**request, "max_rate": str(rate)})  # fmt: skip
+                repo.cancel_rule_quotes(conn, request_id=request_id)
+                fresh = repo.request(conn, request_id)
+                assert fresh is not None
+                self._quote_by_rules(conn, [fresh])
+                return fresh
+
+            return self._once(conn, principal, key, Act.AMEND_REQUEST, request,
+                              FinancingRequest, run)  # fmt: skip
+
+        return self.db.transaction(work)
+
+    def replay(self, request_id: int, *, principal: Principal) -> list[Replayed]:
+        """Each execution of a request, its recorded book run again through best execution:
+        the fills it gives beside the fills recorded then, and the fills the book holds."""
+
+        def read(conn: Connection) -> list[Replayed]:
+            found = self._visible_request(conn, request_id, principal)
+            if not (principal.sees_everything or principal.org == found.holder):
+                raise OfferNotFound(f"No financing request {request_id}.")
+            stored = repo.fills(conn, request_id)
+            done, at = [], 0
+            for execution_id, book, fills, when, by in rules_repo.executions(conn, request_id):
+                recorded = fills_of(fills)
+                booked = [(f["quote_id"] or f["programme_id"], f["amount"], Decimal(f["rate"]))
+                          for f in stored[at:at + len(recorded)]]  # fmt: skip
+                at += len(recorded)
+                replayed = book_of(book).execute()
+                done.append(Replayed(execution_id, when, by, recorded, replayed, booked))
+            return done
+
+        return self.db.transaction(read, readonly=True)
 
     # ------------------------------------------------------------------ quotes
 
@@ -254,74 +318,6 @@ class MarketService(FragmentMover):
                               list[MarketFill], run)  # fmt: skip
 
         return self.db.transaction(work)
-
-    def _fill(
-        self, conn: Connection, found: FinancingRequest, principal: Principal
-    ) -> list[MarketFill]:
-        today = self.today()
-        if found.status is not Status.OPEN:
-            raise OfferClosed(f"Financing request {found.id} is {found.status.value}.")
-        if found.expires_on < today:
-            raise OfferClosed(f"Financing request {found.id} expired on {found.expires_on}.")
-        quotes = [q for q in repo.quotes(conn, found.id, lock=True)
-                  if q.status is Status.OPEN and q.valid_until >= today]  # fmt: skip
-        lines = cert_repo.credit_lines_locked(
-            conn, {(q.funder, found.obligor, found.currency) for q in quotes}
-        )
-        pools = {
-            line_pool(f, o, c): max(0, ln.available) if ln.expires_on >= today else 0
-            for (f, o, c), ln in lines.items()
-        }
-        # A funder pays at most the face for what it buys: its cash, as face, bounds its
-        # fills (a funder short of cash is passed over, not a reason to fill nothing).
-        funders = sorted({q.funder for q in quotes})
-        accounts = account_repo.account_ids(conn, [found.currency], codes=("cash",),
-                                            orgs=funders) if funders else {}  # fmt: skip
-        for funder in funders:
-            account = accounts.get((funder, found.currency, "cash"))
-            balance = account_repo.read_balance(conn, account) if account else None
-            pools[cash_pool(funder, found.currency)] = (
-                max(0, balance.available_credit) if balance is not None else 0
-            )
-        want = Request(found.id, found.holder, found.open_amount, found.max_rate,
-                       found.recourse, found.created_at)  # fmt: skip
-        sources = [
-            replace(s, pools=(*s.pools, cash_pool(s.funder, found.currency)))
-            for s in (as_source(q, found.obligor, found.currency) for q in quotes)
-        ]
-        fills, _ = best_execution(want, sources, pools, min_fill=self.rules.min_fragment)
-        by_id = {q.id: q for q in quotes}
-        fragment_id, filled, made = found.fragment_id, found.filled, []
-        told: list[tuple[MarketQuote, MarketFill]] = []
-        now = self.clock.now_us()
-        for f in fills:
-            q = by_id[f.source_id]
-            (moved,) = self._move(
-                conn,
-                [Move(fragment_id, found.holder, q.funder, f.amount, rate=q.rate,
-                      recourse=q.recourse)],
-                principal.label, today,
-            )  # fmt: skip
-            bought = moved.fragments[0]
-            fragment_id = moved.fragments[1].id if len(moved.fragments) > 1 else fragment_id
-            filled += f.amount
-            quote_filled = q.filled + f.amount
-            done = Status.FILLED if quote_filled == q.amount else Status.OPEN
-            repo.set_quote(conn, q.id, filled=quote_filled, status=done)
-            repo.insert_fill(conn, request_id=found.id, quote_id=q.id, funder=q.funder,
-                             amount=f.amount, rate=q.rate, fragment_id=bought.id,
-                             ledger_tx=moved.posting, now=now)  # fmt: skip
-            made.append(MarketFill(q.id, q.funder, f.amount, q.rate, bought.id, moved.posting))
-            told.append((replace(q, filled=quote_filled, status=done), made[-1]))
-        if made:
-            status = Status.FILLED if filled == found.amount else Status.OPEN
-            repo.set_request(conn, found.id, fragment_id=fragment_id, filled=filled,
-                             status=status)  # fmt: skip
-            self._audit(conn, "market_request", str(found.id), "filled", principal,
-                        {"fills": [[m.quote_id, m.amount, str(m.rate)] for m in made]})  # fmt: skip
-            after = replace(found, fragment_id=fragment_id, filled=filled, status=status)
-            emit(conn, market_fill_events(after, told, now))
-        return made
 
     def expire(self, *, principal: Principal) -> tuple[int, int]:
         """The operator's (the worker's) daily sweep: requests and quotes past their last

@@ -49,12 +49,16 @@ def new_organization(
     identifier: str,
     roles: frozenset[Role],
     tolerance: Tolerance | None = None,
+    industry: str | None = None,
 ) -> Organization:
     """An organization checked against every rule that needs no store."""
     scheme, identifier = normalize_identifier(scheme, identifier)
     name = (name or "").strip()
     if not 0 < len(name) <= 200:
         raise ValidationError("An organization's name is 1 to 200 characters.")
+    industry = (industry or "").strip().lower() or None
+    if industry is not None and not 0 < len(industry) <= 64:
+        raise ValidationError("An organization's industry is named in 1 to 64 characters.")
     return Organization(
         code=check_code(code),
         name=name,
@@ -63,6 +67,7 @@ def new_organization(
         roles=roles,
         tolerance=tolerance or Tolerance(),
         created_at=0,
+        industry=industry,
     )
 
 

@@ -52,12 +52,12 @@ def test_a_rule_quotes_base_plus_its_spread_where_it_names_one() -> None:
 def test_a_rule_draws_on_its_line_and_its_caps() -> None:
     context = Context("core", "AA", 3, 60, "CNY")
     caps = rule_pools(RULE, context)
-    room = pool_room(caps, {"cap:bank:tier:3": 900_000_00, "cap:bank:obligor:core": 10**12},
+    room = pool_room(caps, {"cap:7:tier:3": 900_000_00, "cap:7:obligor:core": 10**12},
                      line_available=2_000_000_00)  # fmt: skip
     assert room == {
         "line:bank:core:CNY": 2_000_000_00,
-        "cap:bank:obligor:core": 0,  # used beyond its cap: nothing, never less
-        "cap:bank:tier:3": 100_000_00,
+        "cap:7:obligor:core": 0,  # used beyond its cap: nothing, never less
+        "cap:7:tier:3": 100_000_00,
     }  # no total cap: that pool is left out
 
 
@@ -142,7 +142,7 @@ def test_standing_rules_match_as_each_request_would_alone_in_time_order(
 
 def test_caps_per_tier_are_separate_for_requests_of_one_obligor() -> None:
     rule = StandingRule(1, "bank", {("AA", "31-90"): Decimal("0.01")}, cap_per_tier=50_000)
-    line = {"line:bank:core:CNY": 10**9, "cap:bank:tier:1": 50_000, "cap:bank:tier:2": 50_000}
+    line = {"line:bank:core:CNY": 10**9, "cap:1:tier:1": 50_000, "cap:1:tier:2": 50_000}
     requests = [
         (Request(1, "t1", 50_000, Decimal("0.05"), None, 0), Context("core", "AA", 1, 60, "CNY")),
         (Request(2, "t2", 50_000, Decimal("0.05"), None, 1), Context("core", "AA", 2, 60, "CNY")),
@@ -153,4 +153,4 @@ def test_caps_per_tier_are_separate_for_requests_of_one_obligor() -> None:
         (1, 50_000, Decimal("0.041")),
         (2, 50_000, Decimal("0.041")),
     ]  # fmt: skip  (the third finds tier 2's cap spent)
-    assert remaining["cap:bank:tier:1"] == remaining["cap:bank:tier:2"] == 0
+    assert remaining["cap:1:tier:1"] == remaining["cap:1:tier:2"] == 0

@@ -31,12 +31,14 @@ def create(
     identifier: Annotated[str, typer.Option("--id", help="Registered identifier.")],
     roles: Annotated[str, typer.Option(help="core, supplier, funder, operator, auditor; a|b.")],
     scheme: Annotated[str, typer.Option(help="uscc, or another declared scheme.")] = "uscc",
+    industry: Annotated[
+        str | None, typer.Option(help="What it makes or builds: autos, electronics…")
+    ] = None,
     key: Key = None,
 ) -> None:
     """Register an organization."""
-    org = new_organization(
-        code=code, name=name, scheme=scheme, identifier=identifier, roles=parse_roles(roles)
-    )
+    org = new_organization(code=code, name=name, scheme=scheme, identifier=identifier,
+                           roles=parse_roles(roles), industry=industry)  # fmt: skip
     org = platform().parties.register(org, principal=principal(), key=new_key(key))
     console.print(
         f"Registered {org.code} ({org.scheme} {org.identifier}): {', '.join(sorted(org.roles))}."

@@ -32,7 +32,8 @@ def register(
     body: OrganizationIn, services: Services, caller: Caller, key: IdempotencyKey
 ) -> OrganizationOut:
     org = new_organization(code=body.code, name=body.name, scheme=body.scheme,
-                           identifier=body.identifier, roles=parse_roles(body.roles))  # fmt: skip
+                           identifier=body.identifier, roles=parse_roles(body.roles),
+                           industry=body.industry)  # fmt: skip
     return OrganizationOut.of(services.parties.register(org, principal=caller, key=key))
 
 

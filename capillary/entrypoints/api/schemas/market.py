@@ -48,6 +48,7 @@ class RequestOut(Shape):
     expires_on: date
     status: str = Field(examples=["open"], description="open, filled, cancelled or expired")
     created_at: datetime
+    standing_id: int | None = Field(description="The standing request that posted it.")
 
     @classmethod
     def of(cls, r: FinancingRequest) -> RequestOut:
@@ -72,6 +73,7 @@ class MarketQuoteOut(Shape):
     valid_until: date
     status: str
     created_at: datetime
+    rule_id: int | None = Field(description="The funder's standing rule that quoted it.")
 
     @classmethod
     def of(cls, q: MarketQuote, currency: str) -> MarketQuoteOut:
@@ -79,12 +81,13 @@ class MarketQuoteOut(Shape):
 
 
 class FillOut(Shape):
-    quote_id: int
-    funder: str
+    quote_id: int | None = Field(description="The quote it filled (none: the obligor paid).")
+    funder: str = Field(description="Who bought: the funder, or the obligor paying early.")
     amount: Money
     rate: str
-    fragment_id: int = Field(description="The funder's new fragment.")
+    fragment_id: int = Field(description="The buyer's new fragment.")
     ledger_transaction: int
+    programme_id: int | None = Field(description="The obligor's early-payment offer it drew.")
 
     @classmethod
     def of(cls, f: MarketFill, currency: str) -> FillOut:

@@ -19,6 +19,7 @@ class OrganizationIn(Shape):
         min_length=1, max_length=5, examples=[["supplier"]],
         description="core, supplier, funder, operator, auditor",
     )  # fmt: skip
+    industry: str | None = Field(None, max_length=64, examples=["autos"])
 
 
 class OrganizationOut(Shape):
@@ -29,12 +30,14 @@ class OrganizationOut(Shape):
     scheme: str
     identifier: str
     roles: list[str]
+    industry: str | None
     created_at: datetime
 
     @classmethod
     def of(cls, o: Organization) -> OrganizationOut:
         return cls(code=o.code, name=o.name, scheme=o.scheme, identifier=o.identifier,
-                   roles=sorted(o.roles), created_at=instant(o.created_at))  # fmt: skip
+                   roles=sorted(o.roles), industry=o.industry,
+                   created_at=instant(o.created_at))  # fmt: skip
 
 
 class ToleranceIn(Shape):
