@@ -24,6 +24,7 @@ from capillary.services.financing import FinancingService
 from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
 from capillary.services.market import MarketService
+from capillary.services.market_standing import StandingService
 from capillary.services.parties import PartiesService
 from capillary.services.platform import PlatformService, platform_clock
 from capillary.services.relay import Relay
@@ -94,6 +95,7 @@ class Platform:
     relay: Relay  # what the worker does with the store
     market: MarketService  # financing requests, quotes and their best execution
     early_payment: EarlyPaymentService  # obligors' cash offered for early payment, its bids
+    standing: StandingService  # base rates, grades, standing rules and standing requests
 
 
 def open_platform(
@@ -135,7 +137,7 @@ def open_platform(
             first_us=int(settings.webhook_backoff_first * 1_000_000),
             cap_us=int(settings.webhook_backoff_cap * 1_000_000),
         )),
-        loop.market, loop.early_payment,
+        loop.market, loop.early_payment, loop.standing,
     )  # fmt: skip
 
 

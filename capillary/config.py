@@ -41,8 +41,10 @@ class Settings(BaseSettings):
     webhook_timeout: float = 10.0
     #: Webhooks may go to loopback or private addresses (a sandbox, tests); off in production.
     webhook_allow_private: bool = False
-    #: The worker: how often it seals the journal and expires holds (seconds), and how many
-    #: days ahead it warns an obligor whose cash is short of what falls due.
+    #: The worker: how often it seals the journal, expires holds and runs the standing
+    #: requests (seconds), and how many days ahead it warns an obligor whose cash is short
+    #: of what falls due.
     seal_every: float = 5.0
     expire_holds_every: float = 5.0
+    standing_every: float = 30.0
     cash_short_days: int = 3

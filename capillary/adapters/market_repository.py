@@ -85,10 +85,15 @@ def requests(
     status: Status | None = None,
     after: int = 0,
     limit: int = 100,
+    standing_id: int | None = None,
 ) -> list[FinancingRequest]:
-    """Requests in id order after ``after``: a holder's own, or those on ``obligors``."""
+    """Requests in id order after ``after``: a holder's own, or those on ``obligors``, or
+    those a standing request posted."""
     where: list[str] = ["id > ?"]
     params: list[Any] = [after]
+    if standing_id is not None:
+        where.append("standing_id = ?")
+        params.append(standing_id)
     if holder is not None:
         where.append("holder = ?")
         params.append(holder)
@@ -244,16 +249,19 @@ def view_rows(
     requests = [
         RequestRow(r[0], r[1], r[2], r[3],
                    (day(r[4]) - datetime.fromtimestamp(r[8] / 1e6, UTC).date()).days,
-                   r[5], r[6], r[7], r[8])
+                   r[5], r[6], r[7], r[8], r[9])
         for r in rows(
             conn,
             "SELECT m.id, m.obligor, m.currency, f.tier, c.maturity, m.amount, m.filled, "
-            "m.status, m.created_at FROM market_requests m "
+            "m.status, m.created_at, o.industry FROM market_requests m "
             "JOIN fragments f ON f.id = m.fragment_id "  # a fill's change keeps the tier
-            "JOIN certificates c ON c.id = f.certificate_id ORDER BY m.id",
+            "JOIN certificates c ON c.id = f.certificate_id "
+            "JOIN organizations o ON o.code = m.obligor ORDER BY m.id",
         )
     ]  # fmt: skip
-    quoted = rows(conn, "SELECT request_id, amount, filled FROM market_quotes")
+    quoted = rows(conn, "SELECT request_id, amount, filled FROM market_quotes UNION ALL "
+                        "SELECT request_id, amount, amount FROM market_fills "
+                        "WHERE programme_id IS NOT NULL")  # fmt: skip
     filled = rows(conn, "SELECT request_id, amount, rate, at FROM market_fills")
     quotes = [QuoteRow(r[0], r[1], r[2]) for r in quoted]
     fills = [FillRow(r[0], r[1], Decimal(r[2]), r[3]) for r in filled]

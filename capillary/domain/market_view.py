@@ -1,6 +1,9 @@
 """Supply and demand, shown (DESIGN.md §6): what was asked, quoted and filled in the
-marketplace, the unmet demand and the idle supply, the rates and the time to cash, by obligor,
-tier, tenor or month. A pure summary of the book's rows; the services read them."""
+marketplace, the unmet demand and the idle supply, the rates (and their spread over the base
+rate) and the time to cash, by obligor, its industry, tier, tenor or month. A pure summary of
+the book's rows; the services read them. An obligor's early payment counts as supply where it
+filled a request (quoted and filled at once); what it offered and nobody took is the
+programme's to show, not a request's."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from typing import Any
 from capillary.domain.errors import ValidationError
 from capillary.domain.market_rules import tenor_bucket
 
-DIMENSIONS = ("all", "obligor", "tier", "tenor", "month")
+DIMENSIONS = ("all", "obligor", "industry", "tier", "tenor", "month")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class RequestRow:
     filled: int
     status: str
     created_at: int  # µs
+    industry: str | None = None  # the obligor's
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class Summary:
     quoted: int
     filled: int
     unmet: int  # requested and not filled (open, expired or cancelled)
+    expired: int  # of the unmet, what expired unfilled
     idle: int  # quoted and not filled
     fills: int
     average_rate: Decimal | None  # weighted by amount
@@ -61,12 +66,14 @@ class Summary:
     median_rate: Decimal | None
     highest_rate: Decimal | None
     median_seconds_to_cash: int | None  # from the request to each fill
+    spread: Decimal | None = None  # the average rate over the base rate given
 
 
 def _key(dimension: str) -> Callable[[RequestRow], str]:
     return {
         "all": lambda r: "all",
         "obligor": lambda r: r.obligor,
+        "industry": lambda r: r.industry or "unstated",
         "tier": lambda r: f"tier {r.tier}",
         "tenor": lambda r: tenor_bucket(r.days) or "beyond a year",
         "month": lambda r: datetime.fromtimestamp(r.created_at / 1e6, UTC).strftime("%Y-%m"),
@@ -79,9 +86,10 @@ def summarize(
     fills: Sequence[FillRow],
     *,
     by: str = "all",
+    base_rates: dict[str, Decimal] | None = None,
 ) -> list[Summary]:
     """One summary per group of ``by`` and currency (amounts never add across currencies),
-    in group order."""
+    in group order; with the average rate's spread over each currency's ``base_rates``."""
     if by not in DIMENSIONS:
         raise ValidationError(f"View the market by one of {', '.join(DIMENSIONS)}; got {by!r}.")
     key = _key(by)
@@ -107,11 +115,14 @@ def summarize(
         rates = sorted(f.rate for f in fs)
         waits = sorted((f.at - created[f.request_id]) // 1_000_000 for f in fs)
         weighted = (sum(f.rate * f.amount for f in fs) / filled) if filled else None
+        expired = sum(r.amount - r.filled for r in reqs if r.status == "expired")
+        average = None if weighted is None else weighted.quantize(Decimal("1e-6"))
+        base = (base_rates or {}).get(currency)
         out.append(Summary(
             group, currency, len(reqs), requested, quoted, filled, requested - filled,
-            quoted - sum(q.filled for q in qs), len(fs),
-            None if weighted is None else weighted.quantize(Decimal("1e-6")),
+            expired, quoted - sum(q.filled for q in qs), len(fs), average,
             rates[0] if rates else None, rates[len(rates) // 2] if rates else None,
             rates[-1] if rates else None, waits[len(waits) // 2] if waits else None,
+            None if average is None or base is None else average - base,
         ))  # fmt: skip
     return out

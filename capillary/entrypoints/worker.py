@@ -54,6 +54,7 @@ class WorkerConfig:
     nats_prefix: str = "capillary.events"
     seal_every: float = 5.0
     expire_holds_every: float = 5.0
+    standing_every: float = 30.0
     cash_short_days: int = 3
     jobs: bool = True  # run the scheduled jobs (when this worker holds their lease)
 
@@ -223,6 +224,8 @@ class Worker:
         every("seal", self.config.seal_every, lambda: p.books.seal(principal=principal))
         every("expire_holds", self.config.expire_holds_every,
               lambda: p.books.expire_holds(principal=principal))  # fmt: skip
+        every("market_standing", self.config.standing_every,
+              lambda: p.standing.run_standing(principal=principal))  # fmt: skip
         today = p.settlement.today()
         if not p.settlement.calendar().is_business_day(today):
             return
@@ -318,7 +321,7 @@ def config_from_settings(**overrides: Any) -> WorkerConfig:
         timeout=s.webhook_timeout, allow_private=s.webhook_allow_private, nats_url=s.nats_url,
         nats_stream=s.nats_stream, nats_prefix=s.nats_prefix,
         seal_every=s.seal_every, expire_holds_every=s.expire_holds_every,
-        cash_short_days=s.cash_short_days,
+        standing_every=s.standing_every, cash_short_days=s.cash_short_days,
     )  # fmt: skip
     return WorkerConfig(**{**base.__dict__, **{k: v for k, v in overrides.items()
                                                if v is not None}})  # fmt: skip

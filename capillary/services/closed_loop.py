@@ -18,6 +18,7 @@ from capillary.services.financing import FinancingService
 from capillary.services.ledger import LedgerService
 from capillary.services.loop_core import LoopService
 from capillary.services.market import MarketService
+from capillary.services.market_standing import StandingService
 from capillary.services.settlement import SettlementService
 
 S = TypeVar("S", bound=LoopService)
@@ -32,6 +33,7 @@ class LoopServices:
     settlement: SettlementService
     market: MarketService
     early_payment: EarlyPaymentService
+    standing: StandingService
 
 
 def loop_services(
@@ -50,5 +52,5 @@ def loop_services(
     return LoopServices(
         make(CashService), make(CreditService), make(CertificateService),
         make(FinancingService), make(SettlementService), make(MarketService),
-        make(EarlyPaymentService),
+        make(EarlyPaymentService), make(StandingService),
     )  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -329,8 +330,16 @@ class MarketService(MarketExecution):
     # ------------------------------------------------------------------ the view
 
     def view(self, *, principal: Principal, by: str = "all") -> list[Summary]:
-        """Supply and demand across the marketplace, by obligor, tier, tenor or month:
-        amounts and rates in aggregate, naming no holder and no funder, for any principal."""
+        """Supply and demand across the marketplace, by obligor, industry, tier, tenor or
+        month: amounts and rates in aggregate (with their spread over the base rate in
+        effect), naming no holder and no funder, for any principal."""
         del principal  # aggregates are for every participant to see
-        requests, quotes, fills = self.db.transaction(repo.view_rows, readonly=True)
-        return summarize(requests, quotes, fills, by=by)
+        today = self.today()
+
+        def read(conn: Connection) -> tuple[Any, dict[str, Decimal]]:
+            book = repo.view_rows(conn)
+            bases = {c: rules_repo.base_rate(conn, c, today) for c in {r.currency for r in book[0]}}
+            return book, {c: b.rate for c, b in bases.items() if b is not None}
+
+        (requests, quotes, fills), bases = self.db.transaction(read, readonly=True)
+        return summarize(requests, quotes, fills, by=by, base_rates=bases)

@@ -45,6 +45,7 @@ def auditor() -> Principal:
 #: The roles the test casts hold (the stories' organizations; others are suppliers).
 ROLES = {
     "core": Role.CORE, "huaxin-auto": Role.CORE, "bank": Role.FUNDER, "bank2": Role.FUNDER,
+    "bank3": Role.FUNDER,
     "merchants-bank": Role.FUNDER, "cicc-factoring": Role.FUNDER,
 }  # fmt: skip
 

@@ -160,7 +160,7 @@ def cancel(request_id: RequestId, key: Key = None) -> None:
 
 @app.command()
 def view(
-    by: Annotated[str, typer.Option(help="all, obligor, tier, tenor or month.")] = "all",
+    by: Annotated[str, typer.Option(help="all, obligor, industry, tier, tenor or month.")] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="The figures as JSON.")] = False,
 ) -> None:
     """Supply and demand across the marketplace: asked, quoted, filled, the unmet demand and
@@ -173,7 +173,7 @@ def view(
         return
     table = Table(show_edge=False, title=f"The marketplace by {by}")
     for column in ("group", "requests", "requested", "quoted", "filled", "unmet", "idle",
-                   "avg rate", "median to cash"):  # fmt: skip
+                   "avg rate", "spread", "median to cash"):  # fmt: skip
         table.add_column(column, justify="right" if column != "group" else "left")
     for s in found:
         cur = s.currency
@@ -182,7 +182,7 @@ def view(
                       _money(s.quoted, cur), _money(s.filled, cur), _money(s.unmet, cur),
                       _money(s.idle, cur),
                       "" if s.average_rate is None else percent_text(s.average_rate),
-                      wait)  # fmt: skip
+                      "" if s.spread is None else percent_text(s.spread), wait)  # fmt: skip
     console.print(table)
 
 

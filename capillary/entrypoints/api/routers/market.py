@@ -110,7 +110,8 @@ def market_view(
     services: Services,
     caller: Caller,
     by: Annotated[
-        Literal["all", "obligor", "tier", "tenor", "month"], Query(description="Group by.")
+        Literal["all", "obligor", "industry", "tier", "tenor", "month"],
+        Query(description="Group by."),
     ] = "all",
 ) -> list[SummaryOut]:
     return [SummaryOut.of(s) for s in services.market.view(principal=caller, by=by)]

@@ -109,6 +109,7 @@ class SummaryOut(Shape):
     quoted: Money
     filled: Money
     unmet: Money
+    expired: Money = Field(description="Of the unmet demand, what expired unfilled.")
     idle: Money
     fills: int
     average_rate: str | None
@@ -116,18 +117,21 @@ class SummaryOut(Shape):
     median_rate: str | None
     highest_rate: str | None
     median_seconds_to_cash: int | None
+    spread: str | None = Field(description="The average rate over the base rate in effect.")
 
     @classmethod
     def of(cls, s: Summary) -> SummaryOut:
         cur = s.currency
         return cls(group=s.group, requests=s.requests, requested=Money.of(s.requested, cur),
                    quoted=Money.of(s.quoted, cur), filled=Money.of(s.filled, cur),
-                   unmet=Money.of(s.unmet, cur), idle=Money.of(s.idle, cur), fills=s.fills,
+                   unmet=Money.of(s.unmet, cur), expired=Money.of(s.expired, cur),
+                   idle=Money.of(s.idle, cur), fills=s.fills,
                    average_rate=rate_or_none(s.average_rate),
                    lowest_rate=rate_or_none(s.lowest_rate),
                    median_rate=rate_or_none(s.median_rate),
                    highest_rate=rate_or_none(s.highest_rate),
-                   median_seconds_to_cash=s.median_seconds_to_cash)  # fmt: skip
+                   median_seconds_to_cash=s.median_seconds_to_cash,
+                   spread=None if s.spread is None else f"{s.spread:f}")  # fmt: skip
 
 
 def rate_or_none(rate: Decimal | None) -> str | None:
