@@ -25,6 +25,7 @@ from capillary.adapters import party_repository as party_repo
 from capillary.domain.access import Act, Principal, authorize
 from capillary.domain.errors import (
     CapillaryError,
+    Forbidden,
     InvalidRate,
     OfferClosed,
     OfferNotFound,
@@ -205,6 +206,9 @@ class StandingService(MarketExecution):
         APR) or ``flat_discount`` off the face or better, and filled at the best price the
         market offers within that."""
         authorize(principal, Act.SET_STANDING_REQUEST, principal.org)
+        if not principal.roles & {Role.SUPPLIER, Role.FUNDER}:
+            raise Forbidden(f"Only a holder of certificates (a supplier or a funder) offers "
+                            f"them standing; {principal.org} is neither.")  # fmt: skip
         if (max_rate is None) == (flat_discount is None):
             raise ValidationError("Name the highest rate as an APR or as a flat discount, one.")
         if max_rate is not None:

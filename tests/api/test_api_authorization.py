@@ -103,6 +103,13 @@ def _seed(w: World) -> dict[str, Any]:
     asked = p.market.request_financing(principal=tier1, fragment_id=market_root.id,
                                        amount=1_000 * Y, max_rate=Decimal("0.08"),
                                        expires_on=date(2026, 12, 31), key="mr")  # fmt: skip
+    bank = w.principal("bank")
+    p.standing.publish_base_rate(principal=ops, currency="CNY", rate=Decimal("0.031"), key="lpr")
+    rule = p.standing.add_rule(
+        principal=bank, spreads={("unrated", "31-90"): Decimal("0.05")}, key="rule"
+    )  # fmt: skip  (8.1%: beyond what tier1 accepts)
+    standing = p.standing.add_standing_request(principal=tier1, obligor="core",
+                                               max_rate=Decimal("0.06"), key="st")  # fmt: skip
     early = p.early_payment.offer(principal=core, cash=50_000 * Y, currency="CNY",
                                   hurdle=Decimal("0.03"), expires_on=date(2026, 12, 31),
                                   key="ep")  # fmt: skip
@@ -117,7 +124,8 @@ def _seed(w: World) -> dict[str, Any]:
     ids.update(cert=c1.number, pending=c2.number, change=change.id, below=below.id,
                offer=offer.id, account=account.id, key=spare.key.id, hook=hook.id,
                delivery=delivery.id, market_root=market_root.id, market=asked.id,
-               early=early.id, early_bid=early_bid.id)  # fmt: skip
+               early=early.id, early_bid=early_bid.id, rule=rule.id,
+               standing=standing.id)  # fmt: skip
     return ids
 
 
@@ -632,10 +640,49 @@ def market_cases(ids: dict[str, Any]) -> list[Case]:
           {"bank", "bank2"},
           {"rate": "0.05", "amount": money("1000.00"), "valid_until": "2026-12-20"},
           forbidden={"tier1", "tier1-ro", "ops", "audit"}),
+        C("PATCH", f"/v1/market/requests/{r}", "/v1/market/requests/{request_id}", {"tier1"},
+          {"max_rate": "0.075"}, forbidden={"tier1-ro", "ops", "audit", "bank", "bank2"}),
+        C("GET", f"/v1/market/requests/{r}/replay", "/v1/market/requests/{request_id}/replay",
+          {"tier1", "tier1-ro", "ops", "audit"}),
+        *standing_cases(ids),
         C("POST", f"/v1/market/requests/{r}/fill", "/v1/market/requests/{request_id}/fill",
           {"tier1"}, forbidden={"tier1-ro", "ops", "audit", "bank", "bank2"}),
         C("POST", f"/v1/market/requests/{r}/cancel", "/v1/market/requests/{request_id}/cancel",
           set(), forbidden={"tier1-ro", "ops", "audit"}, answers={"tier1": 409}),
+    ]  # fmt: skip
+
+
+def standing_cases(ids: dict[str, Any]) -> list[Case]:
+    """The standing parts: the operator's base rate and grades; bank's standing rule;
+    tier1's standing request; the sweep."""
+    rule, st, C = ids["rule"], ids["standing"], Case  # noqa: N806
+    everyone_else = set(ORGS) | {"audit", "tier1-ro"}
+    holders = {"tier1", "tier2", "tier3", "outsider", "bank", "bank2"}
+    return [
+        C("POST", "/v1/market/base-rates", "/v1/market/base-rates", {"ops"},
+          {"rate": "0.031"}, forbidden=everyone_else),
+        C("GET", "/v1/market/base-rates/CNY", "/v1/market/base-rates/{currency}", set(),
+          lists=True),
+        C("PUT", "/v1/market/grades/core", "/v1/market/grades/{obligor}", {"ops"},
+          {"grade": "AA", "reason": "Audited accounts"}, forbidden=everyone_else),
+        C("GET", "/v1/market/grades/core", "/v1/market/grades/{obligor}",
+          {"core", "ops", "audit", "bank", "bank2"}),
+        C("POST", "/v1/market/rules", "/v1/market/rules", {"bank", "bank2"},
+          {"spreads": [{"grade": "AA", "tenor": "31-90", "spread": "0.01"}]},
+          forbidden=everyone_else | {"ops"} - {"bank", "bank2"}),
+        C("GET", "/v1/market/rules", "/v1/market/rules", set(), lists=True),
+        C("POST", f"/v1/market/rules/{rule}/withdraw", "/v1/market/rules/{rule_id}/withdraw",
+          {"bank"}, forbidden={"ops", "audit"}),
+        C("POST", "/v1/market/standing-requests", "/v1/market/standing-requests", holders,
+          {"obligor": "core", "max_rate": "0.05"},
+          forbidden={"ops", "audit", "tier1-ro", "core"}),
+        C("GET", "/v1/market/standing-requests", "/v1/market/standing-requests", set(),
+          lists=True),
+        C("POST", "/v1/market/standing-runs", "/v1/market/standing-runs", {"ops"},
+          forbidden=everyone_else),
+        C("POST", f"/v1/market/standing-requests/{st}/cancel",
+          "/v1/market/standing-requests/{standing_id}/cancel", {"tier1"},
+          forbidden={"ops", "audit", "tier1-ro"}),
     ]  # fmt: skip
 
 
@@ -699,6 +746,8 @@ def test_every_route_answers_every_caller_as_expected(seeded: Seeded) -> None:
                     leaked = foreign_codes("outsider", answer.text)
                     if case.template.startswith("/v1/organizations"):
                         leaked = set()  # the public directory
+                    if case.template.startswith("/v1/market/standing-requests"):
+                        leaked -= {"core"}  # the obligor it named itself (the directory's)
                     if leaked:
                         failures.append(f"{case.path} showed outsider {sorted(leaked)}")
     assert not failures, "\n".join(failures)

@@ -34,6 +34,7 @@ from capillary.entrypoints.api.routers import (
     keys,
     ledger,
     market,
+    market_standing,
     parties,
     platform,
     settlement,
@@ -83,7 +84,7 @@ def create_app(services: Platform | None) -> FastAPI:
     app.state.metrics = metrics
     app.openapi = lambda: _spec(app)  # type: ignore[method-assign]
     for router in (parties, keys, trade, credit, cash, certificates, financing, settlement,
-                   ledger, platform, events, market):  # fmt: skip
+                   ledger, platform, events, market, market_standing):  # fmt: skip
         app.include_router(router.router, prefix="/v1", responses=COMMON_ERRORS)
     app.include_router(health.router)
 

@@ -24,6 +24,7 @@ from capillary.entrypoints.cli import (
     ledger_demo,
     loop_demo,
     market,
+    market_standing,
     org,
     serve,
     trade,
@@ -47,7 +48,8 @@ app.add_typer(cert.credit_app, name="credit")
 app.add_typer(cert.cash_app, name="cash")
 app.add_typer(keys.app, name="key")
 app.add_typer(events.app, name="webhook")
-app.add_typer(market.app, name="market")
+app.add_typer(market.app, name="market")  # with market_standing's commands, registered on it
+assert market_standing.standing_app is not None
 app.command("events")(events.events)
 app.command("worker")(events.worker)
 app.command("demo")(loop_demo.run)

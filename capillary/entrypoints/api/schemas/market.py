@@ -36,6 +36,17 @@ class RequestIn(Shape):
     expires_on: date
 
 
+class AmendIn(Shape):
+    """What changes of an open request: the amount still wanted, the highest rate (as an
+    APR or a flat discount), the recourse it accepts, the expiry; what is left out stands."""
+
+    amount: Money | None = Field(None, description="The amount still wanted (the open part).")
+    max_rate: RateText | None = None
+    flat_discount: RateText | None = None
+    recourse: Recourse | None = None
+    expires_on: date | None = None
+
+
 class RequestOut(Shape):
     id: int
     holder: str
