@@ -324,14 +324,23 @@ def programme(
     return _programme(found[0]) if found else None
 
 
-def programmes(conn: Connection, obligors: Sequence[str] | None) -> list[EarlyPaymentOffer]:
-    sql, params = f"SELECT {_PROGRAMME} FROM market_programmes", []
+def programmes(
+    conn: Connection, obligors: Sequence[str] | None, *, open_only: bool = False,
+    lock: bool = False,
+) -> list[EarlyPaymentOffer]:  # fmt: skip
+    """Early-payment offers in id order (``lock``: for the unit of work, on PostgreSQL)."""
+    where, params = ["1 = 1"], []
     if obligors is not None:
         if not obligors:
             return []
-        sql += f" WHERE obligor IN ({marks(len(obligors))})"
+        where.append(f"obligor IN ({marks(len(obligors))})")
         params = list(obligors)
-    return [_programme(r) for r in rows(conn, sql + " ORDER BY id", params)]
+    if open_only:
+        where.append("status = 'open'")
+    sql = f"SELECT {_PROGRAMME} FROM market_programmes WHERE {' AND '.join(where)} ORDER BY id"
+    if lock and is_pg(conn):
+        sql += " FOR UPDATE"
+    return [_programme(r) for r in rows(conn, sql, params)]
 
 
 def set_programme(conn: Connection, programme_id: int, *, used: int, last_rate: Decimal | None,

@@ -92,8 +92,9 @@ def insert_rule(conn: Connection, rule: StandingRule) -> StandingRule:
 
 def rules(
     conn: Connection, *, funder: str | None = None, currency: str | None = None,
-    active: bool | None = None, ids: Sequence[int] | None = None,
+    active: bool | None = None, ids: Sequence[int] | None = None, lock: bool = False,
 ) -> list[StandingRule]:  # fmt: skip
+    """Rules in id order (``lock``: for the unit of work, in that order, on PostgreSQL)."""
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
     for column, value in (("funder", funder), ("currency", currency)):
@@ -109,6 +110,8 @@ def rules(
         where.append(f"id IN ({marks(len(ids))})")
         params += list(ids)
     sql = f"SELECT {_RULE} FROM market_rules WHERE {' AND '.join(where)} ORDER BY id"
+    if lock and is_pg(conn):
+        sql += " FOR UPDATE"
     return [_rule(r) for r in rows(conn, sql, params)]
 
 

@@ -261,7 +261,8 @@ class MarketExecution(FragmentMover):
         frag, cert = self._fragment(conn, found.fragment_id)
         days = (cert.maturity - today).days
         rule_ids = sorted({q.rule_id for q in quotes.values() if q.rule_id is not None})
-        rules = {x.id: x for x in rules_repo.rules(conn, ids=rule_ids)}
+        # A rule's caps span requests: its fills are taken one unit of work at a time.
+        rules = {x.id: x for x in rules_repo.rules(conn, ids=rule_ids, lock=True)}
         usage = rules_repo.rule_usage(conn, rule_ids)
         sources: list[Source] = []
         for q in quotes.values():
@@ -281,7 +282,8 @@ class MarketExecution(FragmentMover):
             sources.append(replace(source, pools=(*source.pools, *extra)))
         programmes: dict[int, EarlyPaymentOffer] = {}
         if found.holder != found.obligor and days > 0:
-            offers = [p for p in repo.programmes(conn, [found.obligor])
+            offers = [p for p in repo.programmes(conn, [found.obligor], open_only=True,
+                                                 lock=True)
                       if p.status is Status.OPEN and p.currency == found.currency
                       and p.expires_on >= today and p.cash > p.used]  # fmt: skip
             if offers:

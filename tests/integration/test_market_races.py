@@ -18,7 +18,7 @@ from capillary.domain import errors
 from capillary.domain.reconciliation import reconcile
 from capillary.services.closed_loop import loop_services
 from capillary.services.ledger import LedgerService
-from tests.support.acting import as_
+from tests.support.acting import as_, operator
 from tests.support.loop import OPS, Loop, Y
 
 HOLDERS = 6
@@ -81,6 +81,64 @@ def test_racing_fills_never_oversell_a_credit_line(store_url: str) -> None:
     assert from_bank == 250_000 * Y  # and the cheaper funder was used as far as it could be
     for r in requests:  # every request filled in full, the rest from bank2
         assert market.financing_request(r, principal=as_("tier1")).filled == 100_000 * Y
+    books, currency_of = db.transaction(load_books, readonly=True)
+    assert reconcile(books, currency_of) == []
+    db.dispose()
+
+
+def test_racing_fills_never_oversell_a_rule_cap_or_the_cores_cash(store_url: str) -> None:
+    """Six holders fill at once from the core's early-payment offer (cheapest, 120,000 of
+    cash), then bank's standing rule (capped at 250,000 in total), then bank2's dearer
+    rule: the offer pays out its cash at most, the cap is never passed, everything fills."""
+    db = Database(store_url)
+    loop = Loop(db, ManualClock())
+    certs = loop.certs
+    payable = loop.payable("core", "tier1", 2_000_000, "26442000000000000001")
+    certs.set_issuance_limit(obligor="core", cur="CNY", limit=10**12, actor=OPS)
+    for funder in ("bank", "bank2"):
+        certs.grant_credit(funder=funder, obligor="core", cur="CNY", limit=10**12,
+                           expires_on=date(2027, 12, 31), actor=OPS)  # fmt: skip
+        certs.deposit(org=funder, cur="CNY", amount=10**11, key=f"d-{funder}", actor=OPS)
+    certs.deposit(org="core", cur="CNY", amount=10**11, key="d-core", actor=OPS)
+    s = loop_services(db, loop.ledger, clock=loop.clock)
+    certs.on(date(2026, 12, 1))
+    ops = operator()
+    s.standing.publish_base_rate(principal=ops, currency="CNY", rate=Decimal("0.03"), key="b")
+    for funder, spread, cap in (("bank", "0.01", 250_000 * Y), ("bank2", "0.02", None)):
+        s.standing.add_rule(principal=as_(funder), spreads={("unrated", "31-90"): Decimal(spread)},
+                            cap_total=cap, key=f"rule-{funder}")  # fmt: skip
+    offer = s.early_payment.offer(principal=as_("core"), cash=120_000 * Y, currency="CNY",
+                                  hurdle=Decimal("0.035"), expires_on=date(2026, 12, 31),
+                                  key="ep")  # fmt: skip
+    requests = []
+    for n in range(HOLDERS):
+        certs.on(date(2026, 11, 2))
+        issued = certs.issue(obligor="core", holder="tier1", payable_ids=[payable],
+                             face=100_000 * Y, maturity=date(2027, 2, 1),
+                             issue_date=date(2026, 11, 2), actor=OPS)  # fmt: skip
+        certs.accept(issued.certificate.number, by="tier1", actor="tier1")
+        (root,) = certs.fragments(issued.certificate.number)
+        certs.on(date(2026, 12, 1))
+        asked = s.market.request_financing(principal=as_("tier1"), fragment_id=root.id,
+                                           amount=100_000 * Y, max_rate=Decimal("0.08"),
+                                           expires_on=date(2026, 12, 31), key=f"r{n}")  # fmt: skip
+        requests.append(asked.id)
+    with multiprocessing.get_context("spawn").Pool(HOLDERS) as pool:
+        results = pool.starmap(_fill, [(store_url, r, n) for n, r in enumerate(requests)])
+    assert all(":" in r for r in results), results
+    took = {"core": 0, "bank": 0, "bank2": 0}
+    for r in results:
+        for part in r.split(","):
+            who, amount = part.split(":")
+            took[who] += int(amount)
+    assert took["bank"] == 250_000 * Y  # the cap, to the fen, never beyond
+    paid = s.early_payment.programme(offer.id, principal=as_("core")).used
+    assert paid <= 120_000 * Y  # the cash offered, never beyond
+    assert 120_000 * Y - paid < 100 * Y  # and used but for less than the smallest fragment
+    assert sum(took.values()) == HOLDERS * 100_000 * Y
+    for r in requests:
+        assert s.market.financing_request(r, principal=as_("tier1")).filled == 100_000 * Y
+        assert all(x.reproduced for x in s.market.replay(r, principal=ops))
     books, currency_of = db.transaction(load_books, readonly=True)
     assert reconcile(books, currency_of) == []
     db.dispose()
