@@ -21,7 +21,9 @@ from capillary.domain.market import (
     certain_rate,
     clear,
     eligible,
+    face_for_cash,
 )
+from capillary.domain.market_book import Book, book_json, book_of, fills_json, fills_of
 from capillary.domain.pricing import discount
 
 POOLS = ("line:bank", "line:bank2", "cash:core", "cap:tier3")
@@ -103,6 +105,31 @@ def test_a_book_replayed_in_any_order_fills_the_same(
     assert best_execution(request, shuffled, pools, min_fill=min_fill) == best_execution(
         request, sources, pools, min_fill=min_fill
     )
+
+
+@given(books())
+def test_a_recorded_book_replays_to_the_fills_it_recorded(
+    book: tuple[Request, list[Source], dict[str, int], int],
+) -> None:
+    """What an execution stores (its book and its fills, as text) reads back to the same
+    book, whose execution gives the same fills: replaying reproduces the fills."""
+    request, sources, pools, min_fill = book
+    recorded = Book(request, tuple(sources), pools, min_fill)
+    fills = recorded.execute()
+    stored_book, stored_fills = book_json(recorded), fills_json(fills)
+    assert book_of(stored_book) == recorded
+    assert fills_of(stored_fills) == fills
+    assert book_of(stored_book).execute() == fills_of(stored_fills)
+
+
+@settings(max_examples=300)
+@given(st.integers(0, 10**9), rates, st.integers(1, 365))
+def test_an_early_payment_buys_at_most_the_face_its_cash_pays_for(
+    cash: int, apr: Decimal, days: int
+) -> None:
+    face = face_for_cash(cash, apr, days)
+    assert face - discount(face, apr, days) <= cash  # never beyond the cash offered
+    assert face + 1 - discount(face + 1, apr, days) > cash  # and the most it can
 
 
 ON, MATURITY = date(2026, 12, 1), date(2027, 3, 1)
