@@ -15,8 +15,8 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import account_repository as account_repo
-from capillary.adapters import certificate_repository as cert_repo
 from capillary.adapters import market_repository as repo
+from capillary.adapters.move_queries import MoveContext
 from capillary.domain.access import Act, Principal, authorize
 from capillary.domain.certificates import FragmentStatus
 from capillary.domain.errors import (
@@ -37,7 +37,7 @@ from capillary.domain.market import (
 )
 from capillary.domain.pricing import within
 from capillary.domain.units import describe
-from capillary.services.moves import FragmentMover, Move
+from capillary.services.moves import FragmentMover, Move, load_moves
 from capillary.services.outbox import emit
 
 
@@ -156,11 +156,15 @@ class EarlyPaymentService(FragmentMover):
 
     def _book(
         self, conn: Connection, found: EarlyPaymentOffer
-    ) -> tuple[Programme, list[tuple[BidRecord, date]]]:
-        """The programme as it can pay now (within its cash left and the obligor's cash) and
-        its open bids with their certificates' maturities."""
+    ) -> tuple[Programme, list[tuple[BidRecord, date]], MoveContext]:
+        """The programme as it can pay now (within its cash left and the obligor's cash),
+        its open bids with their certificates' maturities, and what paying them needs read
+        (the fragments, their certificates, the parties: read once, for the run's moves)."""
         open_ = repo.bids(conn, found.id, status=Status.OPEN)
-        frags, certs = cert_repo.fragments_with_certificates(conn, [b.fragment_id for b in open_])
+        probe = [Move(b.fragment_id, b.holder, found.obligor, b.amount, rate=found.hurdle,
+                      early_payment=True) for b in open_]  # fmt: skip
+        loaded = load_moves(conn, probe)
+        frags, certs = loaded.fragments, loaded.certificates
         maturities = {b.id: certs[frags[b.fragment_id].certificate_id].maturity for b in open_}
         ids = account_repo.account_ids(conn, [found.currency], codes=("cash",),
                                        orgs=[found.obligor])  # fmt: skip
@@ -168,7 +172,7 @@ class EarlyPaymentService(FragmentMover):
         balance = account_repo.read_balance(conn, account) if account else None
         cash = min(found.cash - found.used, balance.available_credit if balance else 0)
         programme = Programme(found.id, found.obligor, max(0, cash), found.hurdle)
-        return programme, [(b, maturities[b.id]) for b in open_]
+        return programme, [(b, maturities[b.id]) for b in open_], loaded
 
     def outlook(self, programme_id: int, bid_id: int, *, principal: Principal) -> Outlook:
         """For a bid's holder (or the obligor): would it clear now, at what rate the book
@@ -176,7 +180,7 @@ class EarlyPaymentService(FragmentMover):
 
         def read(conn: Connection) -> Outlook:
             found = self._visible(conn, programme_id, principal)
-            programme, book = self._book(conn, found)
+            programme, book, _ = self._book(conn, found)
             mine = next(((b, m) for b, m in book if b.id == bid_id), None)
             parties = (mine[0].holder, found.obligor) if mine else ()
             if mine is None or not (principal.sees_everything or principal.org in parties):
@@ -205,7 +209,7 @@ class EarlyPaymentService(FragmentMover):
                 today = self.today()
                 if found.status is not Status.OPEN or found.expires_on < today:
                     raise OfferClosed(f"Early-payment offer {programme_id} is closed.")
-                programme, book = self._book(conn, found)
+                programme, book, loaded = self._book(conn, found)
                 by_id = {b.id: b for b, _ in book}
                 done = clear(programme, [b.bid(m) for b, m in book], on=today,
                              min_fill=self.rules.min_fragment)  # fmt: skip
@@ -213,14 +217,15 @@ class EarlyPaymentService(FragmentMover):
                     return done
                 moves = [Move(c.fragment_id, c.holder, found.obligor, c.face, rate=c.apr,
                               early_payment=True) for c in done.cleared]  # fmt: skip
-                moved = self._move(conn, moves, principal.label, today)
+                moved = self._move(conn, moves, principal.label, today, loaded)
+                settled = []
                 for c, m in zip(done.cleared, moved, strict=True):
                     bid = by_id[c.bid_id]
                     left = bid.amount - bid.face_cleared - c.face
                     rest = m.fragments[1].id if len(m.fragments) > 1 else c.fragment_id
-                    repo.settle_bid(conn, c.bid_id, face=c.face, paid=c.paid,
-                                    status=Status.FILLED if left == 0 else Status.OPEN,
-                                    fragment_id=rest)  # fmt: skip
+                    settled.append((c.bid_id, c.face, c.paid,
+                                    Status.FILLED if left == 0 else Status.OPEN, rest))  # fmt: skip
+                repo.settle_bids(conn, settled)
                 spent = found.used + done.cash_used
                 status = Status.FILLED if spent >= found.cash else Status.OPEN
                 repo.set_programme(conn, programme_id, used=spent, last_rate=done.rate,
