@@ -158,7 +158,7 @@ def _spec(app: FastAPI) -> dict[str, Any]:
         for method, op in operations.items():
             if not path.startswith("/v1/"):
                 continue
-            extra = dict(_WRITE_ERRORS) if method == "post" else {}
+            extra = dict(_WRITE_ERRORS) if method in ("post", "put", "patch") else {}
             if "{" in path or method == "post":
                 extra.update(_FOUND_ERRORS)
             responses = op.setdefault("responses", {})
