@@ -48,7 +48,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
         loop.certificates, loop.financing, loop.settlement, PlatformService(db, clock=clock),
         BooksService(ledger), ApiKeyService(db), WebhookService(db, clock=clock),
         Relay(db, clock=clock, policy=RetryPolicy(10**9, 10**6, 10**8)), loop.market,
-        loop.early_payment,
+        loop.early_payment, loop.standing,
     )  # fmt: skip
     db.dispose()
 
