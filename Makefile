@@ -1,4 +1,5 @@
-# Two commands: `make demo` sets everything up and runs the walk-through on SQLite;
+# Two commands: `make demo` sets everything up, simulates the demo economy on SQLite and
+# serves the API on it;
 # `make test` runs lint, types, architecture contracts and the whole test suite.
 
 PYTHON ?= python3
@@ -40,5 +41,5 @@ $(VENV)/.installed: pyproject.toml
 # own, capillary.db, is yours and stays).
 clean:
 	rm -rf $(VENV) *.egg-info build .pytest_cache .mypy_cache .ruff_cache .hypothesis \
-		.import_linter_cache bench/results capillary-demo.db* capillary-ledger-demo.db* api.log
+		.import_linter_cache bench/results capillary-demo.db* capillary-demo capillary-ledger-demo.db* api.log
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -9,6 +9,9 @@ from datetime import time as time_of_day
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+#: The platform's time zone unless it was created with another.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
 
 class Clock(Protocol):
     def now_us(self) -> int: ...
@@ -32,6 +35,24 @@ class ManualClock:
         self.current += seconds * 1_000_000 + microseconds
 
 
+class SteppingClock:
+    """A simulation's clock: nine in the morning of the day it is set to, a millisecond
+    later at each reading — every instant distinct, and a run with the same steps the same
+    instants."""
+
+    def __init__(self, day: date, timezone: str = DEFAULT_TIMEZONE) -> None:
+        self.timezone = timezone
+        self.current = 0
+        self.set_day(day)
+
+    def set_day(self, day: date) -> None:
+        self.current = max(self.current, start_of(day, self.timezone) + 9 * 3_600_000_000)
+
+    def now_us(self) -> int:
+        self.current += 1_000
+        return self.current
+
+
 def to_us(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError("a naive datetime is ambiguous; give a timezone")
@@ -41,10 +62,6 @@ def to_us(moment: datetime) -> int:
 
 def from_us(us: int) -> datetime:
     return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)
-
-
-#: The platform's time zone unless it was created with another.
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 def business_date(clock: Clock, timezone: str = DEFAULT_TIMEZONE) -> date:

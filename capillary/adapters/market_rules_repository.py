@@ -208,6 +208,24 @@ def cancel_standing(conn: Connection, standing_id: int) -> None:
     run(conn, "UPDATE market_standing SET status = 'cancelled' WHERE id = ?", [standing_id])
 
 
+def standing_due(conn: Connection, today: date) -> set[int]:
+    """The open standing requests a sweep has work for: a fragment received and not yet
+    offered, or a request they posted still open — found in one statement, so a sweep
+    touches only those."""
+    found = rows(
+        conn,
+        "SELECT s.id FROM market_standing s WHERE s.status = 'open' AND EXISTS ("
+        "SELECT 1 FROM fragments f JOIN certificates c ON c.id = f.certificate_id "
+        "WHERE f.holder = s.holder AND f.status = 'active' AND f.id > s.after_fragment "
+        "AND c.obligor = s.obligor AND c.currency = s.currency AND NOT EXISTS ("
+        "SELECT 1 FROM market_requests m WHERE m.fragment_id = f.id OR m.origin_fragment = f.id))"
+        " UNION SELECT DISTINCT standing_id FROM market_requests WHERE status = 'open' "
+        "AND standing_id IS NOT NULL AND expires_on >= ?",
+        [today],
+    )
+    return {r[0] for r in found}
+
+
 def unoffered(conn: Connection, s: StandingRequest) -> list[tuple[int, int, date]]:
     """The fragments a standing request has not offered yet: active, held by its holder, of
     its obligor's certificates in its currency, received since it was set, and never the

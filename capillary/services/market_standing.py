@@ -280,9 +280,13 @@ class StandingService(MarketExecution):
         request at a time, each in its own unit of work; one refused does not stop the rest."""
         authorize(principal, Act.RUN_STANDING)
         posted = fills = filled = refused = 0
-        active = self.db.transaction(lambda c: rules_repo.standing(c, active=True),
-                                     readonly=True)  # fmt: skip
-        for standing in active:
+        today = self.today()
+
+        def due(conn: Connection) -> list[StandingRequest]:
+            wanted = rules_repo.standing_due(conn, today)
+            return [s for s in rules_repo.standing(conn, active=True) if s.id in wanted]
+
+        for standing in self.db.transaction(due, readonly=True):
             try:
                 p, n, amount = self.db.transaction(partial(self._sweep, standing=standing))
             except CapillaryError as exc:

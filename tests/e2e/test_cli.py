@@ -34,7 +34,7 @@ def run(
 
 
 def test_the_demo_runs_the_closed_loop_and_verifies(tmp_path: Path) -> None:
-    out = " ".join(run("demo", cwd=tmp_path).stdout.split())  # as read, not as wrapped
+    out = " ".join(run("tour", cwd=tmp_path).stdout.split())  # as read, not as wrapped
     for step in (
         "1. Participants",
         "which is not a business day, so due 2027-02-01",

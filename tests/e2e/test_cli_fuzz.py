@@ -84,7 +84,7 @@ WHO = ["capillary-ops", "huaxin-auto", "precision-parts", "dongguan-castings",
        "foshan-alloys", "merchants-bank", "cicc-factoring", "nobody", "huaxin-auto:ro"]  # fmt: skip
 # The demos build their own store (run by test_cli.py); serve listens until stopped (run by
 # test_serve.py as a process); so does the worker (run by tests/events as a process).
-SKIP = {("demo",), ("ledger", "demo"), ("serve",), ("worker",)}
+SKIP = {("demo",), ("tour",), ("ledger", "demo"), ("serve",), ("worker",)}
 RUNS: dict[str, int] = {"cli": 0, "imports": 0}
 ANSWERS: Counter[str] = Counter()
 

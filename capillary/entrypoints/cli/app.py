@@ -18,6 +18,7 @@ from capillary.entrypoints.cli import (
     clock,
     context,
     db,
+    economy_demo,
     events,
     keys,
     ledger,
@@ -52,7 +53,8 @@ app.add_typer(market.app, name="market")  # with market_standing's commands, reg
 assert market_standing.standing_app is not None
 app.command("events")(events.events)
 app.command("worker")(events.worker)
-app.command("demo")(loop_demo.run)
+app.command("demo")(economy_demo.run)
+app.command("tour")(loop_demo.run)
 app.command("serve")(serve.serve)
 app.command("openapi")(serve.openapi)
 ledger.app.command("demo")(ledger_demo.run)

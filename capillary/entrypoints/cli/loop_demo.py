@@ -1,4 +1,4 @@
-"""``capillary demo``: the closed loop, from a confirmed payable to settlement, on a fresh
+"""``capillary tour``: the closed loop, from a confirmed payable to settlement, on a fresh
 SQLite file, every step printed with the balances it changed."""
 
 from __future__ import annotations

@@ -1,0 +1,130 @@
+"""``capillary demo``: a seeded supply-chain economy simulated for a year through the
+platform's services, its report (terminal, JSON, an HTML page that works offline), demo API
+keys for each kind of participant, and then the API served on it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from capillary.bootstrap import Platform
+from capillary.domain.access import UserRole
+from capillary.entrypoints.cli import serve as serve_cli
+from capillary.entrypoints.cli.context import set_url, url
+from capillary.entrypoints.cli.render import console
+from capillary.simulation.demo import run_demo
+from capillary.simulation.economy import Economy
+from capillary.simulation.page import render
+
+DEFAULT_STORE = "capillary-demo.db"
+
+
+def run(
+    orgs: Annotated[int, typer.Option(min=20, max=100_000, help="Organizations.")] = 1_000,
+    days: Annotated[int, typer.Option(min=1, max=3_650, help="Days simulated.")] = 365,
+    seed: Annotated[int, typer.Option(help="The economy's seed: the same seed, the same run.")] = 7,
+    start: Annotated[str, typer.Option(help="The first simulated day.")] = "2026-01-05",
+    out: Annotated[Path, typer.Option(help="Where the report goes.")] = Path("capillary-demo"),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve",
+                                        help="Serve the API on the result.")] = True,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The API's port.")] = 8000,
+) -> None:  # fmt: skip
+    """Simulate a supply-chain economy through the platform for a year, report what reached
+    the small firms at every tier, and serve the API on it (--no-serve for scripts). Runs
+    on a fresh capillary-demo.db unless --db names an empty store."""
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        raise typer.BadParameter(f"--start is a date as YYYY-MM-DD; got {start!r}") from None
+    store = url() or f"sqlite:///{DEFAULT_STORE}"
+    if url() is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{DEFAULT_STORE}{suffix}").unlink(missing_ok=True)
+    console.rule("[bold]Capillary: a supply-chain economy")
+    console.print(f"{orgs:,} organizations: three core enterprises and their suppliers at "
+                  f"four tiers, five funders; {days} days from {first}, seed {seed}; "
+                  f"store {store}.")  # fmt: skip
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:  # fmt: skip
+        task = bar.add_task("simulating", total=days)
+        done = run_demo(store, orgs=orgs, days=days, seed=seed, start=first,
+                        progress=lambda n, day: bar.update(task, completed=n,
+                                                           description=f"{day}"))  # fmt: skip
+    platform, economy, report = done.platform, done.economy, done.report
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.html").write_text(render(report))
+    _print(report)
+    keys = _demo_keys(platform, economy, report)
+    (out / "keys.json").write_text(json.dumps(keys, indent=2) + "\n")
+    console.print(f"\nThe report: {out / 'report.html'} (and {out / 'report.json'}). "
+                  f"Demo API keys ({out / 'keys.json'}):")  # fmt: skip
+    for who, (org, token) in keys.items():
+        console.print(f"  {who:<10} {org:<26} {token}")
+    platform.ledger.db.dispose()
+    if serve:
+        console.print(f"\nServing the API on it: http://127.0.0.1:{port}/docs "
+                      f"(`capillary --db {store} …` reaches it from the command "
+                      "line).")  # fmt: skip
+        set_url(store)
+        serve_cli.serve(port=port)
+
+
+def _demo_keys(
+    platform: Platform, economy: Economy, report: dict[str, Any]
+) -> dict[str, tuple[str, str]]:
+    """A key for the first core, the supplier at each tier that received the most, a
+    funder, the operator and the auditor."""
+    ops = platform.parties.principal(economy.operator, "demo", user_role=UserRole.ADMIN)
+    chosen = {"operator": economy.operator, "auditor": economy.auditor,
+              "core": economy.cores[0].code, "funder": economy.funders[0].code}  # fmt: skip
+    for t in report["reach"]:
+        if t["most_reached"] is not None:
+            chosen[f"tier{t['tier']}"] = t["most_reached"]
+    keys = {}
+    for who, org in chosen.items():
+        scopes = "admin" if who == "operator" else "read" if who == "auditor" else "read,write"
+        made = platform.keys.create(principal=ops, org=org, name=f"demo {who}", scopes=scopes,
+                                    key=f"demo-key-{who}")  # fmt: skip
+        keys[who] = (org, made.token or "")
+    return keys
+
+
+def _print(report: dict[str, Any]) -> None:
+    e, v = report["economy"], report["volume"]
+    console.print(f"Simulated {e['days']} days in {e['seconds']} s.")
+    moved = Table(title="What moved (CNY)", show_edge=False)
+    for column in ("", "count", "amount"):
+        moved.add_column(column, justify="right" if column else "left")
+    for name, key in (("issued", "issued"), ("passed down as payment", "transferred"),
+                      ("financed", "financed"), ("settled", "settled")):  # fmt: skip
+        moved.add_row(name, f"{v[key]['count']:,}", f"{v[key]['face'] / 100:,.2f}")
+    console.print(moved)
+    reach = Table(title="Reach: finance down the tiers", show_edge=False)
+    for column in ("tier", "suppliers", "received", "cashed", "financed (CNY)", "rate",
+                   "alone", "saved (CNY)"):  # fmt: skip
+        reach.add_column(column, justify="right")
+
+    def pct(rate: str | None) -> str:
+        return "—" if rate is None else f"{float(rate) * 100:.2f}%"
+
+    for t in report["reach"]:
+        reach.add_row(str(t["tier"]), str(t["suppliers"]), str(t["received"]),
+                      str(t["cashed"]), f"{t['financed_face'] / 100:,.2f}", pct(t["rate"]),
+                      pct(t["standalone_rate"]), f"{t['saved'] / 100:,.2f}")  # fmt: skip
+    console.print(reach)
+    c, o = report["checks"], report["overdue"]
+    console.print(f"Overdue: {o['certificates']} certificates; recourse claims: "
+                  f"{o['recourse_claims']}.")  # fmt: skip
+    chain, balances, books = (c["ledger_chain_intact"], c["balances_equal_postings"],
+                              c["books_reconcile"])  # fmt: skip
+    console.print(("[green]" if chain and balances and books else "[red]") + "Checks: the "
+                  f"ledger's chain {'verifies' if chain else 'FAILS'}; balances "
+                  f"{'equal' if balances else 'DIFFER FROM'} their postings; the books "
+                  f"{'reconcile' if books else 'DO NOT reconcile'}.")  # fmt: skip
