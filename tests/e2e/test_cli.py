@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -216,3 +217,26 @@ def test_every_command_option_and_argument_says_what_it_is() -> None:
 
     walk((), typer.main.get_command(app))
     assert missing == []
+
+
+def test_the_demo_economy_reports_and_hands_out_keys(tmp_path: Path) -> None:
+    """``capillary demo`` small and without serving, as a script would run it: the report
+    in the terminal and on disk, keys for each kind of participant, and a refusal to build
+    into a store that has a platform already."""
+    done = run("demo", "--orgs", "40", "--days", "30", "--no-serve", cwd=tmp_path)
+    out = " ".join(done.stdout.split())
+    assert "40 organizations" in out
+    assert "Reach: finance down the tiers" in out
+    assert (
+        "Checks: the ledger's chain verifies; balances equal their postings; the books reconcile."
+    ) in out
+    report = json.loads((tmp_path / "capillary-demo" / "report.json").read_text())
+    assert report["economy"]["organizations"] == 40
+    assert "<svg" in (tmp_path / "capillary-demo" / "report.html").read_text()
+    keys = json.loads((tmp_path / "capillary-demo" / "keys.json").read_text())
+    assert {"operator", "auditor", "core", "funder", "tier1"} <= set(keys)
+    assert all(token.startswith("cap_") for _, token in keys.values())
+    again = run("--db", f"sqlite:///{tmp_path / 'capillary-demo.db'}", "demo", "--no-serve",
+                cwd=tmp_path, ok=False)  # fmt: skip
+    assert again.returncode != 0
+    assert "has a platform already" in " ".join((again.stdout + again.stderr).split())
