@@ -34,14 +34,15 @@ from capillary.services.webhooks import WebhookService
 
 
 def open_database(
-    url: str | None = None, *, upgrade: bool = True, create: bool = False
+    url: str | None = None, *, upgrade: bool = True, create: bool = False, durable: bool = True
 ) -> Database:
     """The store at ``url``. With ``upgrade`` its schema is brought to the newest revision
     (what tests and the library do); without it, a store behind the code is refused with
     ``schema_behind`` (what the command line does: it never migrates silently), except that
     ``create`` lays out the schema in a store that has none yet."""
     settings = Settings()
-    db = Database(url or settings.database_url, max_attempts=settings.max_attempts)
+    db = Database(url or settings.database_url, max_attempts=settings.max_attempts,
+                  durable=durable)  # fmt: skip
     current = migrate.current_revision(db)
     head = migrate.head_revision()
     if upgrade or (create and current is None):
@@ -104,11 +105,12 @@ def open_platform(
     upgrade: bool = True,
     create: bool = False,
     clock: Clock | None = None,
+    durable: bool = True,
 ) -> Platform:
     """Every service over the store at ``url``, on the platform's clock (a sandbox's stored
-    clock, or wall time) unless ``clock`` is given (tests). ``upgrade`` and ``create``: see
-    :func:`open_database`."""
-    db = open_database(url, upgrade=upgrade, create=create)
+    clock, or wall time) unless ``clock`` is given (tests). ``upgrade``, ``create`` and
+    ``durable``: see :func:`open_database` and :func:`capillary.adapters.database.create_engine`."""
+    db = open_database(url, upgrade=upgrade, create=create, durable=durable)
     stored, timezone = platform_clock(db)
     clock = clock or stored
     ledger = LedgerService(db, clock=clock)

@@ -128,6 +128,17 @@ def read_balance(conn: Connection, account_id: int) -> Balance | None:
     return None if row is None else Balance(row[0], row[1], row[2], row[3])
 
 
+def read_balances(conn: Connection, account_ids: Iterable[int]) -> dict[int, Balance]:
+    """The balances of ``account_ids`` that exist, in one statement per chunk."""
+    found: dict[int, Balance] = {}
+    for chunk in chunks(sorted(set(account_ids))):
+        where, params = in_clause(conn, "id", chunk)
+        for r in conn.exec_driver_sql(f"SELECT id, {BALANCE_COLUMNS} FROM accounts WHERE {where}",
+                                      params):  # fmt: skip
+            found[r[0]] = Balance(r[1], r[2], r[3], r[4])
+    return found
+
+
 def lock_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, AccountState]:
     """The touched accounts' balances, locked for the rest of the transaction.
 

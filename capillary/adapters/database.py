@@ -65,24 +65,28 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str) -> Engine:
+def create_engine(url: str, *, durable: bool = True) -> Engine:
+    """The engine for ``url``. ``durable=False`` (a sandbox built to be thrown away, like
+    the demo economy) lets SQLite skip the sync to disk at each commit (``synchronous=
+    NORMAL`` under WAL: the store stays consistent after a crash; the last commits may be
+    lost on a power cut); PostgreSQL is always durable."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, durable=durable)
         return engine
     # No pre-ping (a round trip per unit of work); connections are recycled instead, and a
     # dropped one surfaces as an error the caller may retry.
     return sa.create_engine(url, pool_recycle=1800, pool_size=5, max_overflow=5)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, durable: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache
@@ -144,10 +148,10 @@ class Database:
 
     _open: ClassVar[weakref.WeakSet[Database]] = weakref.WeakSet()
 
-    def __init__(self, url: str, *, max_attempts: int = 30) -> None:
+    def __init__(self, url: str, *, max_attempts: int = 30, durable: bool = True) -> None:
         self.url = normalize_url(url)
         try:
-            self.engine = create_engine(self.url)
+            self.engine = create_engine(self.url, durable=durable)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError):
             raise StoreUnavailable(
                 f"{url!r} is not a store URL: write sqlite:///file.db or "

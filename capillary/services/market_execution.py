@@ -256,14 +256,17 @@ class MarketExecution(FragmentMover):
         # A funder pays at most the face for what it buys: its cash, as face, bounds its
         # fills (a funder short of cash is passed over, not a reason to fill nothing).
         funders = sorted({q.funder for q in quotes.values()})
-        for funder in funders:
-            pools[cash_pool(funder, found.currency)] = self._cash(conn, funder, found.currency)
+        for funder, cash in self._cash_of(conn, funders, found.currency).items():
+            pools[cash_pool(funder, found.currency)] = cash
         frag, cert = self._fragment(conn, found.fragment_id)
         days = (cert.maturity - today).days
         rule_ids = sorted({q.rule_id for q in quotes.values() if q.rule_id is not None})
         # A rule's caps span requests: its fills are taken one unit of work at a time.
         rules = {x.id: x for x in rules_repo.rules(conn, ids=rule_ids, lock=True)}
-        usage = rules_repo.rule_usage(conn, rule_ids)
+        capped = [i for i in rule_ids if i in rules and any(
+            c is not None for c in (rules[i].cap_per_obligor, rules[i].cap_per_tier,
+                                    rules[i].cap_total))]  # fmt: skip
+        usage = rules_repo.rule_usage(conn, capped)  # uncapped rules need no count
         sources: list[Source] = []
         for q in quotes.values():
             source = as_source(q, found.obligor, found.currency)
@@ -305,7 +308,16 @@ class MarketExecution(FragmentMover):
 
     def _cash(self, conn: Connection, org: str, currency: str) -> int:
         """What ``org`` may spend of its cash in ``currency`` now."""
-        ids = account_repo.account_ids(conn, [currency], codes=("cash",), orgs=[org])
-        account = ids.get((org, currency, "cash"))
-        balance = account_repo.read_balance(conn, account) if account else None
-        return max(0, balance.available_credit) if balance is not None else 0
+        return self._cash_of(conn, [org], currency)[org]
+
+    def _cash_of(self, conn: Connection, orgs: Sequence[str], currency: str) -> dict[str, int]:
+        """What each of ``orgs`` may spend of its cash in ``currency`` now, read together."""
+        if not orgs:
+            return {}
+        ids = account_repo.account_ids(conn, [currency], codes=("cash",), orgs=list(orgs))
+        balances = account_repo.read_balances(conn, ids.values())
+        found = {}
+        for org in orgs:
+            balance = balances.get(ids.get((org, currency, "cash"), -1))
+            found[org] = max(0, balance.available_credit) if balance is not None else 0
+        return found

@@ -49,7 +49,9 @@ def run_demo(
     finally:
         blank.ledger.db.dispose()
     clock = SteppingClock(start)
-    platform = open_platform(store, clock=clock)
+    # A sandbox built to be thrown away: SQLite need not sync each commit to disk (the
+    # store stays consistent; see create_engine). The served API reopens it durable.
+    platform = open_platform(store, clock=clock, durable=False)
     started = time.perf_counter()
     simulation = Simulation(platform, economy, clock=clock, start=start, days=days,
                             progress=progress)  # fmt: skip
