@@ -165,7 +165,6 @@ def billed_quantities(
 ) -> dict[int, dict[int, Decimal]]:
     """Per order and order line, the quantity billed by matched or confirmed invoices other
     than ``excluding``."""
-    i, il = t.invoices, t.invoice_lines
     skip = set(excluding)
     out: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     if driver_sql.is_pg(
@@ -184,10 +183,13 @@ def billed_quantities(
                 out[order_id][line_no] += Decimal(quantity)
         return out
     for chunk in chunks(sorted(set(order_ids))):
-        rows = conn.execute(
-            sa.select(i.c.id, i.c.order_id, il.c.order_line_no, il.c.quantity)
-            .join(il, il.c.invoice_id == i.c.id)
-            .where(i.c.order_id.in_(chunk), i.c.status.in_(["matched", "confirmed"]))
+        rows = driver_sql.rows(
+            conn,
+            "SELECT i.id, i.order_id, il.order_line_no, il.quantity FROM invoices i "
+            "JOIN invoice_lines il ON il.invoice_id = i.id "
+            f"WHERE i.order_id IN ({driver_sql.marks(len(chunk))}) "
+            "AND i.status IN ('matched', 'confirmed')",
+            list(chunk),
         )
         for invoice_id, order_id, line_no, quantity in rows:
             if invoice_id not in skip:

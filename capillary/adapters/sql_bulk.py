@@ -4,6 +4,7 @@ variables, decimals kept as text."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -39,11 +40,34 @@ def by_keys(
             f"ON {on}"
         )
         return list(conn.exec_driver_sql(sql, tuple(list(c) for c in zip(*keys, strict=True))))
+    # SQLite: straight to the driver (a use case's few keys cost more to compile as a
+    # statement than to run), the table's dates read back as dates.
+    names = [c.name for c in table.c]
+    dates = [i for i, c in enumerate(table.c) if isinstance(c.type, sa.Date)]
+    kind = _row_type(table)
     rows: list[Any] = []
-    cols = [table.c[c] for c in columns]
     for chunk in chunks(keys):
-        rows += conn.execute(sa.select(table).where(sa.tuple_(*cols).in_(chunk)))
+        tuples = ", ".join(f"({driver_sql.marks(len(columns))})" for _ in chunk)
+        sql = (f"SELECT {', '.join(names)} FROM {table.name} "
+               f"WHERE ({', '.join(columns)}) IN (VALUES {tuples})")  # fmt: skip
+        for r in driver_sql.rows(conn, sql, [v for key in chunk for v in key]):
+            values = list(r)
+            for i in dates:
+                if isinstance(values[i], str):
+                    values[i] = date.fromisoformat(values[i])
+            rows.append(kind(*values))
     return rows
+
+
+_ROW_TYPES: dict[str, Any] = {}
+
+
+def _row_type(table: sa.Table) -> Any:
+    """A named tuple of ``table``'s columns: rows read by attribute, as SQLAlchemy's are."""
+    found = _ROW_TYPES.get(table.name)
+    if found is None:
+        found = _ROW_TYPES[table.name] = namedtuple(f"{table.name}_row", [c.name for c in table.c])
+    return found
 
 
 def bulk_insert(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -84,7 +108,7 @@ def insert_with_ids(conn: Connection, table: sa.Table, rows: Sequence[dict[str, 
         bulk_insert(conn, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
         return ids
     # SQLite: the write lock (BEGIN IMMEDIATE) is ours, so the next ids are known.
-    (last,) = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).one()
+    ((last,),) = driver_sql.rows(conn, f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")
     ids = list(range(last + 1, last + 1 + len(rows)))
     bulk_insert(conn, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
     return ids

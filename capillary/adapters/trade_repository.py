@@ -39,22 +39,17 @@ from capillary.domain.trade import (
 
 def _order_lines(conn: Connection, order_ids: Sequence[int]) -> dict[int, list[OrderLine]]:
     lines: dict[int, list[OrderLine]] = defaultdict(list)
-    ol = t.order_lines
     for chunk in chunks(order_ids):
-        rows = conn.execute(
-            sa.select(ol).where(ol.c.order_id.in_(chunk)).order_by(ol.c.order_id, ol.c.line_no)
+        rows = driver_sql.rows(
+            conn,
+            "SELECT order_id, line_no, item, description, quantity, uom, unit_price, tax_rate "
+            f"FROM order_lines WHERE order_id IN ({driver_sql.marks(len(chunk))}) "
+            "ORDER BY order_id, line_no",
+            list(chunk),
         )
         for r in rows:
-            lines[r.order_id].append(
-                OrderLine(
-                    r.line_no,
-                    r.item,
-                    r.description,
-                    Decimal(r.quantity),
-                    r.uom,
-                    Decimal(r.unit_price),
-                    Decimal(r.tax_rate),
-                )
+            lines[r[0]].append(
+                OrderLine(r[1], r[2], r[3], Decimal(r[4]), r[5], Decimal(r[6]), Decimal(r[7]))
             )
     return lines
 
@@ -302,7 +297,6 @@ def accepted_quantities(
     conn: Connection, order_ids: Iterable[int]
 ) -> dict[int, dict[int, Decimal]]:
     """Per order and order line, the quantity accepted on its deliveries."""
-    d, dl = t.deliveries, t.delivery_lines
     out: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     if driver_sql.is_pg(
         conn
@@ -318,11 +312,13 @@ def accepted_quantities(
             out[order_id][line_no] += Decimal(accepted)
         return out
     for chunk in chunks(sorted(set(order_ids))):
-        rows = conn.execute(
-            sa.select(d.c.order_id, dl.c.order_line_no, dl.c.accepted)
-            .join(dl, dl.c.delivery_id == d.c.id)
-            .where(d.c.order_id.in_(chunk), dl.c.accepted.is_not(None))
+        found = driver_sql.rows(
+            conn,
+            "SELECT d.order_id, dl.order_line_no, dl.accepted FROM deliveries d "
+            "JOIN delivery_lines dl ON dl.delivery_id = d.id "
+            f"WHERE d.order_id IN ({driver_sql.marks(len(chunk))}) AND dl.accepted IS NOT NULL",
+            list(chunk),
         )
-        for order_id, line_no, accepted in rows:
+        for order_id, line_no, accepted in found:
             out[order_id][line_no] += Decimal(accepted)
     return out
