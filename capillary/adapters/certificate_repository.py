@@ -257,8 +257,12 @@ def insert_fragments(conn: Connection, fragments: Sequence[Fragment], now: int) 
 
 
 def fragment(conn: Connection, fragment_id: int) -> Fragment | None:
-    r = conn.execute(sa.select(t.fragments).where(t.fragments.c.id == fragment_id)).first()
-    return None if r is None else _fragment(r)
+    found = driver_sql.rows(conn, f"SELECT {_FRAGMENT_COLUMNS} FROM fragments WHERE id = ?",
+                            [fragment_id])  # fmt: skip
+    if not found:
+        return None
+    r = found[0]
+    return Fragment(r[0], r[1], r[2], r[3], r[4], _FRAGMENT_STATUS[r[5]], r[6], r[7], r[8])
 
 
 def fragments_of(conn: Connection, certificate_ids: Iterable[int]) -> list[Fragment]:
@@ -482,14 +486,18 @@ def credit_lines_locked(
 ) -> dict[tuple[str, str, str], CreditLine]:
     """The credit lines of ``keys`` (funder, obligor, currency) that exist, locked for the
     unit of work in key order (one statement)."""
-    c = t.credit_lines
     wanted = sorted(set(keys))
-    q = (
-        sa.select(c)
-        .where(sa.tuple_(c.c.funder, c.c.obligor, c.c.currency).in_(wanted))
-        .order_by(c.c.funder, c.c.obligor, c.c.currency)
-    )
-    return {(r.funder, r.obligor, r.currency): _line(r) for r in conn.execute(_locked(conn, q))}
+    if not wanted:
+        return {}
+    tuples = ", ".join("(?, ?, ?)" for _ in wanted)
+    sql = ("SELECT id, funder, obligor, currency, limit_amount, used, expires_on FROM "
+           f"credit_lines WHERE (funder, obligor, currency) IN (VALUES {tuples}) "
+           "ORDER BY funder, obligor, currency")  # fmt: skip
+    if driver_sql.is_pg(conn):
+        sql += " FOR UPDATE"
+    found = driver_sql.rows(conn, sql, [v for key in wanted for v in key])
+    return {(r[1], r[2], r[3]): CreditLine(r[0], r[1], r[2], r[3], r[4], r[5],
+                                           driver_sql.day(r[6])) for r in found}  # fmt: skip
 
 
 def certificates_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Certificate]:
