@@ -217,8 +217,9 @@ def standing_due(conn: Connection, today: date) -> set[int]:
         "SELECT s.id FROM market_standing s WHERE s.status = 'open' AND EXISTS ("
         "SELECT 1 FROM fragments f JOIN certificates c ON c.id = f.certificate_id "
         "WHERE f.holder = s.holder AND f.status = 'active' AND f.id > s.after_fragment "
-        "AND c.obligor = s.obligor AND c.currency = s.currency AND NOT EXISTS ("
-        "SELECT 1 FROM market_requests m WHERE m.fragment_id = f.id OR m.origin_fragment = f.id))"
+        "AND c.obligor = s.obligor AND c.currency = s.currency "
+        "AND NOT EXISTS (SELECT 1 FROM market_requests m WHERE m.fragment_id = f.id) "
+        "AND NOT EXISTS (SELECT 1 FROM market_requests m WHERE m.origin_fragment = f.id))"
         " UNION SELECT DISTINCT standing_id FROM market_requests WHERE status = 'open' "
         "AND standing_id IS NOT NULL AND expires_on >= ?",
         [today],
@@ -235,8 +236,10 @@ def unoffered(conn: Connection, s: StandingRequest) -> list[tuple[int, int, date
         "SELECT f.id, f.amount, c.maturity FROM fragments f "
         "JOIN certificates c ON c.id = f.certificate_id "
         "WHERE f.holder = ? AND f.status = 'active' AND f.id > ? AND c.obligor = ? "
-        "AND c.currency = ? AND NOT EXISTS (SELECT 1 FROM market_requests m "
-        "WHERE m.fragment_id = f.id OR m.origin_fragment = f.id) ORDER BY f.id",
+        "AND c.currency = ? "
+        "AND NOT EXISTS (SELECT 1 FROM market_requests m WHERE m.fragment_id = f.id) "
+        "AND NOT EXISTS (SELECT 1 FROM market_requests m WHERE m.origin_fragment = f.id) "
+        "ORDER BY f.id",
         [s.holder, s.after_fragment, s.obligor, s.currency],
     )
     return [(r[0], r[1], day(r[2])) for r in found]
