@@ -324,45 +324,49 @@ class Simulation:
         self._received.clear()
 
     def _pay(self, payer: str, day: date) -> None:
+        """``payer`` pays its open supplier invoices, oldest first, from the fragments it
+        holds (largest first; one transfer per fragment per batch, its change used in the
+        next), never leaving change below the smallest fragment."""
         who = self.as_(payer)
         owed = self._unpaid[payer]
-        while owed:
-            held = sorted(
-                (f for f, c in self.p.certificates.held(payer, principal=who)
-                 if f.status is FragmentStatus.ACTIVE and (c.maturity - day).days > 5),
-                key=lambda f: -f.amount,
-            )  # fmt: skip
-            if not held:
-                return  # nothing left to pay with: the rest waits for the next certificate
+        least = self.p.certificates.rules.min_fragment
+        holding = {f.id: (f.amount, c.maturity)
+                   for f, c in self.p.certificates.held(payer, principal=who)
+                   if f.status is FragmentStatus.ACTIVE
+                   and (c.maturity - day).days > 5}  # fmt: skip
+        while owed and holding:
             batch, used = [], 0
-            for fragment in held:  # one transfer per fragment per batch
+            for fragment_id, (amount_held, _) in sorted(holding.items(),
+                                                        key=lambda kv: -kv[1][0]):  # fmt: skip
                 if used >= len(owed):
                     break
                 o = owed[used]
-                amount = min(o.left, fragment.amount)
-                if fragment.amount - amount and fragment.amount - amount < 100 * Y:
-                    amount = fragment.amount  # never leave change below the smallest fragment
-                    amount = min(amount, o.left) if o.left >= fragment.amount else amount
-                if amount < 100 * Y:
-                    used += 1
-                    continue
-                batch.append((o, Transfer(fragment.id, o.invoice.seller, amount,
-                                          o.invoice.number)))  # fmt: skip
                 used += 1
+                amount = min(o.left, amount_held)
+                if 0 < amount_held - amount < least:
+                    amount = amount_held - least  # pay a little less; the rest stays owed
+                if amount < least:
+                    continue
+                batch.append((o, Transfer(fragment_id, o.invoice.seller, amount,
+                                          o.invoice.number)))  # fmt: skip
             if not batch:
                 return
             try:
-                self.p.certificates.transfer_many([t for _, t in batch], principal=who,
-                                                  key=self.key("pay"))  # fmt: skip
+                moved = self.p.certificates.transfer_many([t for _, t in batch], principal=who,
+                                                          key=self.key("pay"))  # fmt: skip
             except CapillaryError as exc:
                 self.stats.refusals[exc.code] += 1
                 return
-            for o, t in batch:
+            for (o, t), m in zip(batch, moved, strict=True):
                 o.left -= t.amount
                 self._received.add(t.recipient)
                 self.stats.transfers += 1
                 self.stats.transferred += t.amount
-            owed[:] = [o for o in owed if o.left > 0]
+                _, maturity = holding.pop(t.fragment_id)
+                if len(m.fragments) > 1:  # the change stays with the payer
+                    change = m.fragments[1]
+                    holding[change.id] = (change.amount, maturity)
+            owed[:] = [o for o in owed if o.left >= least]
 
     def _offer_early_payment(self, day: date) -> None:
         for core in self.e.cores:
