@@ -1,6 +1,7 @@
-"""Indexes the market's sweeps and caps read by: a request by the fragment it sells from
-(is this fragment offered already?), and quotes by the standing rule that made them (what a
-rule's fills use of its caps).
+"""Indexes the market's sweeps, caps and reports read by: a request by the fragment it sells
+from (is this fragment offered already?), quotes by the standing rule that made them (what a
+rule's fills use of its caps), and fills by the fragment they bought (was this fragment
+bought in the market?).
 
 Revision ID: 0010
 Revises: 0009
@@ -18,8 +19,10 @@ depends_on = None
 def upgrade() -> None:
     op.create_index("ix_market_requests_fragment", "market_requests", ["fragment_id"])
     op.create_index("ix_market_quotes_rule", "market_quotes", ["rule_id"])
+    op.create_index("ix_market_fills_fragment", "market_fills", ["fragment_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_market_fills_fragment", "market_fills")
     op.drop_index("ix_market_quotes_rule", "market_quotes")
     op.drop_index("ix_market_requests_fragment", "market_requests")
