@@ -185,10 +185,15 @@ def insert_standing(conn: Connection, s: StandingRequest) -> StandingRequest:
 
 def standing(
     conn: Connection, *, holder: str | None = None, active: bool | None = None,
-    standing_id: int | None = None, lock: bool = False,
+    standing_id: int | None = None, lock: bool = False, ids: Sequence[int] | None = None,
 ) -> list[StandingRequest]:  # fmt: skip
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
+    if ids is not None:
+        if not ids:
+            return []
+        where.append(f"id IN ({marks(len(ids))})")
+        params += list(ids)
     if holder is not None:
         where.append("holder = ?")
         params.append(holder)

@@ -283,8 +283,8 @@ class StandingService(MarketExecution):
         today = self.today()
 
         def due(conn: Connection) -> list[StandingRequest]:
-            wanted = rules_repo.standing_due(conn, today)
-            return [s for s in rules_repo.standing(conn, active=True) if s.id in wanted]
+            wanted = sorted(rules_repo.standing_due(conn, today))
+            return [s for s in rules_repo.standing(conn, ids=wanted) if s.active]
 
         for standing in self.db.transaction(due, readonly=True):
             try:
