@@ -46,7 +46,7 @@ LPR = Decimal("0.031")  # the one-year LPR the operator publishes
 VAT = Decimal("0.13")
 SHORT_DELIVERY = 0.03  # deliveries the buyer accepts only in part
 OVERBILL = 0.03  # invoices that bill more than was accepted: match exceptions, disputed
-LATE = 0.25  # of the late payer's due days, how many it funds late
+LATE = 0.5  # of the late payer's due days, how many it funds a week late
 EARLY_CASH = 20_000_000 * Y  # what each core offers for early payment each month
 EARLY_HURDLE = Decimal("0.046")  # the APR it asks: about the funders' price for its paper
 
@@ -369,7 +369,10 @@ class Simulation:
             owed[:] = [o for o in owed if o.left >= least]
 
     def _offer_early_payment(self, day: date) -> None:
+        """Each core with cash to spare (not the late payer) offers some for early payment."""
         for core in self.e.cores:
+            if core.late_payer:
+                continue
             cash = EARLY_CASH
             self.p.cash.deposit(principal=self.as_(self.e.operator), org=core.code, cur="CNY",
                                 amount=cash, key=f"demo-ep-cash-{core.code}-{day}")  # fmt: skip
