@@ -93,6 +93,9 @@ def build(platform: Platform, economy: Economy, stats: Stats, *, start: date,
             "start": start.isoformat(),
             "days": stats.days,
             "seconds": round(elapsed, 1),
+            "seconds_by_step": {
+                k: round(v, 1) for k, v in sorted(stats.seconds.items(), key=lambda kv: -kv[1])
+            },
         },
         "trade": {
             "orders": stats.orders,

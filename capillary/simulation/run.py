@@ -17,6 +17,7 @@ every final holder.
 from __future__ import annotations
 
 import random
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class Stats:
     settled_runs: int = 0
     late_fundings: int = 0
     refusals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # by step
 
 
 @dataclass
@@ -184,7 +186,7 @@ class Simulation:
     # ------------------------------------------------------------------ the days
 
     def run(self) -> Stats:
-        self.set_up()
+        self._timed("setting up", self.set_up)
         for n in range(self.days):
             day = self.start + timedelta(days=n)
             if n:  # the sandbox's stored clock, and the one the services read, move together
@@ -199,23 +201,31 @@ class Simulation:
         return self.stats
 
     def one_day(self, day: date) -> None:
-        self._order(day)
-        self._deliver(day)
-        self._invoice(day)
-        self._issue(day)
-        self._pay_down(day)
-        business = self.p.settlement.calendar().is_business_day(day)
+        timed = self._timed
+        timed("orders", self._order, day)
+        timed("deliveries", self._deliver, day)
+        timed("invoices", self._invoice, day)
+        timed("certificates issued", self._issue, day)
+        timed("payments down the chain", self._pay_down, day)
+        calendar = self.p.settlement.calendar()
+        business = calendar.is_business_day(day)
         ops = self.as_(self.e.operator)
-        if business and (day.day <= 3 and not any(
-                self.p.settlement.calendar().is_business_day(day.replace(day=d))
-                for d in range(1, day.day))):  # fmt: skip
-            self._offer_early_payment(day)
-        self.p.standing.run_standing(principal=ops)
-        self._fund_maturities(day)
+        first = business and not any(calendar.is_business_day(day.replace(day=d))
+                                     for d in range(1, day.day))  # fmt: skip
+        if first:  # the first business day of the month
+            timed("early-payment offers", self._offer_early_payment, day)
+        timed("market: standing requests", lambda: self.p.standing.run_standing(principal=ops))
+        timed("cores funding maturities", self._fund_maturities, day)
         if business:
-            self.p.settlement.settle(principal=ops, key=f"demo-settle-{day}")
+            key = f"demo-settle-{day}"
+            timed("settlement", lambda: self.p.settlement.settle(principal=ops, key=key))
             self.stats.settled_runs += 1
-        self.p.market.expire(principal=ops)
+        timed("market: expiry", lambda: self.p.market.expire(principal=ops))
+
+    def _timed(self, what: str, step: Callable[..., object], *args: object) -> None:
+        started = time.perf_counter()
+        step(*args)
+        self.stats.seconds[what] += time.perf_counter() - started
 
     def _order(self, day: date) -> None:
         by_buyer: dict[str, list[PurchaseOrder]] = defaultdict(list)
