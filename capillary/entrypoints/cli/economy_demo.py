@@ -98,8 +98,9 @@ def _demo_keys(
 
 def _print(report: dict[str, Any]) -> None:
     e, v = report["economy"], report["volume"]
-    steps = ", ".join(f"{k} {v} s" for k, v in e["seconds_by_step"].items() if v >= 0.5)
-    console.print(f"Simulated {e['days']} days in {e['seconds']} s ({steps}).")
+    steps = ", ".join(f"{k} {v} s" for k, v in list(e["seconds_by_step"].items())[:5])
+    console.print(f"Simulated {e['days']} days in {e['seconds']} s; the most time went to: "
+                  f"{steps}.")  # fmt: skip
     moved = Table(title="What moved (CNY)", show_edge=False)
     for column in ("", "count", "amount"):
         moved.add_column(column, justify="right" if column else "left")
