@@ -39,7 +39,7 @@ from capillary.domain.market_rules import (
     check_grade,
     check_spreads,
 )
-from capillary.domain.parties import Role, require_role
+from capillary.domain.parties import Role, check_code, require_role
 from capillary.domain.pricing import within
 from capillary.services.market_execution import MarketExecution
 
@@ -140,6 +140,7 @@ class StandingService(MarketExecution):
         at once."""
         authorize(principal, Act.SET_STANDING_RULE, principal.org)
         spreads = check_spreads(spreads)
+        obligors = frozenset(check_code(o) for o in obligors)  # stored space-separated
         for cap in (cap_per_obligor, cap_per_tier, cap_total):
             if cap is not None and cap < self.rules.min_fragment:
                 raise ValidationError("A cap is at least the smallest fragment, or none.")
