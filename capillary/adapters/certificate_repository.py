@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import certificate_tables as t
-from capillary.adapters import driver_sql
+from capillary.adapters import driver_sql, sql_bulk
 from capillary.domain.certificates import (
     Certificate,
     CertificateStatus,
@@ -83,8 +83,7 @@ def upsert_credit_line(
 
 
 def set_credit_used(conn: Connection, line_id: int, used: int) -> None:
-    c = t.credit_lines
-    conn.execute(c.update().where(c.c.id == line_id).values(used=used))
+    driver_sql.run(conn, "UPDATE credit_lines SET used = ? WHERE id = ?", [used, line_id])
 
 
 def credit_lines(conn: Connection, org: str | None) -> list[CreditLine]:
@@ -150,6 +149,16 @@ def _certificate(r: Any) -> Certificate:
     )
 
 
+_CERTIFICATE_COLUMNS = (
+    "id, number, obligor, first_holder, currency, face, issue_date, maturity, status, pending_tx"
+)
+
+
+def _certificate_row(r: Sequence[Any]) -> Certificate:
+    return Certificate(r[0], r[1], r[2], r[3], r[4], r[5], driver_sql.day(r[6]),
+                       driver_sql.day(r[7]), CertificateStatus(r[8]))  # fmt: skip
+
+
 def certificate(
     conn: Connection,
     *,
@@ -157,11 +166,14 @@ def certificate(
     certificate_id: int | None = None,
     lock: bool = False,
 ) -> tuple[Certificate, int | None] | None:
-    """A certificate and the ledger hold behind it while pending."""
-    c = t.certificates
-    q = sa.select(c).where(c.c.number == number if number is not None else c.c.id == certificate_id)
-    r = conn.execute(_locked(conn, q) if lock else q).first()
-    return None if r is None else (_certificate(r), r.pending_tx)
+    """A certificate and the ledger hold behind it while pending (straight to the driver:
+    every transfer and financing reads one)."""
+    where = "number = ?" if number is not None else "id = ?"
+    sql = f"SELECT {_CERTIFICATE_COLUMNS} FROM certificates WHERE {where}"
+    if lock and driver_sql.is_pg(conn):
+        sql += " FOR UPDATE"
+    found = driver_sql.rows(conn, sql, [number if number is not None else certificate_id])
+    return None if not found else (_certificate_row(found[0]), found[0][9])
 
 
 def set_certificate_status(
@@ -284,12 +296,14 @@ def held_by(
     conn: Connection, holder: str, *, after: int = 0, limit: int | None = None
 ) -> list[Fragment]:
     """The active fragments ``holder`` holds, in id order (a page: after id ``after``)."""
-    f = t.fragments
-    q = sa.select(f).where(f.c.holder == holder, f.c.status == "active", f.c.id > after)
-    q = q.order_by(f.c.id)
+    sql = (f"SELECT {_FRAGMENT_COLUMNS} FROM fragments WHERE holder = ? AND status = 'active' "
+           "AND id > ? ORDER BY id")  # fmt: skip
+    params: list[Any] = [holder, after]
     if limit is not None:
-        q = q.limit(limit)
-    return [_fragment(r) for r in conn.execute(q)]
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [Fragment(r[0], r[1], r[2], r[3], r[4], _FRAGMENT_STATUS[r[5]], r[6], r[7], r[8])
+            for r in driver_sql.rows(conn, sql, params)]  # fmt: skip
 
 
 def spend(conn: Connection, fragment_id: int) -> bool:
@@ -501,14 +515,13 @@ def credit_lines_locked(
 
 
 def certificates_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Certificate]:
-    c = t.certificates
     wanted = sorted(set(ids))
     out: dict[int, Certificate] = {}
     for start in range(0, len(wanted), 2000):
         chunk = wanted[start : start + 2000]
-        out.update(
-            {r.id: _certificate(r) for r in conn.execute(sa.select(c).where(c.c.id.in_(chunk)))}
-        )
+        sql = (f"SELECT {_CERTIFICATE_COLUMNS} FROM certificates "
+               f"WHERE id IN ({driver_sql.marks(len(chunk))})")  # fmt: skip
+        out.update({r[0]: _certificate_row(r) for r in driver_sql.rows(conn, sql, chunk)})
     return out
 
 
@@ -522,8 +535,7 @@ def spend_many(conn: Connection, fragment_ids: Sequence[int]) -> bool:
 
 
 def insert_financings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(t.financings.insert(), list(rows))
+    sql_bulk.bulk_insert(conn, t.financings, rows)
 
 
 def next_certificate_ids(conn: Connection, count: int) -> list[int]:

@@ -33,24 +33,17 @@ from capillary.domain.trade import (
 # ---------------------------------------------------------------- invoices
 
 
+_LINE_COLUMNS = "invoice_id, line_no, order_line_no, quantity, unit_price, amount, tax_rate, tax"
+
+
 def _invoices(conn: Connection, rows: Sequence[Any]) -> list[Invoice]:
-    il = t.invoice_lines
     lines: dict[int, list[InvoiceLine]] = defaultdict(list)
     for chunk in chunks([r.id for r in rows]):
-        for ln in conn.execute(
-            sa.select(il).where(il.c.invoice_id.in_(chunk)).order_by(il.c.line_no)
-        ):
-            lines[ln.invoice_id].append(
-                InvoiceLine(
-                    ln.line_no,
-                    ln.order_line_no,
-                    Decimal(ln.quantity),
-                    Decimal(ln.unit_price),
-                    ln.amount,
-                    Decimal(ln.tax_rate),
-                    ln.tax,
-                )
-            )
+        for ln in driver_sql.rows(conn, f"SELECT {_LINE_COLUMNS} FROM invoice_lines WHERE "
+                                        f"invoice_id IN ({driver_sql.marks(len(chunk))}) "
+                                        "ORDER BY line_no", chunk):  # fmt: skip
+            lines[ln[0]].append(InvoiceLine(ln[1], ln[2], Decimal(ln[3]), Decimal(ln[4]), ln[5],
+                                            Decimal(ln[6]), ln[7]))  # fmt: skip
     return [
         Invoice(
             seller=r.seller,
@@ -220,12 +213,8 @@ def record_matches(
             tuple(list(c) for c in zip(*rows, strict=True)),
         )
         return
-    conn.execute(
-        t.invoices.update()
-        .where(t.invoices.c.id == sa.bindparam("invoice_id"))
-        .values(status=sa.bindparam("new_status"), exceptions=sa.bindparam("found")),
-        [{"invoice_id": i, "new_status": st, "found": f} for i, st, f in rows],
-    )
+    driver_sql.run_many(conn, "UPDATE invoices SET status = ?, exceptions = ? WHERE id = ?",
+                        [(st, f, i) for i, st, f in rows])  # fmt: skip
 
 
 def set_invoice_status(conn: Connection, invoice_id: int, status: InvoiceStatus) -> None:

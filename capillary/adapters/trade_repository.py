@@ -145,7 +145,7 @@ def insert_orders(conn: Connection, orders: Sequence[PurchaseOrder], now: int) -
         for order_id, o in zip(ids, orders, strict=True)
         for row in _line_rows(order_id, o.lines)
     ]
-    conn.execute(t.order_lines.insert(), rows)
+    bulk_insert(conn, t.order_lines, rows)
     return ids
 
 
