@@ -67,9 +67,9 @@ def normalize_url(url: str) -> str:
 
 def create_engine(url: str, *, durable: bool = True) -> Engine:
     """The engine for ``url``. ``durable=False`` (a sandbox built to be thrown away, like
-    the demo economy) lets SQLite skip the sync to disk at each commit (``synchronous=
-    NORMAL`` under WAL: the store stays consistent after a crash; the last commits may be
-    lost on a power cut); PostgreSQL is always durable."""
+    the demo economy) lets SQLite skip syncing to disk altogether (``synchronous=OFF``:
+    the store survives the program crashing, not the machine losing power); PostgreSQL is
+    always durable."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30})

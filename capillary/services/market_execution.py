@@ -314,10 +314,9 @@ class MarketExecution(FragmentMover):
         """What each of ``orgs`` may spend of its cash in ``currency`` now, read together."""
         if not orgs:
             return {}
-        ids = account_repo.account_ids(conn, [currency], codes=("cash",), orgs=list(orgs))
-        balances = account_repo.read_balances(conn, ids.values())
+        balances = account_repo.cash_balances(conn, orgs, currency)
         found = {}
         for org in orgs:
-            balance = balances.get(ids.get((org, currency, "cash"), -1))
+            balance = balances.get(org)
             found[org] = max(0, balance.available_credit) if balance is not None else 0
         return found
