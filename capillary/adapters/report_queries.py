@@ -4,6 +4,7 @@ and the settlement's overdue and recourse record."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,7 @@ class FillRecord:
     issue_date: date
     maturity: date
     early_payment: bool  # paid by the obligor from its own cash
+    fragment_id: int  # the fragment the funder bought
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,9 @@ class BookFigures:
     transfers: tuple[int, int]  # count, face (fragments passed on as payment)
     overdue: int  # certificates that fell overdue at some time
     recourse_claims: tuple[int, int]  # count, amount
+    recourse_collected: tuple[int, int]  # count, amount
+    penalty_paid: int  # penalty interest paid with overdue certificates
+    fragments: dict[int, tuple[int | None, str, int]]  # id: parent, holder, certificate
     sample: list[tuple[int, int | None, str, int, str, int]]  # a certificate's tree
     issued_by_month: dict[str, int]  # "2026-03": face issued
 
@@ -45,11 +50,12 @@ def read(conn: Connection) -> BookFigures:
               "GROUP BY f.holder")}  # fmt: skip
     fills = [
         FillRecord(r[0], int(r[1]), Decimal(r[2]), int(r[3]), day(r[4]), day(r[5]),
-                   r[6] is not None)
+                   r[6] is not None, int(r[7]))
         for r in rows(
             conn,
             "SELECT m.holder, fl.amount, fl.rate, fl.at, c.issue_date, c.maturity, "
-            "fl.programme_id FROM market_fills fl JOIN market_requests m ON m.id = fl.request_id "
+            "fl.programme_id, fl.fragment_id FROM market_fills fl "
+            "JOIN market_requests m ON m.id = fl.request_id "
             "JOIN fragments f ON f.id = fl.fragment_id "
             "JOIN certificates c ON c.id = f.certificate_id ORDER BY fl.id",
         )
@@ -65,6 +71,16 @@ def read(conn: Connection) -> BookFigures:
     (overdue,) = rows(conn, "SELECT COUNT(DISTINCT entity_key) FROM audit_log "
                             "WHERE entity = 'certificate' AND action = 'overdue'")  # fmt: skip
     (claims,) = rows(conn, "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM recourse_claims")
+    (collected,) = rows(conn, "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM recourse_claims "
+                              "WHERE status = 'collected'")  # fmt: skip
+    # What an overdue certificate's settlement paid beyond its face: the penalty interest.
+    late = rows(conn, "SELECT a.detail, c.face FROM audit_log a JOIN certificates c ON "
+                      "c.number = a.entity_key WHERE a.entity = 'certificate' AND a.action = "
+                      "'settled' AND a.entity_key IN (SELECT entity_key FROM audit_log WHERE "
+                      "entity = 'certificate' AND action = 'overdue')")  # fmt: skip
+    penalty = sum(int(json.loads(detail)["paid"]) - int(face) for detail, face in late)
+    fragments = {int(r[0]): (r[1], r[2], int(r[3])) for r in rows(
+        conn, "SELECT id, parent_id, holder, certificate_id FROM fragments")}  # fmt: skip
     biggest = rows(conn, "SELECT certificate_id FROM fragments GROUP BY certificate_id "
                          "ORDER BY COUNT(*) DESC, certificate_id LIMIT 1")  # fmt: skip
     sample = []
@@ -77,5 +93,6 @@ def read(conn: Connection) -> BookFigures:
         month = day(issue_date).strftime("%Y-%m")
         issued[month] = issued.get(month, 0) + int(face)
     return BookFigures(received, fills, certificates, (int(moved[0]), int(moved[1])),
-                       int(overdue[0]), (int(claims[0]), int(claims[1])), sample,
+                       int(overdue[0]), (int(claims[0]), int(claims[1])),
+                       (int(collected[0]), int(collected[1])), penalty, fragments, sample,
                        issued)  # fmt: skip

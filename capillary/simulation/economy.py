@@ -28,16 +28,18 @@ CORES = (
     ("lanshan-electronics", "Suzhou Lanshan Electronics", "electronics", "AA+", 90, False),
     ("jiangnan-construction", "Jiangnan Construction Group", "construction", "A", 180, True),
 )  # fmt: skip
-#: The funders: code, name, spread over the base rate by core grade, recourse, line per core (yuan).
+#: The funders: code, name, spread over the base rate by core grade, recourse, line per core
+#: (yuan). The factors buy with recourse to the seller, so they price the weaker core's paper
+#: below the banks (the seller stands behind it) and the stronger cores' above.
 FUNDERS = (
     ("merchants-bank", "China Merchants Bank Supply Chain", {"AA+": "0.008", "AA": "0.010",
                                                           "A": "0.016"}, False, 400_000_000),
     ("icbc-scf", "ICBC Supply Chain Finance", {"AA+": "0.009", "AA": "0.011", "A": "0.018"},
      False, 400_000_000),
     ("cicc-factoring", "CICC Supply Chain Factoring", {"AA+": "0.012", "AA": "0.014",
-                                                       "A": "0.020"}, True, 200_000_000),
+                                                       "A": "0.012"}, True, 200_000_000),
     ("pingan-factoring", "Ping An Commercial Factoring", {"AA+": "0.013", "AA": "0.015",
-                                                          "A": "0.022"}, True, 200_000_000),
+                                                          "A": "0.013"}, True, 200_000_000),
     ("xinda-leasing", "Xinda Financial Leasing", {"AA+": "0.015", "AA": "0.018",
                                                   "A": "0.025"}, False, 150_000_000),
 )  # fmt: skip

@@ -82,11 +82,16 @@ CNY.</p>
 <figure>{{ charts.month|safe }}<figcaption>Issued and financed by month.</figcaption></figure>
 <h2>Reach: finance down the tiers</h2>
 <table><tr><th>tier</th><th>suppliers</th><th>received certificates</th><th>turned them into
-cash</th><th>financed</th><th>rate</th><th>alone they would pay</th><th>saved</th></tr>
+cash</th><th>financed</th><th>rate</th><th>alone they would pay</th><th>saved</th>
+<th>days from invoice to cash</th><th>holding to maturity</th></tr>
 {% for t in r.reach %}<tr><td>tier {{ t.tier }}</td><td>{{ t.suppliers }}</td>
 <td>{{ t.received }}</td><td>{{ t.cashed }}</td><td>{{ money(t.financed_face) }}</td>
 <td>{{ pct(t.rate) }}</td><td>{{ pct(t.standalone_rate) }}</td><td>{{ money(t.saved) }}</td>
-</tr>{% endfor %}</table>
+<td>{{ days(t.median_days_invoice_to_cash) }}</td>
+<td>{{ days(t.median_days_invoice_to_maturity) }}</td></tr>{% endfor %}</table>
+<p>Days are medians over the financings at each tier: from the supplier's invoice to the cash
+it got for the certificate that paid it, and from the invoice to the certificate's maturity
+(what it would wait holding it).</p>
 <figure>{{ charts.reach|safe }}<figcaption>Suppliers at each tier, those that received
 certificates, and those that turned them into cash.</figcaption></figure>
 <figure>{{ charts.rates|safe }}<figcaption>The rate they financed at, against what they
@@ -96,8 +101,11 @@ would pay on their own credit.</figcaption></figure>
 early-payment offers) and filled, by tier.</figcaption></figure>
 <h2>Overdue and recourse</h2>
 <p>{{ r.overdue.certificates }} certificates fell overdue ({{ r.overdue.late_fundings }}
-late fundings by the late payer); {{ r.overdue.recourse_claims }} recourse claims
-({{ money(r.overdue.recourse_amount) }}).</p>
+late fundings by the late payer), settled later with {{ money(r.overdue.penalty_interest_paid) }}
+penalty interest; {{ r.overdue.recourse_claims }} recourse claims opened against sellers that
+had sold with recourse ({{ money(r.overdue.recourse_amount) }}),
+{{ r.overdue.recourse_collected }} collected ({{ money(r.overdue.recourse_collected_amount) }}):
+the seller repaid the funder and took the fragment back.</p>
 <h2>Checks</h2>
 <ul>{% for name, ok in checks %}<li class="{{ 'ok' if ok else 'bad' }}">{{ name }}:
 {{ 'yes' if ok else 'NO' }}</li>{% endfor %}</ul>
@@ -144,4 +152,5 @@ def render(report: dict[str, Any]) -> str:
         r=report, e=report["economy"], charts=charts, volume=volume, checks=checks,
         money=lambda minor: f"{minor / 100:,.2f}",
         pct=lambda rate: "—" if rate is None else f"{float(rate) * 100:.2f}%",
+        days=lambda median: "—" if median is None else f"{median:g}",
     )  # fmt: skip

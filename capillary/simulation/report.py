@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from capillary.adapters import report_queries
+from capillary.adapters.report_queries import FillRecord
 from capillary.bootstrap import Platform
 from capillary.domain.access import Principal, UserRole
 from capillary.domain.market_view import Summary
@@ -44,7 +45,7 @@ def build(platform: Platform, economy: Economy, stats: Stats, *, start: date,
         cashed = {x.holder for x in fills}
         saved = 0.0
         weighted_rate = weighted_alone = Decimal(0)
-        to_cash, ahead = [], []
+        to_cash, to_maturity, ahead = [], [], []
         for x in fills:
             filled_on = datetime.fromtimestamp(x.at / 1e6, UTC).date()
             left = (x.maturity - filled_on).days
@@ -52,7 +53,10 @@ def build(platform: Platform, economy: Economy, stats: Stats, *, start: date,
             saved += float(x.amount * (alone - x.rate) * left / DAY_BASE)
             weighted_rate += x.rate * x.amount
             weighted_alone += alone * x.amount
-            to_cash.append((filled_on - x.issue_date).days)
+            invoiced = _invoiced_on(x, figures.fragments, stats)
+            if invoiced is not None:
+                to_cash.append((filled_on - invoiced).days)
+                to_maturity.append((x.maturity - invoiced).days)
             ahead.append(left)
         top = max(received, key=lambda c: (figures.received[c], c)) if received else None
         reach.append({
@@ -66,7 +70,8 @@ def build(platform: Platform, economy: Economy, stats: Stats, *, start: date,
             "fills": len(fills),
             "rate": _rate(weighted_rate / financed) if financed else None,
             "standalone_rate": _rate(weighted_alone / financed) if financed else None,
-            "median_days_from_issue_to_cash": statistics.median(to_cash) if to_cash else None,
+            "median_days_invoice_to_cash": _median(to_cash),
+            "median_days_invoice_to_maturity": _median(to_maturity),
             "median_days_paid_ahead_of_maturity": statistics.median(ahead) if ahead else None,
             "saved": round(saved),
         })  # fmt: skip
@@ -135,6 +140,9 @@ def build(platform: Platform, economy: Economy, stats: Stats, *, start: date,
             "late_fundings": stats.late_fundings,
             "recourse_claims": figures.recourse_claims[0],
             "recourse_amount": figures.recourse_claims[1],
+            "recourse_collected": figures.recourse_collected[0],
+            "recourse_collected_amount": figures.recourse_collected[1],
+            "penalty_interest_paid": figures.penalty_paid,
         },
         "checks": {
             "ledger_chain_intact": verify.ok,
@@ -157,6 +165,26 @@ def build(platform: Platform, economy: Economy, stats: Stats, *, start: date,
         ],
         "refusals": dict(sorted(stats.refusals.items())),
     }
+
+
+def _invoiced_on(fill: FillRecord, fragments: dict[int, tuple[int | None, str, int]],
+                 stats: Stats) -> date | None:  # fmt: skip
+    """The date of the invoice that the fragment a fill sold paid: up from the fragment the
+    funder bought to the one its seller received (as payment, or issued to it)."""
+    parent = fragments[fill.fragment_id][0]
+    if parent is None:
+        return None
+    while True:
+        up, _, certificate = fragments[parent]
+        if up is None:
+            return stats.invoiced_on_certificate.get(certificate)
+        if fragments[up][1] != fill.holder:
+            return stats.invoiced_on.get(parent)
+        parent = up
+
+
+def _median(values: list[int]) -> float | None:
+    return statistics.median(values) if values else None
 
 
 def _rate(value: Decimal) -> str:

@@ -21,13 +21,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from capillary.adapters.clock import SteppingClock
 from capillary.bootstrap import Platform
 from capillary.domain.access import Principal, UserRole
-from capillary.domain.certificates import FragmentStatus
+from capillary.domain.certificates import FragmentStatus, penalty_interest
 from capillary.domain.errors import CapillaryError
 from capillary.domain.market_rules import TENOR_BUCKETS
 from capillary.domain.trade import (
@@ -50,6 +50,7 @@ OVERBILL = 0.03  # invoices that bill more than was accepted: match exceptions, 
 LATE = 0.5  # of the late payer's due days, how many it funds a week late
 EARLY_CASH = 20_000_000 * Y  # what each core offers for early payment each month
 EARLY_HURDLE = Decimal("0.046")  # the APR it asks: about the funders' price for its paper
+RECOURSE_AFTER = 3  # days a funder waits on an overdue certificate before it turns to the seller
 
 
 @dataclass
@@ -70,6 +71,12 @@ class Stats:
     early_offers: int = 0
     settled_runs: int = 0
     late_fundings: int = 0
+    recourse_collected: int = 0
+    recourse_collected_amount: int = 0
+    # The invoice each received fragment paid, for days to cash: by the fragment a
+    # supplier received as payment, and by the certificate issued to a tier-1 supplier.
+    invoiced_on: dict[int, date] = field(default_factory=dict)
+    invoiced_on_certificate: dict[int, date] = field(default_factory=dict)
     refusals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # by step
 
@@ -220,6 +227,7 @@ class Simulation:
             key = f"demo-settle-{day}"
             timed("settlement", lambda: self.p.settlement.settle(principal=ops, key=key))
             self.stats.settled_runs += 1
+        timed("recourse", self._collect_recourse, day)
         timed("market: expiry", lambda: self.p.market.expire(principal=ops))
 
     def _timed(self, what: str, step: Callable[..., object], *args: object) -> None:
@@ -302,7 +310,7 @@ class Simulation:
                 continue
             who = self.as_(core.code)
             due = day + timedelta(days=core.terms_days)
-            requests = []
+            requests, invoiced = [], []
             for o in owed:
                 payable = self.p.trade.confirm_invoice(
                     o.invoice.seller, None, o.invoice.number, due_date=due, principal=who,
@@ -311,10 +319,12 @@ class Simulation:
                 self.stats.payables += 1
                 requests.append(IssueRequest(core.code, o.invoice.seller, (payable.id,),
                                              payable.amount, due))  # fmt: skip
+                invoiced.append(o.invoice.issue_date)
             issued = self.p.certificates.issue_many(requests, principal=who,
                                                     key=self.key("issue"))  # fmt: skip
-            for i in issued:
+            for i, invoice_day in zip(issued, invoiced, strict=True):
                 cert = i.certificate
+                self.stats.invoiced_on_certificate[cert.id] = invoice_day
                 self._due[(core.code, cert.maturity)] += cert.face
                 self.p.certificates.accept(cert.number, principal=self.as_(cert.first_holder),
                                            key=self.key("accept"))  # fmt: skip
@@ -369,6 +379,7 @@ class Simulation:
                 return
             for (o, t), m in zip(batch, moved, strict=True):
                 o.left -= t.amount
+                self.stats.invoiced_on[m.fragments[0].id] = o.invoice.issue_date
                 self._received.add(t.recipient)
                 self.stats.transfers += 1
                 self.stats.transferred += t.amount
@@ -405,7 +416,9 @@ class Simulation:
                 if when > day and core.late_payer and self.rnd.random() < LATE:
                     self._due[(core.code, when - timedelta(days=7 + 3))] = 0
                     self._due[(core.code, when)] = 0
-                    self._due[(core.code, when + timedelta(days=10))] += face
+                    # It pays a week late, with the penalty interest that accrues meanwhile.
+                    penalty = penalty_interest(face, self.p.settlement.penalty_rate, 10)
+                    self._due[(core.code, when + timedelta(days=10))] += face + penalty
                     self.stats.late_fundings += 1
                     continue
                 due += face
@@ -413,6 +426,29 @@ class Simulation:
             if due:
                 self.p.cash.deposit(principal=ops, org=core.code, cur="CNY", amount=due,
                                     key=f"demo-fund-{core.code}-{day}")  # fmt: skip
+
+    def _collect_recourse(self, day: date) -> None:
+        """A funder that bought with recourse turns to the seller once a certificate has
+        been overdue ``RECOURSE_AFTER`` days: the seller repays the face and takes the
+        fragment back (its claim on the core now, paid with penalty interest when the core
+        pays)."""
+        for funder in self.e.funders:
+            if not funder.recourse:
+                continue
+            who = self.as_(funder.code)
+            for claim in self.p.settlement.recourse_claims(principal=who, status="open"):
+                opened = datetime.fromtimestamp(claim["created_at"] / 1e6, UTC).date()
+                if claim["claimant"] != funder.code or (day - opened).days < RECOURSE_AFTER:
+                    continue
+                try:
+                    self.p.settlement.collect_recourse(
+                        claim["id"], principal=who, key=f"demo-recourse-{claim['id']}"
+                    )
+                except CapillaryError as exc:
+                    self.stats.refusals[exc.code] += 1
+                    continue
+                self.stats.recourse_collected += 1
+                self.stats.recourse_collected_amount += claim["amount"]
 
     def _count(self, outcomes: list) -> None:  # type: ignore[type-arg]
         for o in outcomes:

@@ -110,20 +110,31 @@ def _print(report: dict[str, Any]) -> None:
     console.print(moved)
     reach = Table(title="Reach: finance down the tiers", show_edge=False)
     for column in ("tier", "suppliers", "received", "cashed", "financed (CNY)", "rate",
-                   "alone", "saved (CNY)"):  # fmt: skip
+                   "alone", "saved (CNY)", "days to cash", "to maturity"):  # fmt: skip
         reach.add_column(column, justify="right")
 
     def pct(rate: str | None) -> str:
         return "—" if rate is None else f"{float(rate) * 100:.2f}%"
 
+    def days(median: float | None) -> str:
+        return "—" if median is None else f"{median:g}"
+
     for t in report["reach"]:
         reach.add_row(str(t["tier"]), str(t["suppliers"]), str(t["received"]),
                       str(t["cashed"]), f"{t['financed_face'] / 100:,.2f}", pct(t["rate"]),
-                      pct(t["standalone_rate"]), f"{t['saved'] / 100:,.2f}")  # fmt: skip
+                      pct(t["standalone_rate"]), f"{t['saved'] / 100:,.2f}",
+                      days(t["median_days_invoice_to_cash"]),
+                      days(t["median_days_invoice_to_maturity"]))  # fmt: skip
     console.print(reach)
+    console.print("Days to cash: median days from a supplier's invoice to the cash it got "
+                  "for the certificate that paid it; to maturity: the days it would wait "
+                  "holding it.")  # fmt: skip
     c, o = report["checks"], report["overdue"]
-    console.print(f"Overdue: {o['certificates']} certificates; recourse claims: "
-                  f"{o['recourse_claims']}.")  # fmt: skip
+    console.print(f"Overdue: {o['certificates']} certificates ({o['late_fundings']} late "
+                  f"fundings), {o['penalty_interest_paid'] / 100:,.2f} CNY penalty interest "
+                  f"paid; recourse: {o['recourse_claims']} claims "
+                  f"({o['recourse_amount'] / 100:,.2f} CNY), {o['recourse_collected']} "
+                  "collected from the sellers.")  # fmt: skip
     chain, balances, books = (c["ledger_chain_intact"], c["balances_equal_postings"],
                               c["books_reconcile"])  # fmt: skip
     console.print(("[green]" if chain and balances and books else "[red]") + "Checks: the "
