@@ -29,6 +29,7 @@ class FillRecord:
 @dataclass(frozen=True, slots=True)
 class BookFigures:
     received: dict[str, int]  # holder: face of every fragment it ever received
+    holding: dict[str, int]  # holder: face of the active fragments it holds now
     fills: list[FillRecord]
     certificates: dict[str, tuple[int, int]]  # status: (count, face)
     transfers: tuple[int, int]  # count, face (fragments passed on as payment)
@@ -48,6 +49,9 @@ def read(conn: Connection) -> BookFigures:
         conn, "SELECT f.holder, SUM(f.amount) FROM fragments f LEFT JOIN fragments p "
               "ON p.id = f.parent_id WHERE p.id IS NULL OR p.holder <> f.holder "
               "GROUP BY f.holder")}  # fmt: skip
+    holding = {r[0]: int(r[1]) for r in rows(
+        conn, "SELECT holder, SUM(amount) FROM fragments WHERE status = 'active' "
+              "GROUP BY holder")}  # fmt: skip
     fills = [
         FillRecord(r[0], int(r[1]), Decimal(r[2]), int(r[3]), day(r[4]), day(r[5]),
                    r[6] is not None, int(r[7]))
@@ -92,7 +96,7 @@ def read(conn: Connection) -> BookFigures:
     for issue_date, face in rows(conn, "SELECT issue_date, face FROM certificates"):
         month = day(issue_date).strftime("%Y-%m")
         issued[month] = issued.get(month, 0) + int(face)
-    return BookFigures(received, fills, certificates, (int(moved[0]), int(moved[1])),
+    return BookFigures(received, holding, fills, certificates, (int(moved[0]), int(moved[1])),
                        int(overdue[0]), (int(claims[0]), int(claims[1])),
                        (int(collected[0]), int(collected[1])), penalty, fragments, sample,
                        issued)  # fmt: skip

@@ -59,9 +59,12 @@ def build(platform: Platform, economy: Economy, stats: Stats, *, start: date,
                 to_maturity.append((x.maturity - invoiced).days)
             ahead.append(left)
         top = max(received, key=lambda c: (figures.received[c], c)) if received else None
+        holders = [c for c, face in figures.holding.items() if tiers.get(c) == tier and face]
+        holds = max(holders, key=lambda c: (figures.holding[c], c)) if holders else None
         reach.append({
             "tier": tier,
             "most_reached": top,
+            "holds_most_now": holds,
             "suppliers": suppliers_at[tier],
             "received": len(received),
             "received_face": sum(figures.received[c] for c in received),

@@ -63,8 +63,11 @@ def run(
     _print(report)
     keys = _demo_keys(platform, economy, report)
     (out / "keys.json").write_text(json.dumps(keys, indent=2) + "\n")
+    (out / "keys.env").write_text("".join(f"{who.upper()}={org}\n{who.upper()}_KEY={token}\n"
+                                          for who, (org, token) in keys.items()))  # fmt: skip
     console.print(f"\nThe report: {out / 'report.html'} (and {out / 'report.json'}). "
-                  f"Demo API keys ({out / 'keys.json'}):")  # fmt: skip
+                  f"Demo API keys ({out / 'keys.json'}; for a shell, `source "
+                  f"{out / 'keys.env'}`):")  # fmt: skip
     for who, (org, token) in keys.items():
         console.print(f"  {who:<10} {org:<26} {token}")
     platform.ledger.db.dispose()
@@ -79,14 +82,16 @@ def run(
 def _demo_keys(
     platform: Platform, economy: Economy, report: dict[str, Any]
 ) -> dict[str, tuple[str, str]]:
-    """A key for the first core, the supplier at each tier that received the most, a
-    funder, the operator and the auditor."""
+    """A key for the first core, a supplier at each tier (the one holding the most of the
+    cores' credit now, or else the one that received the most), a funder, the operator and
+    the auditor."""
     ops = platform.parties.principal(economy.operator, "demo", user_role=UserRole.ADMIN)
     chosen = {"operator": economy.operator, "auditor": economy.auditor,
               "core": economy.cores[0].code, "funder": economy.funders[0].code}  # fmt: skip
     for t in report["reach"]:
-        if t["most_reached"] is not None:
-            chosen[f"tier{t['tier']}"] = t["most_reached"]
+        supplier = t["holds_most_now"] or t["most_reached"]
+        if supplier is not None:
+            chosen[f"tier{t['tier']}"] = supplier
     keys = {}
     for who, org in chosen.items():
         scopes = "admin" if who == "operator" else "read" if who == "auditor" else "read,write"
