@@ -28,6 +28,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/transfer_loop.py --store postgresql
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/market.py
+	$(BIN)/python bench/demo.py
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -96,6 +96,8 @@ it got for the certificate that paid it, and from the invoice to the certificate
 certificates, and those that turned them into cash.</figcaption></figure>
 <figure>{{ charts.rates|safe }}<figcaption>The rate they financed at, against what they
 would pay on their own credit.</figcaption></figure>
+<figure>{{ charts.days|safe }}<figcaption>Median days from a supplier's invoice to its cash,
+against holding the certificate that paid it to maturity.</figcaption></figure>
 <h2>Supply and demand in the market</h2>
 <figure>{{ charts.market|safe }}<figcaption>Requested, quoted (by funders and the cores'
 early-payment offers) and filled, by tier.</figcaption></figure>
@@ -135,6 +137,13 @@ def render(report: dict[str, Any]) -> str:
                       [("on the platform", [float(t["rate"] or 0) * 100 for t in report["reach"]]),
                        ("alone", [float(t["standalone_rate"] or 0) * 100
                                   for t in report["reach"]])], unit="%"),
+        "days": bars("Days from invoice to cash by tier",
+                     [f"tier {t['tier']}" for t in report["reach"]],
+                     [("to cash on the platform",
+                       [t["median_days_invoice_to_cash"] or 0 for t in report["reach"]]),
+                      ("holding to maturity",
+                       [t["median_days_invoice_to_maturity"] or 0 for t in report["reach"]])],
+                     unit=" d"),
         "market": bars("Supply and demand by tier (CNY)",
                        [s["group"] for s in report["market"]["by_tier"]],
                        [("requested", [s["requested"] / 100 for s in report["market"]["by_tier"]]),

@@ -21,6 +21,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
         ["transfer_loop.py", "--store", "sqlite", "--n", "20"],
         ["events.py", "--store", "sqlite", "--quick", "--no-nats"],
         ["market.py", "--store", "sqlite", "--quick"],
+        ["demo.py", "--store", "sqlite", "--runs", "1", "--orgs", "40", "--days", "10"],
         [
             "certificates.py",
             "--store",

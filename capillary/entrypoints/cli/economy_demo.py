@@ -73,8 +73,8 @@ def run(
     platform.ledger.db.dispose()
     if serve:
         console.print(f"\nServing the API on it: http://127.0.0.1:{port}/docs "
-                      f"(`capillary --db {store} …` reaches it from the command "
-                      "line).")  # fmt: skip
+                      f"(`capillary --db {store} …` reaches it from the command line; the "
+                      "README's tour walks the loop against it with these keys).")  # fmt: skip
         set_url(store)
         serve_cli.serve(port=port)
 
