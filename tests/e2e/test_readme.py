@@ -48,20 +48,32 @@ def test_every_command_block_runs_as_written_on_a_fresh_store(tmp_path: Path) ->
     blocks = [b for b in re.findall(r"```sh\n(.*?)```", README, re.S)[1:] if DEMO_KEYS not in b]
     assert blocks, "the README shows the command line"
     shutil.copytree(ROOT / "tests" / "data", tmp_path / "tests" / "data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPILLARY_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["COLUMNS"] = "160"
     for n, block in enumerate(blocks, 1):
         where = tmp_path / f"block{n}"
         where.mkdir()
         if "tests/data" in block:
             (where / "tests").symlink_to(tmp_path / "tests")
-        done = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", block],
-            cwd=where, env=env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert done.returncode == 0, f"block {n}:\n{block}\n{done.stdout}\n{done.stderr}"
-        assert "Traceback" not in done.stdout + done.stderr
+        _run_block(block, where, f"block {n}")
+
+
+def _shell_env() -> dict[str, str]:
+    """A user's shell: no CAPILLARY_ settings of ours, ``.venv/bin`` first on the PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPILLARY_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["COLUMNS"] = "160"
+    return env
+
+
+def _run_block(block: str, where: Path, name: str) -> str:
+    """Run a command block with ``bash -e -o pipefail``: every line must succeed, and no
+    traceback reach the user. Its standard output."""
+    done = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", block],
+        cwd=where, env=_shell_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, f"{name}:\n{block}\n{done.stdout}\n{done.stderr}"
+    assert "Traceback" not in done.stdout + done.stderr
+    return done.stdout
 
 
 def test_the_walk_through_the_demo_runs_against_the_served_demo(tmp_path: Path) -> None:
@@ -73,14 +85,11 @@ def test_the_walk_through_the_demo_runs_against_the_served_demo(tmp_path: Path) 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPILLARY_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["COLUMNS"] = "160"
     log = (tmp_path / "demo.log").open("w")
     demo = subprocess.Popen(
         [str(Path(sys.executable).parent / "capillary"), "demo", "--days", "150",
          "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=tmp_path, env=_shell_env(), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 300
@@ -89,15 +98,7 @@ def test_the_walk_through_the_demo_runs_against_the_served_demo(tmp_path: Path) 
             assert time.monotonic() < deadline, "the demo did not come up in 300 s"
             time.sleep(0.5)
         script = walk.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
-        outputs = []
-        for _ in range(2):
-            done = subprocess.run(
-                ["bash", "-e", "-o", "pipefail", "-c", script],
-                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-            )  # fmt: skip
-            assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
-            assert "Traceback" not in done.stdout + done.stderr
-            outputs.append(done.stdout)
+        outputs = [_run_block(script, tmp_path, f"the walk, run {n}") for n in (1, 2)]
     finally:
         demo.terminate()
         demo.wait(timeout=30)
