@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -143,3 +144,18 @@ def test_serve_with_worker_relays_events_to_a_webhook(tmp_path: Path) -> None:
         assert left.returncode == 1, left.stdout
     finally:
         receiver.stop()
+
+
+def test_a_taken_port_is_refused_before_any_work(tmp_path: Path) -> None:
+    """``serve`` and ``demo`` name the taken port and exit 1 at once: the demo does not
+    simulate a year first and then fail to listen."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for args in (["serve", "--port", port], ["demo", "--orgs", "20", "--port", port]):
+            done = run(*args, cwd=tmp_path, db=f"sqlite:///{tmp_path / 'x.db'}", ok=False)
+            assert done.returncode == 1, done.stdout + done.stderr
+            assert f"127.0.0.1:{port} cannot be served on" in " ".join(done.stderr.split())
+            assert "Traceback" not in done.stdout + done.stderr
+    assert not (tmp_path / "x.db").exists()  # nothing was simulated

@@ -42,6 +42,8 @@ def run(
         first = date.fromisoformat(start)
     except ValueError:
         raise typer.BadParameter(f"--start is a date as YYYY-MM-DD; got {start!r}") from None
+    if serve:  # before a minute of simulation, not after
+        serve_cli.check_port("127.0.0.1", port)
     store = url() or f"sqlite:///{DEFAULT_STORE}"
     if url() is None:
         for suffix in ("", "-wal", "-shm"):

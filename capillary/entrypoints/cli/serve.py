@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,19 @@ from rich.markup import escape
 from capillary.domain.errors import InvalidFile
 from capillary.entrypoints.cli.context import platform, url
 from capillary.entrypoints.cli.render import console
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, before any work, a port something else listens on."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise typer.BadParameter(
+                f"{host}:{port} cannot be served on ({exc.strerror}); another server may "
+                "be there: stop it, or name another port with --port."
+            ) from None
 
 
 def serve(
@@ -34,6 +48,7 @@ def serve(
 ) -> None:
     """Serve the API on the store named by --db: docs at /docs, the spec at /openapi.json,
     health at /healthz and /readyz, metrics at /metrics."""
+    check_port(host, port)
     db = platform().ledger.db  # refuses a store behind this version, before listening
     if url() is not None:
         os.environ["CAPILLARY_DATABASE_URL"] = url() or ""
