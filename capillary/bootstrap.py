@@ -30,6 +30,7 @@ from capillary.services.platform import PlatformService, platform_clock
 from capillary.services.relay import Relay
 from capillary.services.settlement import SettlementService
 from capillary.services.trade import TradeService
+from capillary.services.users import UserService
 from capillary.services.webhooks import WebhookService
 
 
@@ -97,6 +98,7 @@ class Platform:
     market: MarketService  # financing requests, quotes and their best execution
     early_payment: EarlyPaymentService  # obligors' cash offered for early payment, its bids
     standing: StandingService  # base rates, grades, standing rules and standing requests
+    users: UserService  # console users, their sign-ins and sessions
 
 
 def open_platform(
@@ -139,7 +141,7 @@ def open_platform(
             first_us=int(settings.webhook_backoff_first * 1_000_000),
             cap_us=int(settings.webhook_backoff_cap * 1_000_000),
         )),
-        loop.market, loop.early_payment, loop.standing,
+        loop.market, loop.early_payment, loop.standing, UserService(db, clock=clock),
     )  # fmt: skip
 
 

@@ -120,6 +120,7 @@ class Act(enum.StrEnum):
     OPERATE_LEDGER = "operate_ledger"  # raw postings, holds, reversals, sealing
     MANAGE_API_KEYS = "manage_api_keys"
     MANAGE_WEBHOOKS = "manage_webhooks"  # endpoints, and replaying their deliveries
+    MANAGE_USERS = "manage_users"  # console users: adding, roles, passwords, disabling
     REQUEST_FINANCING = "request_financing"  # a holder asks the market
     CANCEL_REQUEST = "cancel_request"
     QUOTE_REQUEST = "quote_request"  # a funder answers a request
@@ -171,6 +172,7 @@ WHO_MAY: Mapping[Act, Party] = {
     Act.OPERATE_LEDGER: Party.OPERATOR,
     Act.MANAGE_API_KEYS: Party.OWNER,  # by its admin; the operator's admin for anyone
     Act.MANAGE_WEBHOOKS: Party.OWNER,  # by its admin, for itself only
+    Act.MANAGE_USERS: Party.OWNER,  # by its admin; the operator's admin for anyone
     Act.REQUEST_FINANCING: Party.HOLDER,
     Act.CANCEL_REQUEST: Party.HOLDER,
     Act.QUOTE_REQUEST: Party.FUNDER,
@@ -265,6 +267,16 @@ def authorize_key_admin(principal: Principal, org: str) -> None:
     if principal.is_operator and not principal.is_auditor:
         return
     authorize(principal, Act.MANAGE_API_KEYS, org)
+
+
+def authorize_user_admin(principal: Principal, org: str) -> None:
+    """An organization's admin manages its own console users; the operator's admin those of
+    any organization (an auditor's included). Anyone else is :class:`Forbidden`."""
+    if principal.user_role is not UserRole.ADMIN:
+        raise Forbidden(f"Only an admin may manage users; {principal.label} is not one.")
+    if principal.is_operator and not principal.is_auditor:
+        return
+    authorize(principal, Act.MANAGE_USERS, org)
 
 
 def authorize_webhook_admin(principal: Principal, org: str) -> None:

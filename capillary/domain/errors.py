@@ -49,7 +49,8 @@ CapillaryError
 │   ├── ClaimNotFound              claim_not_found
 │   ├── ApiKeyNotFound             api_key_not_found
 │   ├── WebhookNotFound            webhook_not_found
-│   └── WebhookDeliveryNotFound    webhook_delivery_not_found
+│   ├── WebhookDeliveryNotFound    webhook_delivery_not_found
+│   └── UserNotFound               user_not_found
 ├── Conflict                     the request contradicts what the ledger holds
 │   ├── UnitExists                 unit_exists
 │   ├── AccountExists              account_exists
@@ -59,6 +60,7 @@ CapillaryError
 │   ├── NotReversible              transaction_not_reversible
 │   ├── AlreadyReversed            already_reversed
 │   ├── OrganizationExists         organization_exists
+│   ├── UserExists                 user_exists
 │   ├── DocumentExists             document_exists
 │   ├── DuplicateInvoice           duplicate_invoice
 │   ├── OrderCancelled             order_cancelled
@@ -94,6 +96,9 @@ CapillaryError
 │   ├── CertificateInconsistent    certificate_inconsistent (its fragments do not add up)
 │   └── ClaimNotOpen               claim_not_open
 ├── Unauthorized                 no_principal / unknown_principal: nobody, or nobody known, asks
+│   ├── BadCredentials             bad_credentials (a console sign-in's login or password)
+│   ├── SignInThrottled            sign_in_throttled (too many failed sign-ins: wait; 429)
+│   └── SessionEnded               session_ended (signed out, idle or too old: sign in again)
 │   ├── NoPrincipal                no_principal
 │   └── UnknownPrincipal           unknown_principal
 ├── Forbidden                    forbidden: the principal may not do this to what it can see
@@ -444,6 +449,26 @@ class Unauthorized(CapillaryError):
 
 class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
+class UserExists(Conflict):
+    code = "user_exists"
+
+
+class BadCredentials(Unauthorized):
+    code = "bad_credentials"
+
+
+class SignInThrottled(Unauthorized):
+    code = "sign_in_throttled"
+
+
+class SessionEnded(Unauthorized):
+    code = "session_ended"
 
 
 class WebhookNotFound(NotFound):

@@ -28,6 +28,7 @@ from capillary.services.parties import PartiesService
 from capillary.services.platform import PlatformService
 from capillary.services.relay import Relay
 from capillary.services.trade import TradeService
+from capillary.services.users import UserService
 from capillary.services.webhooks import WebhookService
 from tests.support.acting import Parties, Trade, as_, key, operator
 
@@ -48,7 +49,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
         loop.certificates, loop.financing, loop.settlement, PlatformService(db, clock=clock),
         BooksService(ledger), ApiKeyService(db), WebhookService(db, clock=clock),
         Relay(db, clock=clock, policy=RetryPolicy(10**9, 10**6, 10**8)), loop.market,
-        loop.early_payment, loop.standing,
+        loop.early_payment, loop.standing, UserService(db, clock=clock),
     )  # fmt: skip
     db.dispose()
 

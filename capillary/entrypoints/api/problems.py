@@ -42,6 +42,7 @@ _BY_CODE: Mapping[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "payload_too_large": 413,
+    "sign_in_throttled": 429,
 }
 
 
