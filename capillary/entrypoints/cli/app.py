@@ -29,6 +29,7 @@ from capillary.entrypoints.cli import (
     org,
     serve,
     trade,
+    users,
 )
 from capillary.entrypoints.cli.render import console, errors
 from capillary.services.idempotency import watching_replays
@@ -48,6 +49,7 @@ app.add_typer(cert.app, name="cert")
 app.add_typer(cert.credit_app, name="credit")
 app.add_typer(cert.cash_app, name="cash")
 app.add_typer(keys.app, name="key")
+app.add_typer(users.app, name="user")
 app.add_typer(events.app, name="webhook")
 app.add_typer(market.app, name="market")  # with market_standing's commands, registered on it
 assert market_standing.standing_app is not None
