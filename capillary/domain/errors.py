@@ -102,7 +102,8 @@ CapillaryError
 │   ├── NoPrincipal                no_principal
 │   └── UnknownPrincipal           unknown_principal
 ├── Forbidden                    forbidden: the principal may not do this to what it can see
-│   └── NotHolder                  not_holder (moving a fragment someone else holds)
+│   ├── NotHolder                  not_holder (moving a fragment someone else holds)
+│   └── CsrfRefused                csrf_refused (a console form without its own token)
 ├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
 ├── ImportRefused                import_refused (every record of a file refused)
 ├── BooksDisagree                books_disagree (verify found what does not add up)
@@ -499,6 +500,10 @@ class Forbidden(CapillaryError):
 
 class NotHolder(Forbidden):
     code = "not_holder"
+
+
+class CsrfRefused(Forbidden):
+    code = "csrf_refused"
 
 
 class InvalidDate(ValidationError):

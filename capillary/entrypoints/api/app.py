@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capillary.bootstrap import Platform, open_platform
@@ -41,6 +43,12 @@ from capillary.entrypoints.api.routers import (
     trade,
 )
 from capillary.entrypoints.api.schemas.common import Problem
+from capillary.entrypoints.web import auth as console_auth
+from capillary.entrypoints.web import holdings
+from capillary.entrypoints.web.errors import error_page, is_console, sign_in_first
+from capillary.entrypoints.web.session import SignInNeeded
+
+STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
 
 DESCRIPTION = """Capillary's API: trade, payable certificates, financing, settlement, cash
 and the ledger of a supply-chain finance platform.
@@ -87,10 +95,19 @@ def create_app(services: Platform | None) -> FastAPI:
                    ledger, platform, events, market, market_standing):  # fmt: skip
         app.include_router(router.router, prefix="/v1", responses=COMMON_ERRORS)
     app.include_router(health.router)
+    app.include_router(console_auth.router)
+    app.include_router(holdings.router)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+
+    @app.exception_handler(SignInNeeded)
+    async def sign_in(request: Request, exc: SignInNeeded) -> Response:
+        return sign_in_first(exc)
 
     @app.exception_handler(CapillaryError)
     async def domain_error(request: Request, exc: CapillaryError) -> Response:
         status = status_of(exc.code)
+        if is_console(request):
+            return error_page(request, status, exc.message)
         if status >= 500 and exc.code == "internal_error":
             log.error("internal_error", detail=exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -103,6 +120,9 @@ def create_app(services: Platform | None) -> FastAPI:
             {"pointer": pointer(err.get("loc", ())), "detail": str(err.get("msg", "invalid"))}
             for err in exc.errors()
         ]
+        if is_console(request):
+            return error_page(request, 422, "; ".join(f"{e['pointer']}: {e['detail']}"
+                                                       for e in errors[:5]))  # fmt: skip
         missing_key = any(
             e["pointer"].lower() == "/header/idempotency-key" for e in errors
         ) and all(e["pointer"].lower() == "/header/idempotency-key" for e in errors)
@@ -120,6 +140,8 @@ def create_app(services: Platform | None) -> FastAPI:
             exc.status_code, "invalid_request"
         )
         detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if is_console(request):
+            return error_page(request, exc.status_code, detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"There is no {request.url.path} here; the API is under /v1 (see /docs)."
         return problem(exc.status_code, code, detail, request_id=_request_id(request),
@@ -131,6 +153,8 @@ def create_app(services: Platform | None) -> FastAPI:
         log.exception("unhandled", error=type(exc).__name__)
         detail = (f"Something went wrong on our side; nothing you sent is at fault. Quote "
                   f"request {request_id} when you report it.")  # fmt: skip
+        if is_console(request):
+            return error_page(request, 500, detail)
         return problem(500, "internal_error", detail, request_id=request_id)
 
     app.add_middleware(BodyLimit)

@@ -1,0 +1,111 @@
+"""The console's overview, what an organization holds of the cores' certificates (with its
+maturity ladder), a certificate's tree as the viewer may see it, and accepting a certificate
+issued to it. Every read and write is the services' own, under the viewer's principal."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from capillary.domain.certificates import Certificate, CertificateStatus, Fragment
+from capillary.domain.errors import AccountNotFound
+from capillary.entrypoints.web.render import render
+from capillary.entrypoints.web.session import PREFIX, Page, check_csrf, page, services, signed_in
+from capillary.simulation.page import bars
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+@router.get("/")
+def overview(request: Request) -> HTMLResponse:
+    console = signed_in(request)
+    shown = page(request, console)
+    p, who = services(request), console.principal
+    try:
+        cash = p.cash.cash(who.org, "CNY", principal=who)
+    except AccountNotFound:
+        cash = 0
+    held = p.certificates.held(who.org, principal=who)
+    pending = _pending(request)
+    return render(request, "overview.html", shown, cash=cash, held=len(held),
+                  held_face=sum(f.amount for f, _ in held), pending=len(pending))  # fmt: skip
+
+
+@router.get("/holdings")
+def holdings(request: Request) -> HTMLResponse:
+    console = signed_in(request)
+    shown = page(request, console)
+    held = services(request).certificates.held(console.principal.org,
+                                               principal=console.principal)  # fmt: skip
+    today = services(request).admin.reading().today
+    rows = sorted(held, key=lambda fc: (fc[1].maturity, fc[0].id))
+    return render(request, "holdings.html", shown, rows=rows, today=today,
+                  ladder=_ladder(shown, rows), pending=_pending(request))  # fmt: skip
+
+
+@router.get("/certificates/{number}")
+def certificate(request: Request, number: str) -> HTMLResponse:
+    """The certificate and what the viewer may see of its tree (another organization's is
+    the same 404 as one that does not exist)."""
+    console = signed_in(request)
+    shown = page(request, console)
+    p = services(request)
+    cert = p.certificates.certificate(number, principal=console.principal)
+    tree = p.certificates.fragments(number, principal=console.principal)
+    return render(request, "certificate.html", shown, cert=cert, tree=_nested(tree))
+
+
+@router.post("/certificates/{number}/accept")
+def accept(
+    request: Request, number: str, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    console = signed_in(request)
+    check_csrf(request, console, csrf)
+    services(request).certificates.accept(number, principal=console.principal,
+                                          key=f"console-{uuid.uuid4()}")  # fmt: skip
+    return RedirectResponse(f"{PREFIX}/certificates/{number}", status_code=303)
+
+
+def _pending(request: Request) -> list[Certificate]:
+    """Certificates issued to the viewer that wait for its signature."""
+    console = signed_in(request)
+    found = services(request).certificates.certificates(
+        principal=console.principal, status=CertificateStatus.PENDING, limit=100
+    )
+    return [c for c in found if c.first_holder == console.principal.org]
+
+
+def _ladder(shown: Page, rows: list[tuple[Fragment, Certificate]]) -> str:
+    """What falls due each month, as a bar chart (inline SVG)."""
+    by_month: dict[str, int] = defaultdict(int)
+    for f, c in rows:
+        by_month[c.maturity.strftime("%Y-%m")] += f.amount
+    months = sorted(by_month)
+    return bars(shown.gettext("Maturity ladder: what falls due each month (CNY)"), months,
+                [(shown.gettext("held"), [by_month[m] / 100 for m in months])])  # fmt: skip
+
+
+def _nested(tree: list[Fragment]) -> list[tuple[Fragment, int]]:
+    """The visible fragments in tree order, each with its depth."""
+    children: dict[int | None, list[Fragment]] = defaultdict(list)
+    ids = {f.id for f in tree}
+    for f in tree:
+        children[f.parent_id if f.parent_id in ids else None].append(f)
+    out: list[tuple[Fragment, int]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for f in sorted(children[parent], key=lambda x: x.id):
+            out.append((f, depth))
+            walk(f.id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def days_left(today: date, maturity: date) -> int:
+    return (maturity - today).days

@@ -1,0 +1,59 @@
+"""Pages rendered from the package's Jinja2 templates, in the viewer's language, with the
+navigation its organization's roles and its own role call for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from capillary.domain.parties import Role
+from capillary.entrypoints.web.session import Page
+
+_ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def nav(page: Page) -> list[tuple[str, str]]:
+    """The sections the viewer has, in its language."""
+    _ = page.gettext
+    if page.console is None:
+        return []
+    items = [("/console/", _("Overview"))]
+    roles = page.console.principal.roles
+    if roles & {Role.SUPPLIER, Role.CORE, Role.FUNDER} or page.console.principal.sees_everything:
+        items.append(("/console/holdings", _("Certificates held")))
+    return items
+
+
+def render(request: Request, template: str, page: Page, *, status: int = 200,
+           csrf: str | None = None, **context: Any) -> HTMLResponse:  # fmt: skip
+    """``template`` in ``page``'s language. ``csrf``: the token of forms on a page without a
+    session (the sign-in page); otherwise the session's."""
+    body = _ENV.get_template(template).render(
+        page=page,
+        _=page.gettext,
+        f=page.formats,
+        nav=nav(page),
+        here=request.url.path,
+        csrf=csrf if csrf is not None else (page.console.csrf if page.console else ""),
+        **context,
+    )
+    return HTMLResponse(body, status_code=status, headers=_SECURITY_HEADERS)
+
+
+#: Every page: no framing, no sniffing, nothing but our own scripts, styles and images.
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}

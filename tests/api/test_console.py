@@ -1,0 +1,209 @@
+"""The web console (issue 13) over HTTP against a real server on a loopback port, on SQLite
+and PostgreSQL: signing in (throttled), the session cookie's flags, CSRF on every form, a
+supplier's holdings and accepting a certificate, another organization's certificate a 404,
+read-only users refused, signing out, and both languages.
+
+The cookies are Secure, which a cookie jar keeps from plain http://; the tests carry them
+by hand, as a browser does for a loopback address."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from capillary.domain.access import UserRole
+from capillary.domain.certificates import CertificateStatus
+from capillary.domain.users import FAILURES_ALLOWED
+from capillary.entrypoints.web import errors as console_errors
+from tests.api.conftest import World, _world
+from tests.api.test_api_authorization import _seed
+
+PASSWORD = "correct horse battery staple"
+WEB = Path(__file__).resolve().parents[2] / "capillary" / "entrypoints" / "web"
+
+
+@dataclass
+class Site:
+    world: World
+    ids: dict[str, object]
+    browsers: list[Browser]
+
+    def browser(self) -> Browser:
+        made = Browser(self.world.base)
+        self.browsers.append(made)
+        return made
+
+
+@pytest.fixture
+def site(store_url: str) -> Iterator[Site]:
+    for w in _world(store_url):
+        ids = _seed(w)
+        ops = w.services.parties.principal("ops", "setup", user_role=UserRole.ADMIN)
+        for org, login, role in (
+            ("tier1", "wang.fang", "staff"),
+            ("tier1", "zhou.yu", "read_only"),
+            ("tier2", "li.na", "admin"),
+        ):
+            w.services.users.add_user(
+                principal=ops,
+                org=org,
+                login=login,
+                name=login.title(),
+                role=role,
+                password=PASSWORD,
+                key=f"u-{login}",
+            )
+        site = Site(w, ids, [])
+        yield site
+        for b in site.browsers:
+            b.http.close()
+
+
+class Browser:
+    """Cookies by name, sent back to /console; forms' CSRF tokens read from the pages."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+        self.cookies: dict[str, str] = {}
+        self.set_cookie_headers: list[str] = []
+
+    def _keep(self, response: httpx.Response) -> httpx.Response:
+        for header in response.headers.get_list("set-cookie"):
+            self.set_cookie_headers.append(header)
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0].strip('"')
+            if "Max-Age=0" in header or not value:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return response
+
+    def _cookie_header(self) -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+
+    def get(self, path: str, **headers: str) -> httpx.Response:
+        return self._keep(self.http.get(path, headers={**self._cookie_header(), **headers}))
+
+    def post(self, path: str, data: dict[str, str]) -> httpx.Response:
+        return self._keep(self.http.post(path, data=data, headers=self._cookie_header()))
+
+    def sign_in(self, login: str, password: str = PASSWORD) -> httpx.Response:
+        form = self.get("/console/sign-in")
+        return self.post("/console/sign-in", {"login": login, "password": password,
+                                              "csrf": csrf_of(form.text),
+                                              "back_to": "/console/holdings"})  # fmt: skip
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def test_a_supplier_signs_in_sees_its_holdings_and_accepts_a_certificate(site: Site) -> None:
+    b = site.browser()
+    first = b.get("/console/holdings")
+    assert first.status_code == 303
+    assert first.headers["location"] == "/console/sign-in?back_to=/console/holdings"
+    wrong = b.sign_in("wang.fang", "not the password at all")
+    assert wrong.status_code == 401
+    assert "The login name or the password is wrong." in wrong.text
+    signed = b.sign_in("wang.fang")
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/console/holdings"
+    session = next(h for h in b.set_cookie_headers if h.startswith("capillary_session="))
+    for flag in ("HttpOnly", "Secure", "SameSite=lax", "Path=/console"):
+        assert flag in session
+    page = b.get("/console/holdings")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    pending = str(site.ids["pending"])
+    assert pending in page.text  # waiting for tier1's signature
+    assert "CN¥" in page.text  # amounts with their currency
+    assert "<svg" in page.text  # the maturity ladder
+    refused = b.post(f"/console/certificates/{pending}/accept", {})
+    assert refused.status_code == 403
+    assert "did not come from this console" in refused.text
+    assert "Traceback" not in refused.text
+    cert = site.world.services.certificates.certificate(
+        pending, principal=site.world.principal("tier1")
+    )
+    assert cert.status is CertificateStatus.PENDING  # the refused form changed nothing
+    done = b.post(f"/console/certificates/{pending}/accept", {"csrf": csrf_of(page.text)})
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/console/certificates/{pending}"
+    cert = site.world.services.certificates.certificate(
+        pending, principal=site.world.principal("tier1")
+    )
+    assert cert.status is CertificateStatus.ACTIVE
+    shown = b.get(f"/console/certificates/{pending}")
+    assert shown.status_code == 200
+    assert "tier1" in shown.text
+    out = b.post("/console/sign-out", {"csrf": csrf_of(shown.text)})
+    assert out.status_code == 303
+    assert "capillary_session" not in b.cookies
+    assert b.get("/console/holdings").status_code == 303
+
+
+def test_another_organizations_certificate_is_a_404_and_read_only_users_change_nothing(
+    site: Site,
+) -> None:
+    pending = str(site.ids["pending"])
+    other = site.browser()
+    assert other.sign_in("li.na").status_code == 303  # tier2's admin
+    foreign = other.get(f"/console/certificates/{pending}")
+    missing = other.get("/console/certificates/CP20990101999999")
+    assert foreign.status_code == missing.status_code == 404
+    assert "There is nothing here for you to see." in foreign.text
+    assert pending not in foreign.text.replace(f"/console/certificates/{pending}", "")
+    reader = site.browser()
+    assert reader.sign_in("zhou.yu").status_code == 303  # tier1, read-only
+    page = reader.get("/console/holdings")
+    denied = reader.post(f"/console/certificates/{pending}/accept", {"csrf": csrf_of(page.text)})
+    assert denied.status_code == 403
+    assert "read-only" in denied.text
+
+
+def test_sign_ins_are_throttled_and_the_form_needs_its_token(site: Site) -> None:
+    b = site.browser()
+    forged = b.post("/console/sign-in", {"login": "wang.fang", "password": PASSWORD})
+    assert forged.status_code == 403  # no token: a cross-site sign-in is refused
+    for _ in range(FAILURES_ALLOWED):
+        assert b.sign_in("wang.fang", "a guess that is wrong").status_code == 401
+    throttled = b.sign_in("wang.fang")
+    assert throttled.status_code == 429
+    assert "Too many failed sign-ins" in throttled.text
+
+
+def test_pages_speak_chinese_by_the_browser_or_the_users_choice(site: Site) -> None:
+    b = site.browser()
+    assert "登录 Capillary" in b.get("/console/sign-in", **{"Accept-Language": "zh-CN"}).text
+    b.sign_in("wang.fang")
+    english = b.get("/console/holdings")
+    assert "<h1>Certificates held</h1>" in english.text
+    assert 'lang="en"' in english.text
+    chosen = b.post("/console/language", {"language": "zh", "csrf": csrf_of(english.text)})
+    assert chosen.status_code == 303
+    chinese = b.get("/console/holdings")
+    assert "<h1>持有的凭证</h1>" in chinese.text
+    assert 'lang="zh-CN"' in chinese.text
+    assert re.search(r"¥[\d,]+\.\d\d", chinese.text)
+
+
+def test_every_message_of_the_console_has_a_chinese_translation() -> None:
+    found = {item[2] for item in extract_from_dir(
+        str(WEB), method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+        keywords={"_": None, "gettext": None})}  # fmt: skip
+    assert "Sign in to Capillary" in found  # the templates were read
+    found |= set(console_errors.TITLES.values())
+    with (WEB / "locale" / "zh" / "LC_MESSAGES" / "console.po").open("rb") as f:
+        catalog = read_po(f)
+    translated = {m.id for m in catalog if m.id and m.string}
+    assert found - translated == set()
