@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from capillary.adapters import migrate
+from capillary.bootstrap import open_platform
 
 CAPILLARY = shutil.which("capillary", path=str(Path(sys.executable).parent)) or "capillary"
 
@@ -236,6 +237,14 @@ def test_the_demo_economy_reports_and_hands_out_keys(tmp_path: Path) -> None:
     keys = json.loads((tmp_path / "capillary-demo" / "keys.json").read_text())
     assert {"operator", "auditor", "core", "funder", "tier1"} <= set(keys)
     assert all(token.startswith("cap_") for _, token in keys.values())
+    users = json.loads((tmp_path / "capillary-demo" / "users.json").read_text())
+    assert set(users) == set(keys)
+    demo = open_platform(f"sqlite:///{tmp_path / 'capillary-demo.db'}")
+    try:  # each demo user signs in with the password handed out
+        for who, (login, password) in users.items():
+            assert demo.users.sign_in(login, password).user.org == keys[who][0]
+    finally:
+        demo.ledger.db.dispose()
     again = run("--db", f"sqlite:///{tmp_path / 'capillary-demo.db'}", "demo", "--no-serve",
                 cwd=tmp_path, ok=False)  # fmt: skip
     assert again.returncode != 0

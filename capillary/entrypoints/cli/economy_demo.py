@@ -5,6 +5,7 @@ keys for each kind of participant, and then the API served on it."""
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,8 +64,11 @@ def run(
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.html").write_text(render(report))
     _print(report)
-    keys = _demo_keys(platform, economy, report)
+    chosen = _cast(economy, report)
+    keys = _demo_keys(platform, economy, chosen)
+    users = _demo_users(platform, economy, chosen)
     (out / "keys.json").write_text(json.dumps(keys, indent=2) + "\n")
+    (out / "users.json").write_text(json.dumps(users, indent=2) + "\n")
     (out / "keys.env").write_text("".join(f"{who.upper()}={org}\n{who.upper()}_KEY={token}\n"
                                           for who, (org, token) in keys.items()))  # fmt: skip
     console.print(f"\nThe report: {out / 'report.html'} (and {out / 'report.json'}). "
@@ -72,28 +76,36 @@ def run(
                   f"{out / 'keys.env'}`):")  # fmt: skip
     for who, (org, token) in keys.items():
         console.print(f"  {who:<10} {org:<26} {token}")
+    console.print(f"Console users ({out / 'users.json'}), login and password:")
+    for who, (login, password) in users.items():
+        console.print(f"  {who:<10} {login:<26} {password}")
     platform.ledger.db.dispose()
     if serve:
-        console.print(f"\nServing the API on it: http://127.0.0.1:{port}/docs "
+        console.print(f"\nServing it: the console at http://127.0.0.1:{port}/console/ (sign "
+                      f"in as one of the users above), the API at http://127.0.0.1:{port}/docs "
                       f"(`capillary --db {store} …` reaches it from the command line; the "
                       "README's tour walks the loop against it with these keys).")  # fmt: skip
         set_url(store)
         serve_cli.serve(port=port)
 
 
-def _demo_keys(
-    platform: Platform, economy: Economy, report: dict[str, Any]
-) -> dict[str, tuple[str, str]]:
-    """A key for the first core, a supplier at each tier (the one holding the most of the
-    cores' credit now, or else the one that received the most), a funder, the operator and
-    the auditor."""
-    ops = platform.parties.principal(economy.operator, "demo", user_role=UserRole.ADMIN)
+def _cast(economy: Economy, report: dict[str, Any]) -> dict[str, str]:
+    """Who gets a demo key and a console user: the first core, a supplier at each tier (the
+    one holding the most of the cores' credit now, or else the one that received the most),
+    a funder, the operator and the auditor."""
     chosen = {"operator": economy.operator, "auditor": economy.auditor,
               "core": economy.cores[0].code, "funder": economy.funders[0].code}  # fmt: skip
     for t in report["reach"]:
         supplier = t["holds_most_now"] or t["most_reached"]
         if supplier is not None:
             chosen[f"tier{t['tier']}"] = supplier
+    return chosen
+
+
+def _demo_keys(
+    platform: Platform, economy: Economy, chosen: dict[str, str]
+) -> dict[str, tuple[str, str]]:
+    ops = platform.parties.principal(economy.operator, "demo", user_role=UserRole.ADMIN)
     keys = {}
     for who, org in chosen.items():
         scopes = "admin" if who == "operator" else "read" if who == "auditor" else "read,write"
@@ -101,6 +113,22 @@ def _demo_keys(
                                     key=f"demo-key-{who}")  # fmt: skip
         keys[who] = (org, made.token or "")
     return keys
+
+
+def _demo_users(
+    platform: Platform, economy: Economy, chosen: dict[str, str]
+) -> dict[str, tuple[str, str]]:
+    """A console user for each of the cast, its login the organization's code, its password
+    random (this sandbox's only)."""
+    ops = platform.parties.principal(economy.operator, "demo", user_role=UserRole.ADMIN)
+    users = {}
+    for who, org in chosen.items():
+        password = secrets.token_urlsafe(12)
+        role = UserRole.READ_ONLY if who == "auditor" else UserRole.ADMIN
+        platform.users.add_user(principal=ops, org=org, login=org, name=f"Demo {who}",
+                                role=role, password=password, key=f"demo-user-{who}")  # fmt: skip
+        users[who] = (org, password)
+    return users
 
 
 def _print(report: dict[str, Any]) -> None:
