@@ -42,5 +42,5 @@ $(VENV)/.installed: pyproject.toml
 # own, capillary.db, is yours and stays).
 clean:
 	rm -rf $(VENV) *.egg-info build .pytest_cache .mypy_cache .ruff_cache .hypothesis \
-		.import_linter_cache bench/results capillary-demo.db* capillary-demo capillary-ledger-demo.db* api.log
+		.import_linter_cache bench/results capillary-demo.db* capillary-demo test-artifacts .cache capillary-ledger-demo.db* api.log
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,188 @@
+"""The web console in a real Chromium (Debian's, launched by its path; Playwright drives it),
+against a real server on a loopback port over SQLite: a supplier signs in, accepts a
+certificate through the form and signs out; another organization's certificate is a 404; a
+form sent without its CSRF token is refused; every page renders with no console error and
+no failed request, and axe-core (from the npm registry, injected) finds no serious or
+critical accessibility violation. Screenshots of every page are kept in
+``test-artifacts/console/``.
+
+Without Chromium the tests are skipped with the reason; under CI they fail instead."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capillary.domain.access import UserRole
+from tests.api.conftest import _world
+from tests.api.test_api_authorization import _seed
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--no-first-run"]  # fmt: skip
+AXE = "axe-core@4.14.1"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "console"
+CACHE = ROOT / ".cache"
+PASSWORD = "correct horse battery staple"
+REQUIRED = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{reason} (CI requires the browser tests)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def axe() -> str:
+    """axe-core's script, fetched once from the npm registry with npm into ``.cache/``."""
+    target = CACHE / f"{AXE.replace('@', '-')}.min.js"
+    if not target.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            _unavailable("no npm to fetch axe-core from the npm registry")
+        CACHE.mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory() as folder:
+            done = subprocess.run([str(npm), "pack", AXE, "--silent"], cwd=folder,
+                                  capture_output=True, text=True, timeout=300)  # fmt: skip
+            if done.returncode != 0:
+                _unavailable(f"npm pack {AXE} failed: {done.stderr.strip()[:200]}")
+            (packed,) = Path(folder).glob("axe-core-*.tgz")
+            with tarfile.open(packed) as tar:
+                member = tar.extractfile("package/axe.min.js")
+                assert member is not None
+                target.write_bytes(member.read())
+    return target.read_text()
+
+
+@pytest.fixture
+def site(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    path = tmp_path / "console.db"
+    shutil.copy(sqlite_template, path)
+    for w in _world(f"sqlite:///{path}"):
+        ids = _seed(w)
+        ops = w.services.parties.principal("ops", "setup", user_role=UserRole.ADMIN)
+        for org, login in (("tier1", "wang.fang"), ("tier2", "li.na")):
+            w.services.users.add_user(
+                principal=ops,
+                org=org,
+                login=login,
+                name=login.title(),
+                role="staff",
+                password=PASSWORD,
+                key=f"u-{login}",
+            )
+        yield w.base, ids
+
+
+class Tab:
+    """A page that records console errors and failed requests, and screenshots each view."""
+
+    def __init__(self, browser: Any, base: str, name: str, axe: str) -> None:
+        # The pages' content security policy forbids inline scripts: the test's axe is let in.
+        self.context = browser.new_context(base_url=base, bypass_csp=True)
+        self.page = self.context.new_page()
+        self.name, self.axe, self.errors = name, axe, []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def look(self, view: str, *, expect_status: int | None = None) -> None:
+        """The page as it is now: screenshot, no errors so far, no serious axe violation."""
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}-{view}.png"), full_page=True)
+        self.page.add_script_tag(content=self.axe)
+        found = self.page.evaluate(
+            "async () => (await axe.run(document)).violations"
+            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+        )
+        assert found == [], f"{view}: {found}"
+        real = [e for e in self.errors if not (expect_status and str(expect_status) in e)]
+        assert real == [], f"{view}: {real}"
+        self.errors.clear()
+
+    def sign_in(self, login: str) -> None:
+        self.page.goto("/console/holdings")
+        assert self.page.url.endswith("/console/sign-in?back_to=/console/holdings")
+        self.look("sign-in")
+        self.page.get_by_label("Login name").fill(login)
+        self.page.get_by_label("Password").fill(PASSWORD)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url("**/console/holdings")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_a_supplier_accepts_a_certificate_through_the_forms(
+    chromium: Any, axe: str, site: tuple[str, dict[str, Any]]
+) -> None:
+    base, ids = site
+    tab = Tab(chromium, base, "supplier", axe)
+    try:
+        tab.sign_in("wang.fang")
+        tab.look("holdings")
+        assert tab.page.get_by_role("heading", name="Waiting for your signature").is_visible()
+        tab.page.get_by_role("button", name=f"Accept {ids['pending']}").click()
+        tab.page.wait_for_url(f"**/console/certificates/{ids['pending']}")
+        assert tab.page.get_by_text("active").first.is_visible()
+        tab.look("certificate")
+        tab.page.get_by_role("link", name="Overview").click()
+        tab.look("overview")
+        tab.page.get_by_label("Language").select_option("zh")
+        tab.page.get_by_role("button", name="Change").click()
+        tab.page.wait_for_load_state()
+        assert tab.page.get_by_role("heading", name="概览").is_visible()
+        tab.look("overview-zh")
+        tab.page.get_by_role("button", name="退出").click()
+        tab.page.wait_for_url("**/console/sign-in")
+    finally:
+        tab.close()
+
+
+def test_another_organizations_certificate_is_not_found_and_a_tokenless_form_is_refused(
+    chromium: Any, axe: str, site: tuple[str, dict[str, Any]]
+) -> None:
+    base, ids = site
+    tab = Tab(chromium, base, "other", axe)
+    try:
+        tab.sign_in("li.na")  # tier2
+        answer = tab.page.goto(f"/console/certificates/{ids['pending']}")
+        assert answer is not None
+        assert answer.status == 404
+        assert tab.page.get_by_text("There is nothing here for you to see.").is_visible()
+        tab.look("not-found", expect_status=404)
+        tab.page.goto("/console/holdings")
+        tab.page.evaluate("document.querySelector('form.who input[name=csrf]').remove()")
+        with tab.page.expect_navigation() as sent:
+            tab.page.get_by_role("button", name="Sign out").click()
+        assert sent.value is not None
+        assert sent.value.status == 403
+        assert tab.page.get_by_text("did not come from this console").is_visible()
+        tab.look("csrf-refused", expect_status=403)
+        tab.page.goto("/console/holdings")  # still signed in: the forged form did nothing
+        assert tab.page.url.endswith("/console/holdings")
+    finally:
+        tab.close()
