@@ -16,6 +16,8 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,16 @@ def axe() -> str:
 
 @pytest.fixture
 def site(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    for base, ids, _ in _site(tmp_path, sqlite_template):
+        yield base, ids
+
+
+@pytest.fixture
+def site_with_services(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, Any, Any]]:
+    yield from _site(tmp_path, sqlite_template)
+
+
+def _site(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, dict[str, Any], Any]]:
     path = tmp_path / "console.db"
     shutil.copy(sqlite_template, path)
     for w in _world(f"sqlite:///{path}"):
@@ -93,7 +105,7 @@ def site(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, dict[str,
                 password=PASSWORD,
                 key=f"u-{login}",
             )
-        yield w.base, ids
+        yield w.base, ids, w
 
 
 class Tab:
@@ -184,5 +196,50 @@ def test_another_organizations_certificate_is_not_found_and_a_tokenless_form_is_
         tab.look("csrf-refused", expect_status=403)
         tab.page.goto("/console/holdings")  # still signed in: the forged form did nothing
         assert tab.page.url.endswith("/console/holdings")
+    finally:
+        tab.close()
+
+
+def test_a_supplier_pays_its_supplier_and_gets_cash_at_the_live_best_price(
+    chromium: Any, axe: str, site_with_services: tuple[str, dict[str, Any], Any]
+) -> None:
+    base, ids, world = site_with_services
+    tab = Tab(chromium, base, "cash", axe)
+    p = world.services
+    try:
+        tab.sign_in("wang.fang")
+        tab.page.goto(f"/console/fragments/{ids['change']}/pay")
+        tab.look("pay")
+        tab.page.get_by_label("Or the supplier, under a contract").select_option("tier2")
+        tab.page.get_by_label("The contract's reference").fill("FRAME-2026-07")
+        tab.page.get_by_label("Amount (CNY)").fill("500.00")
+        tab.page.get_by_role("button", name="Pay").click()
+        tab.page.wait_for_url("**/console/holdings")
+        paid = [f for f, _ in p.certificates.held("tier2", principal=world.principal("tier2"))
+                if f.amount == 500_00]  # fmt: skip
+        assert len(paid) == 1
+        (change,) = [f for f, c in p.certificates.held("tier1", principal=world.principal("tier1"))
+                     if c.number == ids["cert"]]  # fmt: skip
+        assert change.amount == 2_500_00
+        tab.page.goto(f"/console/fragments/{change.id}/cash")
+        tab.look("cash-out")
+        tab.page.get_by_label("The highest annual rate you accept").fill("6%")
+        tab.page.get_by_role("button", name="Ask the market").click()
+        tab.page.wait_for_url("**/console/requests/*")
+        assert tab.page.get_by_text("No funder has quoted yet").is_visible()
+        tab.look("request-waiting")
+        request_id = int(tab.page.url.rsplit("/", 1)[1])
+        p.market.quote_request(request_id, principal=world.principal("bank"),
+                               rate=Decimal("0.045"), amount=2_500_00,
+                               valid_until=date(2026, 12, 31), key="bank-quotes")  # fmt: skip
+        take = tab.page.get_by_role("button", name="Take the best")
+        take.wait_for(timeout=15_000)  # the page polls the market (htmx) and shows the quote
+        assert tab.page.get_by_text("4.50%").is_visible()
+        tab.look("request-quoted")
+        take.click()
+        tab.page.get_by_text("Financed: the cash is in your account.").wait_for()
+        tab.look("request-filled")
+        assert p.market.financing_request(request_id, principal=world.principal("tier1")
+                                          ).open_amount == 0  # fmt: skip
     finally:
         tab.close()
