@@ -207,3 +207,34 @@ def test_every_message_of_the_console_has_a_chinese_translation() -> None:
         catalog = read_po(f)
     translated = {m.id for m in catalog if m.id and m.string}
     assert found - translated == set()
+
+
+def test_an_admin_manages_its_users_in_the_console_and_nobody_elses(site: Site) -> None:
+    admin = site.browser()
+    admin.sign_in("li.na")  # tier2's admin
+    page = admin.get("/console/users")
+    assert page.status_code == 200
+    assert "li.na" in page.text
+    assert "wang.fang" not in page.text  # tier1's users are not tier2's to see
+    token = csrf_of(page.text)
+    added = admin.post("/console/users", {"login": "zhang.wei", "name": "Zhang Wei",
+                                          "role": "staff", "password": PASSWORD,
+                                          "csrf": token})  # fmt: skip
+    assert added.status_code == 303
+    newcomer = site.browser()
+    assert newcomer.sign_in("zhang.wei").status_code == 303
+    listed = newcomer.get("/console/users")
+    assert listed.status_code == 200  # staff sees the list
+    refused = newcomer.post("/console/users/li.na", {"action": "disable",
+                                                     "csrf": csrf_of(listed.text)})  # fmt: skip
+    assert refused.status_code == 403  # and changes nothing
+    foreign = admin.post("/console/users/wang.fang", {"action": "disable", "csrf": token})
+    assert foreign.status_code == 404
+    assert admin.post("/console/users/zhang.wei", {"action": "role", "role": "read_only",
+                                                  "csrf": token}).status_code == 303  # fmt: skip
+    assert admin.post("/console/users/zhang.wei", {"action": "disable",
+                                                  "csrf": token}).status_code == 303  # fmt: skip
+    assert newcomer.get("/console/users").status_code == 303  # its session ended
+    gone = site.world.services.users.users(principal=site.world.principal("tier2"))
+    assert {(u.login, u.role.value, u.active) for u in gone} >= {("zhang.wei", "read_only",
+                                                                  False)}  # fmt: skip

@@ -161,6 +161,8 @@ def test_a_supplier_accepts_a_certificate_through_the_forms(
         tab.page.wait_for_url(f"**/console/certificates/{ids['pending']}")
         assert tab.page.get_by_text("active").first.is_visible()
         tab.look("certificate")
+        tab.page.get_by_role("link", name="Users").click()
+        tab.look("users")
         tab.page.get_by_role("link", name="Overview").click()
         tab.look("overview")
         tab.page.get_by_label("Language").select_option("zh")

@@ -45,6 +45,7 @@ from capillary.entrypoints.api.routers import (
 from capillary.entrypoints.api.schemas.common import Problem
 from capillary.entrypoints.web import auth as console_auth
 from capillary.entrypoints.web import holdings, supplier
+from capillary.entrypoints.web import users as console_users
 from capillary.entrypoints.web.errors import error_page, is_console, sign_in_first
 from capillary.entrypoints.web.session import SignInNeeded
 
@@ -98,6 +99,7 @@ def create_app(services: Platform | None) -> FastAPI:
     app.include_router(console_auth.router)
     app.include_router(holdings.router)
     app.include_router(supplier.router)
+    app.include_router(console_users.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
     @app.exception_handler(SignInNeeded)
