@@ -29,6 +29,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/market.py
 	$(BIN)/python bench/demo.py
+	$(BIN)/python bench/console.py
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -22,6 +22,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
         ["events.py", "--store", "sqlite", "--quick", "--no-nats"],
         ["market.py", "--store", "sqlite", "--quick"],
         ["demo.py", "--store", "sqlite", "--runs", "1", "--orgs", "40", "--days", "10"],
+        ["console.py", "--orgs", "40", "--days", "10", "--requests", "2"],
         [
             "certificates.py",
             "--store",
