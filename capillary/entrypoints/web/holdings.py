@@ -4,7 +4,6 @@ issued to it. Every read and write is the services' own, under the viewer's prin
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import date
 from typing import Annotated
@@ -15,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from capillary.domain.certificates import Certificate, CertificateStatus, Fragment
 from capillary.domain.errors import AccountNotFound
 from capillary.entrypoints.web.render import render
-from capillary.entrypoints.web.session import PREFIX, Page, check_csrf, page, services, signed_in
+from capillary.entrypoints.web.session import PREFIX, Page, acting, page, services, signed_in
 from capillary.simulation.page import bars
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -64,10 +63,9 @@ def certificate(request: Request, number: str) -> HTMLResponse:
 def accept(
     request: Request, number: str, csrf: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
-    console = signed_in(request)
-    check_csrf(request, console, csrf)
+    console, key = acting(request, csrf)
     services(request).certificates.accept(number, principal=console.principal,
-                                          key=f"console-{uuid.uuid4()}")  # fmt: skip
+                                          key=key)  # fmt: skip
     return RedirectResponse(f"{PREFIX}/certificates/{number}", status_code=303)
 
 

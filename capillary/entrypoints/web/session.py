@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -78,6 +79,14 @@ def check_csrf(request: Request, console: Console | None, sent: str | None) -> N
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise CsrfRefused("This form has expired or did not come from this console: reload "
                           "the page and send it again.")  # fmt: skip
+
+
+def acting(request: Request, csrf: str | None) -> tuple[Console, str]:
+    """The sender of a console form: signed in, the form's token checked; with a fresh
+    idempotency key for the one write the form asks for (each submission its own)."""
+    console = signed_in(request)
+    check_csrf(request, console, csrf)
+    return console, f"console-{uuid.uuid4()}"
 
 
 def pre_session_token(request: Request) -> str:

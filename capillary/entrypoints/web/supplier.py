@@ -6,7 +6,6 @@ best taken at one click. Every rule is the services'."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -22,7 +21,7 @@ from capillary.domain.pricing import discount
 from capillary.domain.trade import InvoiceStatus
 from capillary.domain.units import parse_major
 from capillary.entrypoints.web.render import render
-from capillary.entrypoints.web.session import PREFIX, check_csrf, page, services, signed_in
+from capillary.entrypoints.web.session import PREFIX, acting, page, services, signed_in
 from capillary.services.users import Console
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -62,8 +61,7 @@ def pay(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Pays the invoice chosen, or under a contract with the supplier chosen."""
-    console = signed_in(request)
-    check_csrf(request, console, csrf)
+    console, key = acting(request, csrf)
     seller, _, number = invoice.partition("/")
     if seller and number:
         recipient, reference = seller, number
@@ -74,7 +72,7 @@ def pay(
     minor = parse_major(amount.strip(), 2)
     services(request).certificates.transfer(
         principal=console.principal, fragment_id=fragment_id, recipient=recipient,
-        amount=minor, reference=reference, key=f"console-{uuid.uuid4()}",
+        amount=minor, reference=reference, key=key,
     )  # fmt: skip
     return RedirectResponse(f"{PREFIX}/holdings", status_code=303)
 
@@ -95,15 +93,14 @@ def ask_market(
     max_rate: Annotated[str, Form(max_length=20)],
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    console = signed_in(request)
-    check_csrf(request, console, csrf)
+    console, key = acting(request, csrf)
     p = services(request)
     rate = parse_rate(max_rate, p.certificates.rules.discount_rates)
     today = p.admin.reading().today
     asked = p.market.request_financing(
         principal=console.principal, fragment_id=parse_id(str(fragment_id)),
         amount=parse_major(amount.strip(), 2), max_rate=rate, expires_on=today + timedelta(days=3),
-        key=f"console-{uuid.uuid4()}",
+        key=key,
     )  # fmt: skip
     return RedirectResponse(f"{PREFIX}/requests/{asked.id}", status_code=303)
 
@@ -127,10 +124,9 @@ def quotes_part(request: Request, request_id: int) -> HTMLResponse:
 def take_best(
     request: Request, request_id: int, csrf: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
-    console = signed_in(request)
-    check_csrf(request, console, csrf)
+    console, key = acting(request, csrf)
     services(request).market.fill(request_id, principal=console.principal,
-                                  key=f"console-{uuid.uuid4()}")  # fmt: skip
+                                  key=key)  # fmt: skip
     return RedirectResponse(f"{PREFIX}/requests/{request_id}", status_code=303)
 
 

@@ -4,14 +4,13 @@ services decide who may; a staff or read-only user sees the list and changes not
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from capillary.entrypoints.web.render import render
-from capillary.entrypoints.web.session import PREFIX, check_csrf, page, services, signed_in
+from capillary.entrypoints.web.session import PREFIX, acting, page, services, signed_in
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -33,11 +32,10 @@ def add_user(
     org: Annotated[str, Form(max_length=64)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    console = signed_in(request)
-    check_csrf(request, console, csrf)
+    console, key = acting(request, csrf)
     services(request).users.add_user(
         principal=console.principal, org=org.strip() or console.principal.org, login=login,
-        name=name, role=role, password=password, key=f"console-{uuid.uuid4()}",
+        name=name, role=role, password=password, key=key,
     )  # fmt: skip
     return RedirectResponse(f"{PREFIX}/users", status_code=303)
 
@@ -51,9 +49,8 @@ def change_user(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """``action``: role (to ``role``), disable or enable."""
-    console = signed_in(request)
-    check_csrf(request, console, csrf)
-    users, who, key = services(request).users, console.principal, f"console-{uuid.uuid4()}"
+    console, key = acting(request, csrf)
+    users, who = services(request).users, console.principal
     if action == "role":
         users.set_role(login, principal=who, role=role, key=key)
     elif action == "disable":
