@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -50,6 +51,10 @@ def site(store_url: str) -> Iterator[Site]:
             ("tier1", "wang.fang", "staff"),
             ("tier1", "zhou.yu", "read_only"),
             ("tier2", "li.na", "admin"),
+            ("core", "zhao.lei", "staff"),
+            ("bank", "qian.bo", "staff"),
+            ("ops", "he.ping", "admin"),
+            ("audit", "sun.li", "read_only"),
         ):
             w.services.users.add_user(
                 principal=ops,
@@ -238,3 +243,80 @@ def test_an_admin_manages_its_users_in_the_console_and_nobody_elses(site: Site) 
     gone = site.world.services.users.users(principal=site.world.principal("tier2"))
     assert {(u.login, u.role.value, u.active) for u in gone} >= {("zhang.wei", "read_only",
                                                                   False)}  # fmt: skip
+
+
+def test_a_core_issues_a_certificate_against_its_payable(site: Site) -> None:
+    core = site.browser()
+    core.sign_in("zhao.lei")
+    page = core.get("/console/payables")
+    assert page.status_code == 200
+    payable = site.ids["payable"]
+    assert f'action="/console/payables/{payable}/issue"' in page.text
+    assert "CN¥2,000.00" in page.text  # what is still open of it
+    assert core.post(f"/console/payables/{payable}/issue", {}).status_code == 403
+    supplier = site.browser()
+    supplier.sign_in("wang.fang")
+    mine = supplier.get("/console/payables")
+    stolen = supplier.post(f"/console/payables/{payable}/issue", {"csrf": csrf_of(mine.text)})
+    assert stolen.status_code == 404  # not tier1's to issue against
+    issued = core.post(f"/console/payables/{payable}/issue", {"csrf": csrf_of(page.text)})
+    assert issued.status_code == 303
+    number = issued.headers["location"].rsplit("/", 1)[1]
+    made = site.world.services.certificates.certificate(
+        number, principal=site.world.principal("core")
+    )
+    assert (made.first_holder, made.face, made.status) == (
+        "tier1",
+        2_000 * 100,
+        CertificateStatus.PENDING,
+    )
+    after = core.get("/console/payables")
+    assert f'action="/console/payables/{payable}/issue"' not in after.text  # nothing left open
+
+
+def test_a_funder_sees_the_requests_open_to_it_and_quotes(site: Site) -> None:
+    bank = site.browser()
+    bank.sign_in("qian.bo")
+    page = bank.get("/console/funding")
+    assert page.status_code == 200
+    asked = site.ids["market"]
+    assert f'action="/console/funding/requests/{asked}/quote"' in page.text
+    assert "Credit lines" in page.text  # its line to the core, with what is used
+    assert bank.post(f"/console/funding/requests/{asked}/quote",
+                     {"rate": "4.5%", "amount": "1000.00"}).status_code == 403  # fmt: skip
+    done = bank.post(f"/console/funding/requests/{asked}/quote",
+                     {"rate": "4.5%", "amount": "1000.00", "csrf": csrf_of(page.text)})  # fmt: skip
+    assert done.status_code == 303
+    quotes = site.world.services.market.quotes(
+        int(str(asked)), principal=site.world.principal("bank")
+    )
+    assert any(q.rate == Decimal("0.045") and q.created_by.endswith("user:qian.bo")
+               for q in quotes)  # fmt: skip
+    other = site.browser()
+    other.sign_in("li.na")  # tier2: no line to anyone, no requests to see
+    assert f"/console/funding/requests/{asked}/quote" not in other.get("/console/funding").text
+
+
+def test_the_operator_verifies_and_settles_the_auditor_only_looks(site: Site) -> None:
+    ops = site.browser()
+    ops.sign_in("he.ping")
+    page = ops.get("/console/platform")
+    assert page.status_code == 200
+    assert "tier1" in page.text  # the participants
+    verified = ops.post("/console/platform/verify", {"csrf": csrf_of(page.text)})
+    assert verified.status_code == 200
+    assert "hash chain: intact" in " ".join(verified.text.split())
+    assert "reconcile: yes" in " ".join(verified.text.split())
+    settled = ops.post("/console/platform/settle", {"csrf": csrf_of(page.text)})
+    assert settled.status_code == 200
+    assert "Settled:" in settled.text
+    auditor = site.browser()
+    auditor.sign_in("sun.li")
+    seen = auditor.get("/console/platform")
+    assert seen.status_code == 200
+    assert "/console/platform/settle" not in seen.text
+    assert auditor.post("/console/platform/settle",
+                        {"csrf": csrf_of(seen.text)}).status_code == 403  # fmt: skip
+    supplier = site.browser()
+    supplier.sign_in("wang.fang")
+    assert supplier.get("/console/platform").status_code == 403

@@ -95,13 +95,19 @@ def _site(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, dict[str
     for w in _world(f"sqlite:///{path}"):
         ids = _seed(w)
         ops = w.services.parties.principal("ops", "setup", user_role=UserRole.ADMIN)
-        for org, login in (("tier1", "wang.fang"), ("tier2", "li.na")):
+        for org, login in (
+            ("tier1", "wang.fang"),
+            ("tier2", "li.na"),
+            ("core", "zhao.lei"),
+            ("bank", "qian.bo"),
+            ("ops", "he.ping"),
+        ):
             w.services.users.add_user(
                 principal=ops,
                 org=org,
                 login=login,
                 name=login.title(),
-                role="staff",
+                role="admin" if org == "ops" else "staff",
                 password=PASSWORD,
                 key=f"u-{login}",
             )
@@ -243,5 +249,60 @@ def test_a_supplier_pays_its_supplier_and_gets_cash_at_the_live_best_price(
         tab.look("request-filled")
         assert p.market.financing_request(request_id, principal=world.principal("tier1")
                                           ).open_amount == 0  # fmt: skip
+    finally:
+        tab.close()
+
+
+def test_a_core_issues_from_its_payables_page(
+    chromium: Any, axe: str, site: tuple[str, dict[str, Any]]
+) -> None:
+    base, ids = site
+    tab = Tab(chromium, base, "core", axe)
+    try:
+        tab.sign_in("zhao.lei")
+        tab.page.get_by_role("link", name="Payables").click()
+        tab.page.wait_for_url("**/console/payables")
+        tab.look("payables")
+        tab.page.get_by_role(
+            "button", name=f"Issue a certificate for payable {ids['payable']}"
+        ).click()
+        tab.page.wait_for_url("**/console/certificates/*")
+        assert tab.page.get_by_text("pending").first.is_visible()
+        tab.look("issued")
+    finally:
+        tab.close()
+
+
+def test_a_funder_quotes_on_a_request_from_its_funding_page(
+    chromium: Any, axe: str, site: tuple[str, dict[str, Any]]
+) -> None:
+    base, ids = site
+    tab = Tab(chromium, base, "funder", axe)
+    try:
+        tab.sign_in("qian.bo")
+        tab.page.get_by_role("link", name="Funding").click()
+        tab.page.wait_for_url("**/console/funding")
+        tab.look("funding")
+        tab.page.get_by_label(f"Annual rate for request {ids['market']}").fill("4.2%")
+        tab.page.get_by_role("button", name=f"Quote on request {ids['market']}").click()
+        tab.page.wait_for_url("**/console/funding")
+        tab.look("quoted")
+    finally:
+        tab.close()
+
+
+def test_the_operator_verifies_the_books_in_the_browser(
+    chromium: Any, axe: str, site: tuple[str, dict[str, Any]]
+) -> None:
+    base, _ = site
+    tab = Tab(chromium, base, "operator", axe)
+    try:
+        tab.sign_in("he.ping")
+        tab.page.get_by_role("link", name="The platform").click()
+        tab.page.wait_for_url("**/console/platform")
+        tab.look("platform")
+        tab.page.get_by_role("button", name="Verify the books now").click()
+        tab.page.get_by_text("Verified in seconds:").wait_for()
+        tab.look("verified")
     finally:
         tab.close()

@@ -30,6 +30,12 @@ def nav(page: Page) -> list[tuple[str, str]]:
     roles = page.console.principal.roles
     if roles & {Role.SUPPLIER, Role.CORE, Role.FUNDER} or page.console.principal.sees_everything:
         items.append(("/console/holdings", _("Certificates held")))
+    if Role.CORE in roles:
+        items.append(("/console/payables", _("Payables")))
+    if Role.FUNDER in roles:
+        items.append(("/console/funding", _("Funding")))
+    if page.console.principal.sees_everything:
+        items.append(("/console/platform", _("The platform")))
     items.append(("/console/users", _("Users")))
     return items
 

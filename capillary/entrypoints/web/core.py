@@ -1,0 +1,75 @@
+"""A core enterprise's part of the loop in the console: the payables it owes, a certificate
+issued against one at a click (its face the open amount, its maturity the due date), what it
+owes on certificates by month, and the cash it needs for the next 30 days against the cash it
+has on the platform."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from capillary.domain.certificates import CertificateStatus
+from capillary.domain.errors import AccountNotFound, PayableNotFound
+from capillary.domain.payables import PayableStatus
+from capillary.entrypoints.web.render import render
+from capillary.entrypoints.web.session import PREFIX, acting, page, services, signed_in
+from capillary.simulation.page import bars
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+AHEAD_DAYS = 30  # the window of the cash-needed figure
+
+
+@router.get("/payables")
+def payables(request: Request) -> HTMLResponse:
+    console = signed_in(request)
+    shown = page(request, console)
+    p, who = services(request), console.principal
+    owed = [x for x in p.trade.payables(principal=who, status=PayableStatus.OPEN, limit=500)
+            if x.buyer == who.org]  # fmt: skip
+    outstanding = [c for c in p.certificates.certificates(principal=who, limit=1000,
+                                                          obligor=who.org)
+                   if c.status in (CertificateStatus.ACTIVE, CertificateStatus.OVERDUE,
+                                   CertificateStatus.PENDING)]  # fmt: skip
+    today = p.admin.reading().today
+    by_month: dict[str, int] = defaultdict(int)
+    for c in outstanding:
+        by_month[c.maturity.strftime("%Y-%m")] += c.face
+    months = sorted(by_month)
+    title = shown.gettext("What you owe on certificates, by month of maturity (CNY)")
+    ladder = bars(title, months, [(shown.gettext("owed"), [by_month[m] / 100 for m in months])])
+    soon = sum(c.face for c in outstanding if c.maturity <= today + timedelta(days=AHEAD_DAYS))
+    try:
+        cash = p.cash.cash(who.org, "CNY", principal=who)
+    except AccountNotFound:
+        cash = 0
+    return render(request, "payables.html", shown, owed=owed, outstanding=len(outstanding),
+                  outstanding_face=sum(c.face for c in outstanding), ladder=ladder, soon=soon,
+                  cash=cash, ahead=AHEAD_DAYS, today=today)  # fmt: skip
+
+
+@router.post("/payables/{payable_id}/issue")
+def issue(
+    request: Request, payable_id: int, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """A certificate for what is open of the payable, due on its due date, to its supplier."""
+    console, key = acting(request, csrf)
+    p, who = services(request), console.principal
+    found = next((x for x in p.trade.payables(principal=who, status=PayableStatus.OPEN,
+                                              limit=500) if x.id == payable_id), None)  # fmt: skip
+    if found is None or found.buyer != who.org:
+        raise PayableNotFound(f"No open payable {payable_id} of yours.")
+    made = p.certificates.issue(
+        principal=who,
+        obligor=who.org,
+        holder=found.supplier,
+        payable_ids=[found.id],
+        face=found.open_amount,
+        maturity=found.due_date,
+        currency=found.currency,
+        key=key,
+    )
+    return RedirectResponse(f"{PREFIX}/certificates/{made.certificate.number}", status_code=303)
