@@ -5,8 +5,8 @@
 
 Builds the demo economy with ``capillary demo --no-serve`` in a temporary folder (SQLite),
 serves it with ``capillary serve`` in its own process, signs in as demo users (a tier-1
-supplier holding the most, the first core, the operator), requests each page ``--requests``
-times, and reads the server's own time for each request from its JSON request log
+supplier holding the most, the first core, a funder, the operator), requests each page
+``--requests`` times, and reads the server's own time for each request from its JSON request log
 (``duration_ms``: from the request's arrival to the answer, the server side only); the core
 and the operator also open the core's certificate with the widest tree. Target
 (issue 13): every page in at most 100 ms at the 95th percentile.
@@ -33,6 +33,10 @@ from rich.console import Console
 from rich.table import Table
 
 BIN = Path(sys.executable).parent
+#: The pages of each demo user's own part: the core's payables, the funder's requests, rules,
+#: portfolio and lines, the operator's participants and limits.
+OWN_PAGES = {"core": ["/console/payables"], "funder": ["/console/funding"],
+             "operator": ["/console/platform"]}  # fmt: skip
 ENV = {"COLUMNS": "160", "PATH": "/usr/bin:/bin"}
 
 
@@ -102,12 +106,18 @@ def main() -> None:
                     pass
                 assert time.monotonic() < deadline, "the server did not come up"
                 time.sleep(0.2)
-            for who in [w for w in ("tier1", "core", "operator") if w in users]:
+            for who in [w for w in ("tier1", "core", "funder", "operator") if w in users]:
                 login, password = users[who]
                 s = Session(base, login, password)
                 holdings = s.get("/console/holdings").text
                 numbers = re.findall(r"/console/certificates/(CP\d+)", holdings)
-                pages = ["/console/", "/console/holdings", "/console/users"]
+                pages = [
+                    "/console/",
+                    "/console/holdings",
+                    "/console/invoices",
+                    "/console/users",
+                    *OWN_PAGES.get(who, []),
+                ]
                 if numbers:
                     pages.append(f"/console/certificates/{numbers[0]}")
                 if who != "tier1" and widest:  # the obligor and the operator see its whole tree

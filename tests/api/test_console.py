@@ -320,3 +320,15 @@ def test_the_operator_verifies_and_settles_the_auditor_only_looks(site: Site) ->
     supplier = site.browser()
     supplier.sign_in("wang.fang")
     assert supplier.get("/console/platform").status_code == 403
+
+
+def test_a_supplier_sees_its_invoices_and_where_they_stand_in_the_match(site: Site) -> None:
+    supplier = site.browser()
+    supplier.sign_in("wang.fang")
+    page = supplier.get("/console/invoices")
+    assert page.status_code == 200
+    assert "26442000000000000001" in page.text  # sent to the core, confirmed into a payable
+    assert "confirmed" in page.text
+    other = site.browser()
+    other.sign_in("li.na")
+    assert "26442000000000000001" not in other.get("/console/invoices").text

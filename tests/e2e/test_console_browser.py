@@ -169,6 +169,8 @@ def test_a_supplier_accepts_a_certificate_through_the_forms(
         tab.look("certificate")
         tab.page.get_by_role("link", name="Users").click()
         tab.look("users")
+        tab.page.get_by_role("link", name="Invoices").click()
+        tab.look("invoices")
         tab.page.get_by_role("link", name="Overview").click()
         tab.look("overview")
         tab.page.get_by_label("Language").select_option("zh")

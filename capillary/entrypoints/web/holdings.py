@@ -18,6 +18,7 @@ from capillary.entrypoints.web.session import PREFIX, Page, acting, page, servic
 from capillary.simulation.page import bars
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+SHOWN = 200  # fragments listed on the holdings page, soonest first (the ladder counts all)
 
 
 @router.get("/")
@@ -43,8 +44,8 @@ def holdings(request: Request) -> HTMLResponse:
                                                principal=console.principal)  # fmt: skip
     today = services(request).admin.reading().today
     rows = sorted(held, key=lambda fc: (fc[1].maturity, fc[0].id))
-    return render(request, "holdings.html", shown, rows=rows, today=today,
-                  ladder=_ladder(shown, rows), pending=_pending(request))  # fmt: skip
+    return render(request, "holdings.html", shown, rows=rows[:SHOWN], more=len(rows) - SHOWN,
+                  today=today, ladder=_ladder(shown, rows), pending=_pending(request))  # fmt: skip
 
 
 @router.get("/certificates/{number}")

@@ -30,6 +30,7 @@ def nav(page: Page) -> list[tuple[str, str]]:
     roles = page.console.principal.roles
     if roles & {Role.SUPPLIER, Role.CORE, Role.FUNDER} or page.console.principal.sees_everything:
         items.append(("/console/holdings", _("Certificates held")))
+        items.append(("/console/invoices", _("Invoices")))
     if Role.CORE in roles:
         items.append(("/console/payables", _("Payables")))
     if Role.FUNDER in roles:
