@@ -99,6 +99,27 @@ class CertificateService(FragmentMover):
         (issued,) = self.issue_many([request], principal=principal, key=key)
         return issued
 
+    def issue_for_payable(self, payable_id: int, *, principal: Principal, key: str) -> Issued:
+        """The obligor issues a certificate for what is still open of one of its payables:
+        to the payable's supplier, due on its due date, in its currency. The request is the
+        payable alone, so that the same key sent again replays the certificate it made."""
+        authorize(principal, Act.ISSUE_CERTIFICATE, principal.org)
+
+        def work(conn: Connection) -> Issued:
+            def run() -> Issued:
+                found = invoice_repo.payable(conn, payable_id, lock=True)
+                if found is None or found.buyer != principal.org:
+                    raise PayableNotFound(f"No payable {payable_id} of yours.")
+                request = IssueRequest(found.buyer, found.supplier, (found.id,),
+                                       found.open_amount, found.due_date, found.currency)  # fmt: skip
+                (issued,) = self._issue(conn, [request], principal)
+                return issued
+
+            return self._once(conn, principal, key, Act.ISSUE_CERTIFICATE,
+                              {"payable": payable_id}, Issued, run)  # fmt: skip
+
+        return self.db.transaction(work)
+
     def issue_many(
         self, requests: Sequence[IssueRequest], *, principal: Principal, key: str
     ) -> list[Issued]:

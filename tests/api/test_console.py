@@ -9,6 +9,7 @@ by hand, as a browser does for a loopback address."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -112,6 +113,20 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
+def form_of(page: str, action: str) -> dict[str, str]:
+    """The hidden fields of the form on ``page`` that posts to ``action``: its CSRF token
+    and the submission key drawn into it."""
+    found = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', page, re.S)
+    assert found is not None, f"no form posts to {action}"
+    return dict(re.findall(r'<input type="hidden" name="(csrf|form)" value="([^"]+)">',
+                           found.group(0)))  # fmt: skip
+
+
+def sent(page: str, **fields: str) -> dict[str, str]:
+    """A form's fields with the page's CSRF token and a submission key of its own."""
+    return {"csrf": csrf_of(page), "form": uuid.uuid4().hex, **fields}
+
+
 def test_a_supplier_signs_in_sees_its_holdings_and_accepts_a_certificate(site: Site) -> None:
     b = site.browser()
     first = b.get("/console/holdings")
@@ -141,7 +156,8 @@ def test_a_supplier_signs_in_sees_its_holdings_and_accepts_a_certificate(site: S
         pending, principal=site.world.principal("tier1")
     )
     assert cert.status is CertificateStatus.PENDING  # the refused form changed nothing
-    done = b.post(f"/console/certificates/{pending}/accept", {"csrf": csrf_of(page.text)})
+    done = b.post(f"/console/certificates/{pending}/accept",
+                  form_of(page.text, f"/console/certificates/{pending}/accept"))  # fmt: skip
     assert done.status_code == 303
     assert done.headers["location"] == f"/console/certificates/{pending}"
     cert = site.world.services.certificates.certificate(
@@ -171,7 +187,7 @@ def test_another_organizations_certificate_is_a_404_and_read_only_users_change_n
     reader = site.browser()
     assert reader.sign_in("zhou.yu").status_code == 303  # tier1, read-only
     page = reader.get("/console/holdings")
-    denied = reader.post(f"/console/certificates/{pending}/accept", {"csrf": csrf_of(page.text)})
+    denied = reader.post(f"/console/certificates/{pending}/accept", sent(page.text))
     assert denied.status_code == 403
     assert "read-only" in denied.text
 
@@ -221,24 +237,26 @@ def test_an_admin_manages_its_users_in_the_console_and_nobody_elses(site: Site) 
     assert page.status_code == 200
     assert "li.na" in page.text
     assert "wang.fang" not in page.text  # tier1's users are not tier2's to see
-    token = csrf_of(page.text)
-    added = admin.post("/console/users", {"login": "zhang.wei", "name": "Zhang Wei",
-                                          "role": "staff", "password": PASSWORD,
-                                          "csrf": token})  # fmt: skip
+    added = admin.post("/console/users", {**form_of(page.text, "/console/users"),
+                                          "login": "zhang.wei", "name": "Zhang Wei",
+                                          "role": "staff", "password": PASSWORD})  # fmt: skip
     assert added.status_code == 303
     newcomer = site.browser()
     assert newcomer.sign_in("zhang.wei").status_code == 303
     listed = newcomer.get("/console/users")
     assert listed.status_code == 200  # staff sees the list
-    refused = newcomer.post("/console/users/li.na", {"action": "disable",
-                                                     "csrf": csrf_of(listed.text)})  # fmt: skip
+    refused = newcomer.post("/console/users/li.na", sent(listed.text, action="disable"))
     assert refused.status_code == 403  # and changes nothing
-    foreign = admin.post("/console/users/wang.fang", {"action": "disable", "csrf": token})
+    foreign = admin.post("/console/users/wang.fang", sent(page.text, action="disable"))
     assert foreign.status_code == 404
-    assert admin.post("/console/users/zhang.wei", {"action": "role", "role": "read_only",
-                                                  "csrf": token}).status_code == 303  # fmt: skip
-    assert admin.post("/console/users/zhang.wei", {"action": "disable",
-                                                  "csrf": token}).status_code == 303  # fmt: skip
+    assert (
+        admin.post(
+            "/console/users/zhang.wei", sent(page.text, action="role", role="read_only")
+        ).status_code
+        == 303
+    )
+    assert admin.post("/console/users/zhang.wei",
+                      sent(page.text, action="disable")).status_code == 303  # fmt: skip
     assert newcomer.get("/console/users").status_code == 303  # its session ended
     gone = site.world.services.users.users(principal=site.world.principal("tier2"))
     assert {(u.login, u.role.value, u.active) for u in gone} >= {("zhang.wei", "read_only",
@@ -257,11 +275,14 @@ def test_a_core_issues_a_certificate_against_its_payable(site: Site) -> None:
     supplier = site.browser()
     supplier.sign_in("wang.fang")
     mine = supplier.get("/console/payables")
-    stolen = supplier.post(f"/console/payables/{payable}/issue", {"csrf": csrf_of(mine.text)})
-    assert stolen.status_code == 404  # not tier1's to issue against
-    issued = core.post(f"/console/payables/{payable}/issue", {"csrf": csrf_of(page.text)})
+    stolen = supplier.post(f"/console/payables/{payable}/issue", sent(mine.text))
+    assert stolen.status_code == 403  # a supplier issues no certificates
+    form = form_of(page.text, f"/console/payables/{payable}/issue")
+    issued = core.post(f"/console/payables/{payable}/issue", form)
     assert issued.status_code == 303
     number = issued.headers["location"].rsplit("/", 1)[1]
+    again = core.post(f"/console/payables/{payable}/issue", form)  # a double click
+    assert (again.status_code, again.headers["location"]) == (303, issued.headers["location"])
     made = site.world.services.certificates.certificate(
         number, principal=site.world.principal("core")
     )
@@ -284,14 +305,21 @@ def test_a_funder_sees_the_requests_open_to_it_and_quotes(site: Site) -> None:
     assert "Credit lines" in page.text  # its line to the core, with what is used
     assert bank.post(f"/console/funding/requests/{asked}/quote",
                      {"rate": "4.5%", "amount": "1000.00"}).status_code == 403  # fmt: skip
+    form = form_of(page.text, f"/console/funding/requests/{asked}/quote")
     done = bank.post(f"/console/funding/requests/{asked}/quote",
-                     {"rate": "4.5%", "amount": "1000.00", "csrf": csrf_of(page.text)})  # fmt: skip
+                     {**form, "rate": "4.5%", "amount": "1000.00"})  # fmt: skip
     assert done.status_code == 303
+    changed = bank.post(
+        f"/console/funding/requests/{asked}/quote", {**form, "rate": "4.4%", "amount": "1000.00"}
+    )  # back, edited, resent
+    assert changed.status_code == 409
+    assert "This form was sent already, with other values" in changed.text
     quotes = site.world.services.market.quotes(
         int(str(asked)), principal=site.world.principal("bank")
     )
     assert any(q.rate == Decimal("0.045") and q.created_by.endswith("user:qian.bo")
                for q in quotes)  # fmt: skip
+    assert not any(q.rate == Decimal("0.044") for q in quotes)  # the edited resend did nothing
     other = site.browser()
     other.sign_in("li.na")  # tier2: no line to anyone, no requests to see
     assert f"/console/funding/requests/{asked}/quote" not in other.get("/console/funding").text
@@ -303,11 +331,11 @@ def test_the_operator_verifies_and_settles_the_auditor_only_looks(site: Site) ->
     page = ops.get("/console/platform")
     assert page.status_code == 200
     assert "tier1" in page.text  # the participants
-    verified = ops.post("/console/platform/verify", {"csrf": csrf_of(page.text)})
+    verified = ops.post("/console/platform/verify", sent(page.text))
     assert verified.status_code == 200
     assert "hash chain: intact" in " ".join(verified.text.split())
     assert "reconcile: yes" in " ".join(verified.text.split())
-    settled = ops.post("/console/platform/settle", {"csrf": csrf_of(page.text)})
+    settled = ops.post("/console/platform/settle", sent(page.text))
     assert settled.status_code == 200
     assert "Settled:" in settled.text
     auditor = site.browser()
@@ -315,8 +343,7 @@ def test_the_operator_verifies_and_settles_the_auditor_only_looks(site: Site) ->
     seen = auditor.get("/console/platform")
     assert seen.status_code == 200
     assert "/console/platform/settle" not in seen.text
-    assert auditor.post("/console/platform/settle",
-                        {"csrf": csrf_of(seen.text)}).status_code == 403  # fmt: skip
+    assert auditor.post("/console/platform/settle", sent(seen.text)).status_code == 403
     supplier = site.browser()
     supplier.sign_in("wang.fang")
     assert supplier.get("/console/platform").status_code == 403

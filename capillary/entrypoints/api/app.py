@@ -115,7 +115,7 @@ def create_app(services: Platform | None) -> FastAPI:
     async def domain_error(request: Request, exc: CapillaryError) -> Response:
         status = status_of(exc.code)
         if is_console(request):
-            return error_page(request, status, exc.message)
+            return error_page(request, status, exc.message, code=exc.code)
         if status >= 500 and exc.code == "internal_error":
             log.error("internal_error", detail=exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None

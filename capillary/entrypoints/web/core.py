@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from capillary.domain.certificates import CertificateStatus
-from capillary.domain.errors import AccountNotFound, PayableNotFound
+from capillary.domain.errors import AccountNotFound
 from capillary.domain.payables import PayableStatus
 from capillary.entrypoints.web.render import render
 from capillary.entrypoints.web.session import PREFIX, acting, page, services, signed_in
@@ -53,23 +53,14 @@ def payables(request: Request) -> HTMLResponse:
 
 @router.post("/payables/{payable_id}/issue")
 def issue(
-    request: Request, payable_id: int, csrf: Annotated[str, Form(max_length=200)] = ""
+    request: Request,
+    payable_id: int,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """A certificate for what is open of the payable, due on its due date, to its supplier."""
-    console, key = acting(request, csrf)
-    p, who = services(request), console.principal
-    found = next((x for x in p.trade.payables(principal=who, status=PayableStatus.OPEN,
-                                              limit=500) if x.id == payable_id), None)  # fmt: skip
-    if found is None or found.buyer != who.org:
-        raise PayableNotFound(f"No open payable {payable_id} of yours.")
-    made = p.certificates.issue(
-        principal=who,
-        obligor=who.org,
-        holder=found.supplier,
-        payable_ids=[found.id],
-        face=found.open_amount,
-        maturity=found.due_date,
-        currency=found.currency,
-        key=key,
+    console, key = acting(request, csrf, form)
+    made = services(request).certificates.issue_for_payable(
+        payable_id, principal=console.principal, key=key
     )
     return RedirectResponse(f"{PREFIX}/certificates/{made.certificate.number}", status_code=303)

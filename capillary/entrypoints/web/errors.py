@@ -28,7 +28,7 @@ def sign_in_first(needed: SignInNeeded) -> Response:
     return RedirectResponse(f"{PREFIX}/sign-in?back_to={quote(needed.back_to)}", status_code=303)
 
 
-def error_page(request: Request, status: int, detail: str) -> Response:
+def error_page(request: Request, status: int, detail: str, *, code: str = "") -> Response:
     viewer: Console | None
     try:
         viewer = signed_in(request)
@@ -38,4 +38,9 @@ def error_page(request: Request, status: int, detail: str) -> Response:
     title = shown.gettext(TITLES.get(status, "Refused"))
     if status == 404:  # the same page whether it does not exist or is not the viewer's
         detail = shown.gettext("There is nothing here for you to see.")
+    elif code == "idempotency_conflict":  # a form sent again after it was changed
+        detail = shown.gettext(
+            "This form was sent already, with other values. Nothing more "
+            "was done: reload the page to start afresh."
+        )
     return render(request, "error.html", shown, status=status, title=title, detail=detail)

@@ -45,9 +45,10 @@ def quote(
     rate: Annotated[str, Form(max_length=20)],
     amount: Annotated[str, Form(max_length=40)],
     csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """A quote on the request, valid until the request expires (at most a week)."""
-    console, key = acting(request, csrf)
+    console, key = acting(request, csrf, form)
     p, who = services(request), console.principal
     asked = p.market.financing_request(request_id, principal=who)
     until = min(asked.expires_on, p.admin.reading().today + timedelta(days=7))

@@ -62,9 +62,12 @@ def certificate(request: Request, number: str) -> HTMLResponse:
 
 @router.post("/certificates/{number}/accept")
 def accept(
-    request: Request, number: str, csrf: Annotated[str, Form(max_length=200)] = ""
+    request: Request,
+    number: str,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    console, key = acting(request, csrf)
+    console, key = acting(request, csrf, form)
     services(request).certificates.accept(number, principal=console.principal,
                                           key=key)  # fmt: skip
     return RedirectResponse(f"{PREFIX}/certificates/{number}", status_code=303)

@@ -42,9 +42,13 @@ def platform_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/platform/verify")
-def verify(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> HTMLResponse:
+def verify(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
     """Verify the books now (it reads the whole journal: on demand, not on every view)."""
-    console, _ = acting(request, csrf)
+    console, _ = acting(request, csrf, form)
     _watching(console)
     books, who = services(request).books, console.principal
     started = time.perf_counter()
@@ -59,8 +63,12 @@ def verify(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") ->
 
 
 @router.post("/platform/settle")
-def settle(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> HTMLResponse:
+def settle(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
     """Today's settlement run (the operator's; the service refuses anyone else)."""
-    console, key = acting(request, csrf)
+    console, key = acting(request, csrf, form)
     run = services(request).settlement.settle(principal=console.principal, key=key)
     return _platform_page(request, page(request, console), run=run)

@@ -3,6 +3,7 @@ navigation its organization's roles and its own role call for."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+#: Each write form drawn carries its own submission key: sent twice (a double click, the
+#: browser's resend), it is one write, replayed.
+_ENV.globals["form_key"] = lambda: uuid.uuid4().hex
 
 
 def nav(page: Page) -> list[tuple[str, str]]:

@@ -9,8 +9,8 @@ compared in constant time."""
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-import uuid
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -81,12 +81,19 @@ def check_csrf(request: Request, console: Console | None, sent: str | None) -> N
                           "the page and send it again.")  # fmt: skip
 
 
-def acting(request: Request, csrf: str | None) -> tuple[Console, str]:
-    """The sender of a console form: signed in, the form's token checked; with a fresh
-    idempotency key for the one write the form asks for (each submission its own)."""
+def acting(request: Request, csrf: str | None, form: str | None) -> tuple[Console, str]:
+    """The sender of a console form: signed in, the form's token checked; with the
+    idempotency key of the one write the form asks for — the key drawn into the form when
+    the page was rendered, so that the same form sent twice is one write."""
     console = signed_in(request)
     check_csrf(request, console, csrf)
-    return console, f"console-{uuid.uuid4()}"
+    if not form or not _FORM_KEY.fullmatch(form):
+        raise CsrfRefused("This form has expired or did not come from this console: reload "
+                          "the page and send it again.")  # fmt: skip
+    return console, f"console-{form}"
+
+
+_FORM_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 def pre_session_token(request: Request) -> str:

@@ -59,9 +59,10 @@ def pay(
     supplier: Annotated[str, Form(max_length=64)] = "",
     contract: Annotated[str, Form(max_length=120)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Pays the invoice chosen, or under a contract with the supplier chosen."""
-    console, key = acting(request, csrf)
+    console, key = acting(request, csrf, form)
     seller, _, number = invoice.partition("/")
     if seller and number:
         recipient, reference = seller, number
@@ -92,8 +93,9 @@ def ask_market(
     amount: Annotated[str, Form(max_length=40)],
     max_rate: Annotated[str, Form(max_length=20)],
     csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    console, key = acting(request, csrf)
+    console, key = acting(request, csrf, form)
     p = services(request)
     rate = parse_rate(max_rate, p.certificates.rules.discount_rates)
     today = p.admin.reading().today
@@ -122,9 +124,12 @@ def quotes_part(request: Request, request_id: int) -> HTMLResponse:
 
 @router.post("/requests/{request_id}/fill")
 def take_best(
-    request: Request, request_id: int, csrf: Annotated[str, Form(max_length=200)] = ""
+    request: Request,
+    request_id: int,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    console, key = acting(request, csrf)
+    console, key = acting(request, csrf, form)
     services(request).market.fill(request_id, principal=console.principal,
                                   key=key)  # fmt: skip
     return RedirectResponse(f"{PREFIX}/requests/{request_id}", status_code=303)

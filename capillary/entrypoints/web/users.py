@@ -31,8 +31,9 @@ def add_user(
     password: Annotated[str, Form(max_length=256)],
     org: Annotated[str, Form(max_length=64)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    console, key = acting(request, csrf)
+    console, key = acting(request, csrf, form)
     services(request).users.add_user(
         principal=console.principal, org=org.strip() or console.principal.org, login=login,
         name=name, role=role, password=password, key=key,
@@ -47,9 +48,10 @@ def change_user(
     action: Annotated[str, Form(max_length=16)],
     role: Annotated[str, Form(max_length=16)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """``action``: role (to ``role``), disable or enable."""
-    console, key = acting(request, csrf)
+    console, key = acting(request, csrf, form)
     users, who = services(request).users, console.principal
     if action == "role":
         users.set_role(login, principal=who, role=role, key=key)
