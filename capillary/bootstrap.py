@@ -27,6 +27,7 @@ from capillary.services.market import MarketService
 from capillary.services.market_standing import StandingService
 from capillary.services.parties import PartiesService
 from capillary.services.platform import PlatformService, platform_clock
+from capillary.services.reach import ReachService
 from capillary.services.relay import Relay
 from capillary.services.settlement import SettlementService
 from capillary.services.trade import TradeService
@@ -99,6 +100,7 @@ class Platform:
     early_payment: EarlyPaymentService  # obligors' cash offered for early payment, its bids
     standing: StandingService  # base rates, grades, standing rules and standing requests
     users: UserService  # console users, their sign-ins and sessions
+    reach: ReachService  # how far down its chain an obligor's credit reached
 
 
 def open_platform(
@@ -142,6 +144,7 @@ def open_platform(
             cap_us=int(settings.webhook_backoff_cap * 1_000_000),
         )),
         loop.market, loop.early_payment, loop.standing, UserService(db, clock=clock),
+        ReachService(db),
     )  # fmt: skip
 
 

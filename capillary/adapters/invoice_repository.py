@@ -318,6 +318,19 @@ def insert_audit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     bulk_insert(conn, t.audit_log, rows)
 
 
+def recent_audit(conn: Connection, *, before: int | None, limit: int) -> list[dict[str, Any]]:
+    """The audit trail, newest first (``before``: an entry id to page under)."""
+    a = t.audit_log
+    query = sa.select(a).order_by(a.c.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(a.c.id < before)
+    return [
+        {"id": r.id, "entity": r.entity, "key": r.entity_key, "action": r.action,
+         "actor": r.actor, "at": r.at}
+        for r in conn.execute(query)
+    ]  # fmt: skip
+
+
 def audit_for(conn: Connection, entity: str, key: str) -> list[dict[str, Any]]:
     a = t.audit_log
     rows = conn.execute(

@@ -192,6 +192,16 @@ def quotes(
     return [_quote(r) for r in rows(conn, sql, params)]
 
 
+def open_quotes_of(conn: Connection, funder: str | None, *, limit: int) -> list[MarketQuote]:
+    """A funder's open quotes (everyone's, for ``None``), newest first."""
+    sql = f"SELECT {_QUOTE} FROM market_quotes WHERE status = 'open'"
+    params: list[Any] = []
+    if funder is not None:
+        sql += " AND funder = ?"
+        params.append(funder)
+    return [_quote(r) for r in rows(conn, sql + " ORDER BY id DESC LIMIT ?", [*params, limit])]
+
+
 def set_quote(conn: Connection, quote_id: int, *, filled: int, status: Status) -> None:
     run(conn, "UPDATE market_quotes SET filled = ?, status = ? WHERE id = ?",
         [filled, status.value, quote_id])  # fmt: skip

@@ -185,6 +185,26 @@ def _delivery(r: Sequence[Any]) -> Delivery:
     return Delivery(r[0], r[1], r[2], r[3], DeliveryStatus(r[4]), *r[5:12])
 
 
+def delivery_health(conn: Connection) -> dict[int, dict[str, Any]]:
+    """Per endpoint: its deliveries by status, when one last arrived, and the last error."""
+    found: dict[int, dict[str, Any]] = {}
+    for endpoint_id, status, count, last in rows(
+        conn, "SELECT endpoint_id, status, COUNT(*), MAX(delivered_at) FROM webhook_deliveries "
+        "GROUP BY endpoint_id, status",
+    ):  # fmt: skip
+        entry = found.setdefault(endpoint_id, {"delivered_at": None, "last_error": None})
+        entry[status] = count
+        if last is not None:
+            entry["delivered_at"] = max(last, entry["delivered_at"] or 0)
+    for endpoint_id, error in rows(
+        conn, "SELECT d.endpoint_id, d.last_error FROM webhook_deliveries d WHERE d.id IN "
+        "(SELECT MAX(id) FROM webhook_deliveries WHERE last_error IS NOT NULL "
+        "GROUP BY endpoint_id)",
+    ):  # fmt: skip
+        found.setdefault(endpoint_id, {"delivered_at": None})["last_error"] = error
+    return found
+
+
 def deliveries(
     conn: Connection,
     endpoint_id: int,

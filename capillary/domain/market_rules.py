@@ -18,6 +18,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from capillary.domain.errors import InvalidRate, ValidationError
+from capillary.domain.inputs import RateRange, parse_rate
 from capillary.domain.market import Fill, Request, Source, SourceKind, execute, priority
 from capillary.domain.pricing import DayCount
 
@@ -85,6 +86,14 @@ class StandingRule:
 UNRATED = "unrated"
 #: The widest spread a rule may set over the base rate, either way.
 SPREAD_BOUND = Decimal("0.5")
+
+
+def parse_spread(text: str) -> Decimal:
+    """A spread a person wrote over the base rate: ``1.2%`` or ``0.012``, negative with a
+    leading minus, within ±:data:`SPREAD_BOUND`."""
+    written = text.strip()
+    size = parse_rate(written.lstrip("-"), RateRange(Decimal(0), SPREAD_BOUND, "A spread"))
+    return -size if written.startswith("-") else size
 
 
 def check_spreads(spreads: Mapping[tuple[str, str], Decimal]) -> dict[tuple[str, str], Decimal]:

@@ -45,6 +45,7 @@ from capillary.domain.ledger import (
     make_request,
 )
 from capillary.domain.units import currency, instrument
+from capillary.services.certificate_steps import CertificateSteps
 from capillary.services.loop_core import Accounts
 from capillary.services.moves import FragmentMover, Move, Moved, load_moves
 from capillary.services.outbox import emit
@@ -77,7 +78,7 @@ class Transfer:
     reference: str
 
 
-class CertificateService(FragmentMover):
+class CertificateService(FragmentMover, CertificateSteps):
     """Issue, accept, cancel and transfer certificates; read them as the principal may."""
 
     def issue(
@@ -110,8 +111,10 @@ class CertificateService(FragmentMover):
                 found = invoice_repo.payable(conn, payable_id, lock=True)
                 if found is None or found.buyer != principal.org:
                     raise PayableNotFound(f"No payable {payable_id} of yours.")
-                request = IssueRequest(found.buyer, found.supplier, (found.id,),
-                                       found.open_amount, found.due_date, found.currency)  # fmt: skip
+                request = IssueRequest(
+                    found.buyer, found.supplier, (found.id,), found.open_amount,
+                    found.due_date, found.currency,
+                )  # fmt: skip
                 (issued,) = self._issue(conn, [request], principal)
                 return issued
 

@@ -95,6 +95,12 @@ class EarlyPaymentService(FragmentMover):
             return found
         raise OfferNotFound(f"No early-payment offer {programme_id}.")
 
+    def programmes(self, *, principal: Principal) -> list[EarlyPaymentOffer]:
+        """An obligor's own offers, newest first; everyone's, for those who see all."""
+        obligors = None if principal.sees_everything else [principal.org]
+        found = self.db.transaction(lambda c: repo.programmes(c, obligors), readonly=True)
+        return found[::-1]
+
     def programme(self, programme_id: int, *, principal: Principal) -> EarlyPaymentOffer:
         return self.db.transaction(
             lambda c: self._visible(c, programme_id, principal), readonly=True

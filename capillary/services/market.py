@@ -301,6 +301,12 @@ class MarketService(MarketExecution):
 
         return self.db.transaction(read, readonly=True)
 
+    def open_quotes(self, *, principal: Principal, limit: int = 200) -> list[MarketQuote]:
+        """A funder's own open quotes, newest first (everyone's, for those who see all)."""
+        funder = None if principal.sees_everything else principal.org
+        return self.db.transaction(lambda c: repo.open_quotes_of(c, funder, limit=limit),
+                                   readonly=True)  # fmt: skip
+
     # ------------------------------------------------------------------ execution
 
     def fill(self, request_id: int, *, principal: Principal, key: str) -> list[MarketFill]:

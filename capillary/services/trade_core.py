@@ -19,6 +19,7 @@ from capillary.adapters.clock import Clock, SystemClock
 from capillary.adapters.database import Database
 from capillary.domain.access import Act, Principal
 from capillary.domain.errors import (
+    Forbidden,
     OrganizationNotFound,
 )
 from capillary.domain.parties import Organization, Role, require_role, require_trade
@@ -116,6 +117,17 @@ class TradeCore:
             return invoice_repo.audit_for(conn, entity, key)
 
         return self.db.transaction(work, readonly=True)
+
+    def audit_trail(
+        self, *, principal: Principal, before: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The whole audit trail, newest first, a page at a time: the platform staff's."""
+        if not principal.sees_everything:
+            raise Forbidden(f"The audit trail is the operator's and the auditors' to read, "
+                            f"not {principal.org}'s.")  # fmt: skip
+        return self.db.transaction(
+            lambda c: invoice_repo.recent_audit(c, before=before, limit=limit), readonly=True
+        )
 
 
 NOTHING = "\0nothing"  # a scope that matches no organization

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -115,6 +116,17 @@ class WebhookService:
         if org is not None and not may_see(principal, org):
             return []
         return self.db.transaction(lambda c: repo.endpoints(c, org), readonly=True)
+
+    def health(self, *, principal: Principal) -> list[tuple[Endpoint, dict[str, Any]]]:
+        """Every endpoint the principal may see with its deliveries by status, when one
+        last arrived and its last error: the operator's view of who is not receiving."""
+
+        def read(conn: Connection) -> list[tuple[Endpoint, dict[str, Any]]]:
+            org = None if principal.sees_everything else principal.org
+            health = repo.delivery_health(conn)
+            return [(e, health.get(e.id, {})) for e in repo.endpoints(conn, org)]
+
+        return self.db.transaction(read, readonly=True)
 
     def disable(self, endpoint_id: int, *, principal: Principal, key: str) -> Endpoint:
         """The endpoint receives nothing more; what waited for it is marked failed."""

@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -359,3 +360,123 @@ def test_a_supplier_sees_its_invoices_and_where_they_stand_in_the_match(site: Si
     other = site.browser()
     other.sign_in("li.na")
     assert "26442000000000000001" not in other.get("/console/invoices").text
+
+
+def test_a_core_offers_early_payment_and_sees_how_far_its_credit_reached(site: Site) -> None:
+    core = site.browser()
+    core.sign_in("zhao.lei")
+    page = core.get("/console/early-payment")
+    assert page.status_code == 200
+    assert f"<td>{site.ids['early']}</td>" in page.text  # the offer made before
+    made = core.post("/console/early-payment", {**form_of(page.text, "/console/early-payment"),
+                                                "cash": "20000.00", "hurdle": "3.5%",
+                                                "days": "10"})  # fmt: skip
+    assert made.status_code == 303
+    offers = site.world.services.early_payment.programmes(principal=site.world.principal("core"))
+    assert (offers[0].cash, offers[0].hurdle) == (20_000 * 100, Decimal("0.035"))
+    wrong = core.post("/console/early-payment", sent(page.text, cash="20000.00", hurdle="3.5%",
+                                                     days="0"))  # fmt: skip
+    assert wrong.status_code == 422
+    assert "1 to 365 days" in wrong.text
+    reach = core.get("/console/reach")
+    assert reach.status_code == 200
+    rows = site.world.services.reach.reach("core", principal=site.world.principal("core"))
+    # tier1 accepted 5,000 and 2,000 (the 1,000 is still pending); it paid 2,000 to tier2
+    assert [(r.tier, r.received, r.received_face) for r in rows] == [
+        (1, 1, 7_000 * 100), (2, 1, 2_000 * 100)]  # fmt: skip
+    assert "CN¥7,000.00" in reach.text
+    assert "<svg" in reach.text
+    supplier = site.browser()
+    supplier.sign_in("wang.fang")
+    assert supplier.get("/console/reach").status_code == 403
+    assert supplier.get("/console/reach?obligor=core").status_code == 403
+
+
+def test_a_funder_sets_and_withdraws_a_standing_rule(site: Site) -> None:
+    bank = site.browser()
+    bank.sign_in("qian.bo")
+    page = bank.get("/console/funding")
+    set_rule = bank.post("/console/funding/rules", {**form_of(page.text, "/console/funding/rules"),
+                                                    "grade": "A", "spread-0-30": "1%",
+                                                    "spread-31-90": "1.5%"})  # fmt: skip
+    assert set_rule.status_code == 303
+    funder = site.world.principal("bank")
+    (rule,) = [r for r in site.world.services.standing.rules_of(principal=funder)
+               if ("A", "0-30") in r.spreads]  # fmt: skip
+    assert dict(rule.spreads) == {("A", "0-30"): Decimal("0.01"), ("A", "31-90"): Decimal("0.015")}
+    bad = bank.post("/console/funding/rules", sent(page.text, grade="A", **{"spread-0-30": "x"}))
+    assert bad.status_code == 422
+    assert "A spread is written as a percentage" in bad.text
+    listed = bank.get("/console/funding")
+    action = f"/console/funding/rules/{rule.id}/withdraw"
+    assert bank.post(action, form_of(listed.text, action)).status_code == 303
+    (after,) = [r for r in site.world.services.standing.rules_of(principal=funder)
+                if r.id == rule.id]  # fmt: skip
+    assert not after.active
+    supplier = site.browser()
+    supplier.sign_in("wang.fang")
+    other = supplier.get("/console/holdings")
+    stolen = supplier.post(f"/console/funding/rules/{site.ids['rule']}/withdraw", sent(other.text))
+    assert stolen.status_code == 404  # not tier1's rule: as if it did not exist
+
+
+def test_the_operator_sets_limits_and_days_and_reads_the_audit_trail(site: Site) -> None:
+    ops = site.browser()
+    ops.sign_in("he.ping")
+    page = ops.get("/console/platform")
+    assert "erp.example.com/tier1" in page.text  # the webhook endpoint's health
+    limit = ops.post("/console/platform/limits",
+                     {**form_of(page.text, "/console/platform/limits"), "obligor": "core",
+                      "limit": "2000000000.00"})  # fmt: skip
+    assert limit.status_code == 303
+    everyone = site.world.principal("ops")
+    (core_limit,) = [x for x in site.world.services.credit.issuance_limits(principal=everyone)
+                     if x.obligor == "core"]  # fmt: skip
+    assert core_limit.limit == 2_000_000_000 * 100
+    today = site.world.services.admin.reading().today
+    day = today + timedelta(days=(2 - today.weekday()) % 7 + 7)  # a Wednesday ahead
+    closed = ops.post("/console/platform/calendar",
+                      {**form_of(page.text, "/console/platform/calendar"), "day": day.isoformat(),
+                       "business_day": "no", "reason": "published schedule"})  # fmt: skip
+    assert closed.status_code == 303
+    assert site.world.services.settlement.calendar().overrides[day] is False
+    assert "override" in ops.get("/console/platform").text
+    trail = ops.get("/console/platform/audit")
+    assert trail.status_code == 200
+    assert "issuance_limit" in trail.text or "limit" in trail.text
+    auditor = site.browser()
+    auditor.sign_in("sun.li")
+    seen = auditor.get("/console/platform")
+    assert "/console/platform/limits" not in seen.text  # no form to change anything
+    assert (
+        auditor.post(
+            "/console/platform/limits", sent(seen.text, obligor="core", limit="1.00")
+        ).status_code
+        == 403
+    )
+    assert auditor.get("/console/platform/audit").status_code == 200
+    supplier = site.browser()
+    supplier.sign_in("wang.fang")
+    assert supplier.get("/console/platform/audit").status_code == 403
+
+
+def test_a_step_of_a_certificate_shows_its_postings_to_its_parties_only(site: Site) -> None:
+    number, below = site.ids["cert"], site.ids["below"]
+    root = site.world.services.certificates.fragments(
+        str(number), principal=site.world.principal("tier1"))[0].id  # fmt: skip
+    change = site.ids["change"]  # what tier1 kept when it paid 2,000 of the root to tier2
+    tier1 = site.browser()
+    tier1.sign_in("wang.fang")
+    tree = tier1.get(f"/console/certificates/{number}")
+    assert f"/console/certificates/{number}/steps/{change}" in tree.text
+    step = tier1.get(f"/console/certificates/{number}/steps/{change}")
+    assert step.status_code == 200
+    assert "tier2" in step.text  # the payment's other leg
+    assert f"CERT-{number}" in step.text
+    tier2 = site.browser()
+    tier2.sign_in("li.na")
+    assert tier2.get(f"/console/certificates/{number}/steps/{below}").status_code == 200
+    assert tier2.get(f"/console/certificates/{number}/steps/{root}").status_code == 404
+    core = site.browser()
+    core.sign_in("zhao.lei")
+    assert core.get(f"/console/certificates/{number}/steps/{root}").status_code == 200

@@ -11,9 +11,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from capillary.domain.inputs import RateRange, percent_text
+from capillary.domain.inputs import percent_text
 from capillary.domain.market import RECOURSE_BY_NAME, RECOURSE_NAMES
-from capillary.domain.market_rules import SPREAD_BOUND, TENOR_BUCKETS
+from capillary.domain.market_rules import TENOR_BUCKETS, parse_spread
 from capillary.domain.units import currency
 from capillary.entrypoints.cli.cert import _discount, _money
 from capillary.entrypoints.cli.context import (
@@ -22,7 +22,6 @@ from capillary.entrypoints.cli.context import (
     parse_amount,
     platform,
     principal,
-    rate,
     strict_day,
     strict_id,
 )
@@ -139,9 +138,7 @@ def _spread(text: str) -> tuple[tuple[str, str], Decimal]:
         raise typer.BadParameter(
             f"a spread is GRADE:TENOR=RATE (AA:31-90=1.2%); got {text!r}"
         ) from None
-    negative = value.strip().startswith("-")
-    size = rate(value.strip().lstrip("-"), RateRange(Decimal(0), SPREAD_BOUND, "A spread"))
-    return (grade_.strip(), bucket.strip()), -size if negative else size
+    return (grade_.strip(), bucket.strip()), parse_spread(value)
 
 
 @rule_app.command("add")

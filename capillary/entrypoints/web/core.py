@@ -1,26 +1,59 @@
 """A core enterprise's part of the loop in the console: the payables it owes, a certificate
 issued against one at a click (its face the open amount, its maturity the due date), what it
-owes on certificates by month, and the cash it needs for the next 30 days against the cash it
-has on the platform."""
+owes on certificates by month, the cash it needs for the next 30 days against the cash it
+has on the platform, and the settlement calendar: each day certificates fall due in the next
+60, with the cash still to wire by then."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from capillary.domain.certificates import CertificateStatus
+from capillary.charts import bars
+from capillary.domain.certificates import Certificate, CertificateStatus
 from capillary.domain.errors import AccountNotFound
 from capillary.domain.payables import PayableStatus
 from capillary.entrypoints.web.render import render
 from capillary.entrypoints.web.session import PREFIX, acting, page, services, signed_in
-from capillary.simulation.page import bars
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 AHEAD_DAYS = 30  # the window of the cash-needed figure
+CALENDAR_DAYS = 60  # the settlement calendar's window
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementDay:
+    """A day certificates of the core's fall due: how many, their face, the running total,
+    and the cash still to wire by then beyond what is on the platform now."""
+
+    day: date
+    count: int
+    face: int
+    running: int
+    short: int
+
+
+def settlement_calendar(
+    outstanding: Sequence[Certificate], *, until: date, cash: int
+) -> list[SettlementDay]:
+    """The days up to ``until`` on which certificates fall due (overdue ones first, on
+    their own maturity)."""
+    due: dict[date, list[int]] = defaultdict(list)
+    for c in outstanding:
+        if c.maturity <= until:
+            due[c.maturity].append(c.face)
+    days, running = [], 0
+    for day in sorted(due):
+        running += sum(due[day])
+        days.append(SettlementDay(day, len(due[day]), sum(due[day]), running,
+                                  max(running - cash, 0)))  # fmt: skip
+    return days
 
 
 @router.get("/payables")
@@ -46,9 +79,12 @@ def payables(request: Request) -> HTMLResponse:
         cash = p.cash.cash(who.org, "CNY", principal=who)
     except AccountNotFound:
         cash = 0
+    calendar = settlement_calendar(outstanding, until=today + timedelta(days=CALENDAR_DAYS),
+                                   cash=cash)  # fmt: skip
     return render(request, "payables.html", shown, owed=owed, outstanding=len(outstanding),
                   outstanding_face=sum(c.face for c in outstanding), ladder=ladder, soon=soon,
-                  cash=cash, ahead=AHEAD_DAYS, today=today)  # fmt: skip
+                  cash=cash, ahead=AHEAD_DAYS, today=today, calendar=calendar,
+                  calendar_days=CALENDAR_DAYS)  # fmt: skip
 
 
 @router.post("/payables/{payable_id}/issue")

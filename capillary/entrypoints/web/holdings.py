@@ -5,17 +5,17 @@ issued to it. Every read and write is the services' own, under the viewer's prin
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from capillary.charts import bars
+from capillary.domain.access import Principal
 from capillary.domain.certificates import Certificate, CertificateStatus, Fragment
 from capillary.domain.errors import AccountNotFound
 from capillary.entrypoints.web.render import render
 from capillary.entrypoints.web.session import PREFIX, Page, acting, page, services, signed_in
-from capillary.simulation.page import bars
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 SHOWN = 200  # fragments listed on the holdings page, soonest first (the ladder counts all)
@@ -55,9 +55,21 @@ def certificate(request: Request, number: str) -> HTMLResponse:
     console = signed_in(request)
     shown = page(request, console)
     p = services(request)
-    cert = p.certificates.certificate(number, principal=console.principal)
-    tree = p.certificates.fragments(number, principal=console.principal)
-    return render(request, "certificate.html", shown, cert=cert, tree=_nested(tree))
+    who = console.principal
+    cert = p.certificates.certificate(number, principal=who)
+    tree = p.certificates.fragments(number, principal=who)
+    return render(request, "certificate.html", shown, cert=cert, tree=_nested(tree),
+                  party=_steps_seen(tree, cert.obligor, who))  # fmt: skip
+
+
+@router.get("/certificates/{number}/steps/{fragment_id}")
+def step(request: Request, number: str, fragment_id: int) -> HTMLResponse:
+    """The ledger transaction that made one fragment of the tree, with its postings."""
+    console = signed_in(request)
+    found = services(request).certificates.step(number, fragment_id,
+                                                principal=console.principal)  # fmt: skip
+    return render(request, "step.html", page(request, console), number=number,
+                  fragment_id=fragment_id, step=found)  # fmt: skip
 
 
 @router.post("/certificates/{number}/accept")
@@ -92,6 +104,19 @@ def _ladder(shown: Page, rows: list[tuple[Fragment, Certificate]]) -> str:
                 [(shown.gettext("held"), [by_month[m] / 100 for m in months])])  # fmt: skip
 
 
+def _steps_seen(tree: list[Fragment], obligor: str, who: Principal) -> set[int]:
+    """The fragments whose making the viewer was a party to (it received the fragment, or
+    gave it, or as obligor accepted its certificate's first holder): their postings are
+    one click away; the services decide again when the link is followed."""
+    holder = {f.id: f.holder for f in tree}
+    seen = set()
+    for f in tree:
+        giver = obligor if f.parent_id is None else holder.get(f.parent_id)
+        if who.sees_everything or who.org in (f.holder, giver):
+            seen.add(f.id)
+    return seen
+
+
 def _nested(tree: list[Fragment]) -> list[tuple[Fragment, int]]:
     """The visible fragments in tree order, each with its depth."""
     children: dict[int | None, list[Fragment]] = defaultdict(list)
@@ -107,7 +132,3 @@ def _nested(tree: list[Fragment]) -> list[tuple[Fragment, int]]:
 
     walk(None, 0)
     return out
-
-
-def days_left(today: date, maturity: date) -> int:
-    return (maturity - today).days

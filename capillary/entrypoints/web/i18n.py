@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -86,3 +86,11 @@ class Formats:
 
     def day(self, when: date) -> str:
         return format_date(when, "medium", locale=self.cldr)
+
+    def moment(self, micros: int | None) -> str:
+        """A stored instant (microseconds since the epoch) in UTC, to the second; "—" for
+        none."""
+        if micros is None:
+            return "—"
+        when = datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
+        return format_datetime(when, "medium", tzinfo=UTC, locale=self.cldr) + " UTC"

@@ -37,6 +37,9 @@ def nav(page: Page) -> list[tuple[str, str]]:
         items.append(("/console/invoices", _("Invoices")))
     if Role.CORE in roles:
         items.append(("/console/payables", _("Payables")))
+    if Role.CORE in roles or page.console.principal.sees_everything:
+        items.append(("/console/early-payment", _("Early payment")))
+        items.append(("/console/reach", _("Reach")))
     if Role.FUNDER in roles:
         items.append(("/console/funding", _("Funding")))
     if page.console.principal.sees_everything:
