@@ -8,7 +8,8 @@ serves it with ``capillary serve`` in its own process, signs in as demo users (a
 supplier holding the most, the first core, a funder, the operator), requests each page
 ``--requests`` times, and reads the server's own time for each request from its JSON request log
 (``duration_ms``: from the request's arrival to the answer, the server side only); the core
-and the operator also open the core's certificate with the widest tree. Target
+and the operator also open the core's certificate with the widest tree, and each user one
+step of a tree's ledger postings. Target
 (issue 13): every page in at most 100 ms at the 95th percentile.
 """
 
@@ -33,10 +34,13 @@ from rich.console import Console
 from rich.table import Table
 
 BIN = Path(sys.executable).parent
-#: The pages of each demo user's own part: the core's payables, the funder's requests, rules,
-#: portfolio and lines, the operator's participants and limits.
-OWN_PAGES = {"core": ["/console/payables"], "funder": ["/console/funding"],
-             "operator": ["/console/platform"]}  # fmt: skip
+#: The pages of each demo user's own part: the core's payables and settlement calendar, its
+#: early-payment programmes and reach; the funder's requests, quotes, rules, portfolio and
+#: lines; the operator's participants, limits, calendar, webhooks, audit trail and reach.
+OWN_PAGES = {"core": ["/console/payables", "/console/early-payment", "/console/reach"],
+             "funder": ["/console/funding"],
+             "operator": ["/console/platform", "/console/platform/audit", "/console/reach",
+                          "/console/early-payment"]}  # fmt: skip
 ENV = {"COLUMNS": "160", "PATH": "/usr/bin:/bin"}
 
 
@@ -116,10 +120,15 @@ def main() -> None:
                     "/console/holdings",
                     "/console/invoices",
                     "/console/users",
+                    "/console/market",
                     *OWN_PAGES.get(who, []),
                 ]
                 if numbers:
                     pages.append(f"/console/certificates/{numbers[0]}")
+                    tree = s.get(f"/console/certificates/{numbers[0]}").text
+                    pages += re.findall(r'href="(/console/certificates/CP\d+/steps/\d+)"', tree)[
+                        :1
+                    ]  # a step's ledger postings
                 if who != "tier1" and widest:  # the obligor and the operator see its whole tree
                     pages.append(f"/console/certificates/{widest}")
                 for _ in range(args.requests):

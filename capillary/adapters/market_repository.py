@@ -254,8 +254,9 @@ def funders_obligors(conn: Connection, funder: str, currency: str | None = None)
 def view_rows(
     conn: Connection,
 ) -> tuple[list[RequestRow], list[QuoteRow], list[FillRow]]:
-    """Every request (with its fragment's tier and days to maturity when asked), quote and
-    fill: what the market's view summarizes."""
+    """Every request (with its fragment's tier and days to maturity when asked), what was
+    quoted on each (one row per request, summed), and every fill: what the market's view
+    summarizes."""
     requests = [
         RequestRow(r[0], r[1], r[2], r[3],
                    (day(r[4]) - datetime.fromtimestamp(r[8] / 1e6, UTC).date()).days,
@@ -269,9 +270,11 @@ def view_rows(
             "JOIN organizations o ON o.code = m.obligor ORDER BY m.id",
         )
     ]  # fmt: skip
-    quoted = rows(conn, "SELECT request_id, amount, filled FROM market_quotes UNION ALL "
+    # What was quoted on each request, summed here: the view needs only the totals.
+    quoted = rows(conn, "SELECT request_id, SUM(amount), SUM(filled) FROM ("
+                        "SELECT request_id, amount, filled FROM market_quotes UNION ALL "
                         "SELECT request_id, amount, amount FROM market_fills "
-                        "WHERE programme_id IS NOT NULL")  # fmt: skip
+                        "WHERE programme_id IS NOT NULL) q GROUP BY request_id")  # fmt: skip
     filled = rows(conn, "SELECT request_id, amount, rate, at FROM market_fills")
     quotes = [QuoteRow(r[0], r[1], r[2]) for r in quoted]
     fills = [FillRow(r[0], r[1], Decimal(r[2]), r[3]) for r in filled]

@@ -42,13 +42,15 @@ class TierReach:
     cashed: int  # of them, those that turned some into cash before maturity
     financed_face: int
     mean_rate: Decimal | None  # face-weighted APR they financed at
+    mean_ceiling: Decimal | None  # face-weighted ceiling they asked, where they named one
     saved: int  # discount at each seller's ceiling less the discount it paid
 
 
 def reach_by_tier(received: Iterable[Received], financed: Iterable[Financed]) -> list[TierReach]:
     """One row per tier, shallowest first. ``saved`` counts only financings whose seller
     named a ceiling above the rate it got (a request in the market); a rate is weighted by
-    face, rounded to a hundredth of a percent (half-even)."""
+    face, rounded to a hundredth of a percent (half-even); the mean ceiling is over the
+    financings whose seller named one."""
     holders: dict[int, set[str]] = defaultdict(set)
     face: dict[int, int] = defaultdict(int)
     for r in received:
@@ -58,17 +60,26 @@ def reach_by_tier(received: Iterable[Received], financed: Iterable[Financed]) ->
     financed_face: dict[int, int] = defaultdict(int)
     weighted: dict[int, Decimal] = defaultdict(Decimal)
     saved: dict[int, int] = defaultdict(int)
+    asked: dict[int, Decimal] = defaultdict(Decimal)
+    asked_face: dict[int, int] = defaultdict(int)
     for f in financed:
         sellers[f.tier].add(f.seller)
         financed_face[f.tier] += f.face
         weighted[f.tier] += f.rate * f.face
+        if f.ceiling is not None:
+            asked[f.tier] += f.ceiling * f.face
+            asked_face[f.tier] += f.face
         if f.ceiling is not None and f.ceiling > f.rate:
             saved[f.tier] += (discount(f.face, f.ceiling, f.days, f.day_count)
                               - discount(f.face, f.rate, f.days, f.day_count))  # fmt: skip
     rows = []
     for tier in sorted(set(holders) | set(sellers)):
         total = financed_face[tier]
-        mean = (weighted[tier] / total).quantize(Decimal("0.0001")) if total else None
         rows.append(TierReach(tier, len(holders[tier]), face[tier], len(sellers[tier]), total,
-                              mean, saved[tier]))  # fmt: skip
+                              _mean(weighted[tier], total), _mean(asked[tier], asked_face[tier]),
+                              saved[tier]))  # fmt: skip
     return rows
+
+
+def _mean(weighted: Decimal, weight: int) -> Decimal | None:
+    return (weighted / weight).quantize(Decimal("0.0001")) if weight else None

@@ -9,6 +9,7 @@ auditors everything.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -339,6 +340,10 @@ class MarketService(MarketExecution):
         """Supply and demand across the marketplace, by obligor, industry, tier, tenor or
         month: amounts and rates in aggregate (with their spread over the base rate in
         effect), naming no holder and no funder, for any principal."""
+        return self.views(principal=principal, dimensions=(by,))[by]
+
+    def views(self, *, principal: Principal, dimensions: Sequence[str]) -> dict[str, list[Summary]]:
+        """The view by each of ``dimensions``, from one reading of the book."""
         del principal  # aggregates are for every participant to see
         today = self.today()
 
@@ -348,4 +353,5 @@ class MarketService(MarketExecution):
             return book, {c: b.rate for c, b in bases.items() if b is not None}
 
         (requests, quotes, fills), bases = self.db.transaction(read, readonly=True)
-        return summarize(requests, quotes, fills, by=by, base_rates=bases)
+        return {by: summarize(requests, quotes, fills, by=by, base_rates=bases)
+                for by in dimensions}  # fmt: skip

@@ -271,6 +271,23 @@ def test_a_core_issues_from_its_payables_page(
         tab.page.wait_for_url("**/console/certificates/*")
         assert tab.page.get_by_text("pending").first.is_visible()
         tab.look("issued")
+        tab.page.get_by_role("link", name="Early payment").click()
+        tab.page.wait_for_url("**/console/early-payment")
+        tab.look("early-payment")
+        tab.page.get_by_label("Cash offered").fill("30000.00")
+        tab.page.get_by_label("The lowest annual rate you accept").fill("3.8%")
+        tab.page.get_by_role("button", name="Offer", exact=True).click()
+        tab.page.wait_for_url("**/console/early-payment")
+        assert tab.page.get_by_role("cell", name="3.80%").first.is_visible()
+        tab.look("early-payment-offered")
+        tab.page.get_by_role("link", name="Reach").click()
+        tab.page.wait_for_url("**/console/reach")
+        tab.look("reach")
+        tab.page.goto(f"/console/certificates/{ids['cert']}")
+        tab.page.get_by_role("link", name="ledger postings of fragment").first.click()
+        tab.page.wait_for_url("**/steps/*")
+        assert tab.page.get_by_role("heading", name="Ledger postings").is_visible()
+        tab.look("step")
     finally:
         tab.close()
 
@@ -288,7 +305,14 @@ def test_a_funder_quotes_on_a_request_from_its_funding_page(
         tab.page.get_by_label(f"Annual rate for request {ids['market']}").fill("4.2%")
         tab.page.get_by_role("button", name=f"Quote on request {ids['market']}").click()
         tab.page.wait_for_url("**/console/funding")
+        assert tab.page.get_by_role("cell", name="4.20%").first.is_visible()  # its open quote
         tab.look("quoted")
+        tab.page.get_by_label("Obligor grade").fill("A")
+        tab.page.get_by_label("Spread, days to maturity 0-30").fill("1.1%")
+        tab.page.get_by_role("button", name="Set the rule").click()
+        tab.page.wait_for_url("**/console/funding")
+        assert tab.page.get_by_text("A 0-30: 1.10%").is_visible()
+        tab.look("rule-set")
     finally:
         tab.close()
 
@@ -306,5 +330,64 @@ def test_the_operator_verifies_the_books_in_the_browser(
         tab.page.get_by_role("button", name="Verify the books now").click()
         tab.page.get_by_text("Verified in seconds:").wait_for()
         tab.look("verified")
+        tab.page.get_by_role("link", name="The audit trail").click()
+        tab.page.wait_for_url("**/console/platform/audit")
+        tab.look("audit-trail")
+        tab.page.get_by_role("link", name="Reach").click()
+        tab.page.wait_for_url("**/console/reach")
+        tab.look("reach")
+        tab.page.get_by_role("link", name="Early payment").click()
+        tab.page.wait_for_url("**/console/early-payment")
+        tab.look("early-payment")
+    finally:
+        tab.close()
+
+
+def test_the_console_works_from_the_keyboard_alone(
+    chromium: Any, axe: str, site: tuple[str, dict[str, Any]]
+) -> None:
+    """Sign in, skip to the content, move through the navigation and accept a certificate
+    with Tab and Enter only; every control reached shows where the focus is."""
+    base, ids = site
+    tab = Tab(chromium, base, "keyboard", axe)
+    keys = tab.page.keyboard
+    try:
+        tab.page.goto("/console/sign-in")
+        keys.press("Tab")  # the skip link comes first
+        assert tab.page.evaluate("document.activeElement.className") == "skip"
+        for _ in range(6):  # to the login field, past the brand link and the language form
+            if tab.page.evaluate("document.activeElement.name") == "login":
+                break
+            keys.press("Tab")
+        assert tab.page.evaluate("document.activeElement.name") == "login"
+        keys.type("wang.fang")
+        keys.press("Tab")
+        keys.type(PASSWORD)
+        keys.press("Enter")
+        tab.page.wait_for_url("**/console/")
+        focused = []
+        for _ in range(40):
+            keys.press("Tab")
+            name = tab.page.evaluate(
+                "(() => { const e = document.activeElement;"
+                " return e.getAttribute('aria-label') || e.innerText || e.name || ''; })()"
+            )
+            outline = tab.page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+            focused.append((name.strip(), outline))
+            if name.strip() == "Certificates held":
+                keys.press("Enter")
+                break
+        tab.page.wait_for_url("**/console/holdings")
+        assert all(style != "none" for _, style in focused), focused
+        for _ in range(60):
+            keys.press("Tab")
+            if tab.page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+                f"Accept {ids['pending']}"
+            ):
+                keys.press("Enter")
+                break
+        tab.page.wait_for_url(f"**/console/certificates/{ids['pending']}")
+        assert tab.page.get_by_text("active").first.is_visible()
+        tab.look("keyboard-accepted")
     finally:
         tab.close()

@@ -44,7 +44,15 @@ from capillary.entrypoints.api.routers import (
 )
 from capillary.entrypoints.api.schemas.common import Problem
 from capillary.entrypoints.web import auth as console_auth
-from capillary.entrypoints.web import core, core_programmes, funder, holdings, invoices, supplier
+from capillary.entrypoints.web import (
+    core,
+    core_programmes,
+    funder,
+    holdings,
+    invoices,
+    supplier,
+)
+from capillary.entrypoints.web import market as console_market
 from capillary.entrypoints.web import platform as console_platform
 from capillary.entrypoints.web import users as console_users
 from capillary.entrypoints.web.errors import error_page, is_console, sign_in_first
@@ -103,6 +111,7 @@ def create_app(services: Platform | None) -> FastAPI:
     app.include_router(console_users.router)
     app.include_router(core.router)
     app.include_router(core_programmes.router)
+    app.include_router(console_market.router)
     app.include_router(funder.router)
     app.include_router(console_platform.router)
     app.include_router(invoices.router)

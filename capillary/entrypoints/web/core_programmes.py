@@ -71,6 +71,13 @@ def reach(request: Request, obligor: str = "") -> HTMLResponse:
     chart = bars(_("Suppliers reached by tier"), labels,
                  [(_("received certificates"), [r.received for r in rows]),
                   (_("turned them into cash"), [r.cashed for r in rows])])  # fmt: skip
+    priced = [r for r in rows if r.mean_rate is not None]
+    rates = bars(_("Rate by tier against the sellers' own ceiling (%)"),
+                 [f"{_('tier')} {r.tier}" for r in priced],
+                 [(_("paid"), [float((r.mean_rate or 0) * 100) for r in priced]),
+                  (_("their ceiling"), [float((r.mean_ceiling or 0) * 100) for r in priced])],
+                 unit="%")  # fmt: skip
     return render(request, "reach.html", shown, rows=rows, chart=chart, chosen=chosen,
+                  rates=rates if priced else "",
                   cores=cores if who.sees_everything else [],
                   saved=sum(r.saved for r in rows))  # fmt: skip

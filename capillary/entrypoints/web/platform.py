@@ -51,15 +51,18 @@ def _platform_page(request: Request, shown: Page, after: str = "", **extra: Any)
                   **extra)  # fmt: skip
 
 
-def days_off(calendar: BusinessCalendar, start: date, days: int) -> list[tuple[date, str]]:
-    """The days in ``[start, start + days)`` that are not business days, with why."""
+def days_off(calendar: BusinessCalendar, start: date, days: int) -> list[tuple[date, bool, str]]:
+    """The days in ``[start, start + days)`` that break the week's rhythm: weekdays closed
+    (holidays, the operator's overrides) and weekend days open (make-up working days), each
+    with whether it is a business day and why; plain weekends are left out."""
     found = []
     for offset in range(days):
         day = start + timedelta(days=offset)
-        if not calendar.is_business_day(day):
-            why = ("override" if day in calendar.overrides
-                   else calendar.holiday_name(day) or "weekend")  # fmt: skip
-            found.append((day, why))
+        open_ = calendar.is_business_day(day)
+        if open_ == (day.weekday() < 5):
+            continue
+        why = "override" if day in calendar.overrides else calendar.holiday_name(day) or ""
+        found.append((day, open_, why))
     return found
 
 

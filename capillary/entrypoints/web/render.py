@@ -44,6 +44,7 @@ def nav(page: Page) -> list[tuple[str, str]]:
         items.append(("/console/funding", _("Funding")))
     if page.console.principal.sees_everything:
         items.append(("/console/platform", _("The platform")))
+    items.append(("/console/market", _("Market")))
     items.append(("/console/users", _("Users")))
     return items
 
