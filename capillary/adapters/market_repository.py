@@ -281,6 +281,16 @@ def view_rows(
     return requests, quotes, fills
 
 
+def view_stamp(conn: Connection) -> tuple[Any, ...]:
+    """What changes whenever the market's view could: the newest audit entry (every use
+    case records one), the newest quote and fill, and the requests still open (the daily
+    expiry closes some unaudited). Each is read off an index."""
+    found = rows(conn, "SELECT (SELECT MAX(id) FROM audit_log), "
+                       "(SELECT MAX(id) FROM market_quotes), (SELECT MAX(id) FROM market_fills), "
+                       "(SELECT COUNT(*) FROM market_requests WHERE status = 'open')")  # fmt: skip
+    return tuple(found[0])
+
+
 def expire(conn: Connection, today: date) -> tuple[int, int]:
     """Requests and quotes past their last day, open still: expired. How many of each."""
     requests = run(conn, "UPDATE market_requests SET status = 'expired' "

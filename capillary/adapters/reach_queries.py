@@ -5,6 +5,7 @@ reached a new holder, and every financing of one, with the ceiling its seller as
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -45,3 +46,11 @@ def reach_rows(
         in rows(conn, _FINANCED, [obligor, currency])
     ]  # fmt: skip
     return received, financed
+
+
+def reach_stamp(conn: Connection) -> tuple[Any, ...]:
+    """What changes whenever anyone's reach could: the newest fragment, financing and audit
+    entry (a request's ceiling changes only by an audited amendment)."""
+    found = rows(conn, "SELECT (SELECT MAX(id) FROM fragments), (SELECT MAX(id) FROM financings), "
+                       "(SELECT MAX(id) FROM audit_log)")  # fmt: skip
+    return tuple(found[0])

@@ -66,6 +66,12 @@ class Replayed:
 
 
 class MarketService(MarketExecution):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The last view summarized by dimensions, with the stamp it was made at: the
+        #: market's history is read again only once something in it changed.
+        self._views: dict[tuple[str, ...], tuple[Any, dict[str, list[Summary]]]] = {}
+
     # ------------------------------------------------------------------ requests
 
     def request_financing(
@@ -346,6 +352,11 @@ class MarketService(MarketExecution):
         """The view by each of ``dimensions``, from one reading of the book."""
         del principal  # aggregates are for every participant to see
         today = self.today()
+        wanted = tuple(dimensions)
+        stamp = (today, self.db.transaction(repo.view_stamp, readonly=True))
+        kept = self._views.get(wanted)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]  # nothing in the market changed since it was summarized
 
         def read(conn: Connection) -> tuple[Any, dict[str, Decimal]]:
             book = repo.view_rows(conn)
@@ -353,5 +364,7 @@ class MarketService(MarketExecution):
             return book, {c: b.rate for c, b in bases.items() if b is not None}
 
         (requests, quotes, fills), bases = self.db.transaction(read, readonly=True)
-        return {by: summarize(requests, quotes, fills, by=by, base_rates=bases)
-                for by in dimensions}  # fmt: skip
+        made = {by: summarize(requests, quotes, fills, by=by, base_rates=bases)
+                for by in wanted}  # fmt: skip
+        self._views[wanted] = (stamp, made)
+        return made

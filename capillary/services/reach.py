@@ -3,11 +3,13 @@ reach table from the platform's own records): suppliers, not funders, tier by ti
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import party_repository as party_repo
 from capillary.adapters.database import Database
-from capillary.adapters.reach_queries import reach_rows
+from capillary.adapters.reach_queries import reach_rows, reach_stamp
 from capillary.domain.access import Principal
 from capillary.domain.errors import Forbidden
 from capillary.domain.parties import Role
@@ -17,6 +19,9 @@ from capillary.domain.reach import TierReach, reach_by_tier
 class ReachService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: Each obligor's reach as last computed, with the stamp it was computed at: the
+        #: history is read again only once something in it changed.
+        self._kept: dict[tuple[str, str], tuple[Any, list[TierReach]]] = {}
 
     def reach(
         self, obligor: str, *, principal: Principal, currency: str = "CNY"
@@ -37,4 +42,10 @@ class ReachService:
             return reach_by_tier([r for r in received if r.holder not in funders],
                                  [f for f in financed if f.seller not in funders])  # fmt: skip
 
-        return self.db.transaction(read, readonly=True)
+        stamp = self.db.transaction(reach_stamp, readonly=True)
+        kept = self._kept.get((obligor, currency))
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        made = self.db.transaction(read, readonly=True)
+        self._kept[(obligor, currency)] = (stamp, made)
+        return made

@@ -88,6 +88,8 @@ def test_a_request_fills_from_the_cheapest_quotes_first(
     with pytest.raises((Forbidden, OfferNotFound)):
         m.fill(asked.id, principal=as_("tier2"), key="f0")
     cash_before = loop.cash("tier1")
+    (before,) = m.view(principal=as_("tier2"))  # summarized now, read again once it changes
+    assert (before.requested, before.filled) == (400_000 * Y, 0)
 
     fills = m.fill(asked.id, principal=tier1, key="f1")
     assert [(f.funder, f.amount, f.rate) for f in fills] == [
