@@ -385,8 +385,12 @@ def test_a_core_offers_early_payment_and_sees_how_far_its_credit_reached(site: S
     assert [(r.tier, r.received, r.received_face) for r in rows] == [
         (1, 1, 7_000 * 100), (2, 1, 2_000 * 100)]  # fmt: skip
     site.world.services.certificates.transfer(
-        principal=site.world.principal("tier2"), fragment_id=int(str(site.ids["below"])),
-        recipient="tier3", amount=500 * 100, reference="contract:Y", key="reach-t3",
+        principal=site.world.principal("tier2"),
+        fragment_id=int(str(site.ids["below"])),
+        recipient="tier3",
+        amount=500 * 100,
+        reference="contract:Y",
+        key="reach-t3",
     )  # fmt: skip  (the reach read before is read again: it changed)
     rows = site.world.services.reach.reach("core", principal=site.world.principal("core"))
     assert [(r.tier, r.received) for r in rows] == [(1, 1), (2, 1), (3, 1)]

@@ -95,19 +95,21 @@ def _site(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, dict[str
     for w in _world(f"sqlite:///{path}"):
         ids = _seed(w)
         ops = w.services.parties.principal("ops", "setup", user_role=UserRole.ADMIN)
-        for org, login in (
-            ("tier1", "wang.fang"),
-            ("tier2", "li.na"),
-            ("core", "zhao.lei"),
-            ("bank", "qian.bo"),
-            ("ops", "he.ping"),
+        for org, login, role in (
+            ("tier1", "wang.fang", "staff"),
+            ("tier1", "zhou.yu", "read_only"),
+            ("tier2", "li.na", "staff"),
+            ("core", "zhao.lei", "staff"),
+            ("bank", "qian.bo", "staff"),
+            ("ops", "he.ping", "admin"),
+            ("audit", "sun.li", "read_only"),
         ):
             w.services.users.add_user(
                 principal=ops,
                 org=org,
                 login=login,
                 name=login.title(),
-                role="admin" if org == "ops" else "staff",
+                role=role,
                 password=PASSWORD,
                 key=f"u-{login}",
             )
@@ -394,3 +396,33 @@ def test_the_console_works_from_the_keyboard_alone(
         tab.look("keyboard-accepted")
     finally:
         tab.close()
+
+
+def test_the_auditor_and_a_read_only_user_see_and_change_nothing(
+    chromium: Any, axe: str, site: tuple[str, dict[str, Any]]
+) -> None:
+    base, _ = site
+    tab = Tab(chromium, base, "auditor", axe)
+    try:
+        tab.sign_in("sun.li")
+        tab.page.get_by_role("link", name="The platform").click()
+        tab.page.wait_for_url("**/console/platform")
+        assert tab.page.get_by_role("button", name="Run today's settlement").count() == 0
+        assert tab.page.get_by_role("button", name="Set the limit").count() == 0
+        tab.look("platform")
+        tab.page.get_by_role("link", name="The audit trail").click()
+        tab.page.wait_for_url("**/console/platform/audit")
+        tab.look("audit-trail")
+        tab.page.get_by_role("link", name="Reach").click()
+        tab.look("reach")
+    finally:
+        tab.close()
+    reader = Tab(chromium, base, "read-only", axe)
+    try:
+        reader.sign_in("zhou.yu")  # tier1, read-only
+        reader.look("holdings")
+        reader.page.get_by_role("link", name="Users").click()
+        assert reader.page.get_by_role("button", name="Add", exact=True).count() == 0
+        reader.look("users")
+    finally:
+        reader.close()
