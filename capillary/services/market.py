@@ -20,7 +20,9 @@ from sqlalchemy.engine import Connection
 from capillary.adapters import market_repository as repo
 from capillary.adapters import market_rules_repository as rules_repo
 from capillary.domain.access import Act, Principal, authorize
+from capillary.domain.certificates import FragmentStatus
 from capillary.domain.errors import (
+    FragmentNotFound,
     OfferClosed,
     OfferNotFound,
     ValidationError,
@@ -33,6 +35,7 @@ from capillary.domain.market import (
     Status,
 )
 from capillary.domain.market_book import book_of, fills_of
+from capillary.domain.market_rules import UNRATED, Context, rule_rate
 from capillary.domain.market_view import Summary, summarize
 from capillary.domain.parties import Role, require_role
 from capillary.domain.pricing import within
@@ -63,6 +66,16 @@ class Replayed:
     def reproduced(self) -> bool:
         ours = [(f.source_id, f.amount, f.rate) for f in self.recorded]
         return self.recorded == self.replayed and ours == self.booked
+
+
+@dataclass(frozen=True, slots=True)
+class Indicative:
+    """The best rate the standing rules would quote now, how many would, and the days to
+    maturity it is priced over."""
+
+    best_rate: Decimal | None
+    quoting: int
+    days: int
 
 
 class MarketService(MarketExecution):
@@ -339,6 +352,39 @@ class MarketService(MarketExecution):
         authorize(principal, Act.RUN_SETTLEMENT)
         today = self.today()
         return self.db.transaction(lambda c: repo.expire(c, today))
+
+    def indicative(self, fragment_id: int, *, principal: Principal) -> Indicative:
+        """What the market's standing rules would quote now for the holder's whole fragment:
+        the best rate among the funders with an open line to its obligor, and how many would
+        quote — before the holder asks (a request then gets those quotes at once). No funder
+        is named."""
+
+        def read(conn: Connection) -> Indicative:
+            frag, cert = self._fragment(conn, fragment_id)
+            if frag.holder != principal.org or frag.status is not FragmentStatus.ACTIVE:
+                raise FragmentNotFound(f"No active fragment {fragment_id} of yours.")
+            today = self.today()
+            base = rules_repo.base_rate(conn, cert.currency, today)
+            if base is None:
+                return Indicative(None, 0, (cert.maturity - today).days)
+            grade = rules_repo.grades(conn, [cert.obligor]).get(cert.obligor, UNRATED)
+            context = Context(cert.obligor, grade, frag.tier, (cert.maturity - today).days,
+                              cert.currency)  # fmt: skip
+            lines = rules_repo.open_lines(conn, [cert.obligor], today)
+            rates = []
+            for rule in rules_repo.rules(conn, currency=cert.currency, active=True):
+                if rule.funder == principal.org:
+                    continue
+                if (rule.funder, cert.obligor, cert.currency) not in lines:
+                    continue
+                rate = rule_rate(rule, base.rate, context)
+                if rate is not None and self.rules.discount_rates.low <= rate <= (
+                    self.rules.discount_rates.high
+                ):
+                    rates.append(rate)
+            return Indicative(min(rates, default=None), len(rates), context.days)
+
+        return self.db.transaction(read, readonly=True)
 
     # ------------------------------------------------------------------ the view
 

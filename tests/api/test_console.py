@@ -23,6 +23,7 @@ from babel.messages.pofile import read_po
 
 from capillary.domain.access import UserRole
 from capillary.domain.certificates import CertificateStatus
+from capillary.domain.errors import FragmentNotFound
 from capillary.domain.users import FAILURES_ALLOWED
 from capillary.entrypoints.web import errors as console_errors
 from tests.api.conftest import World, _world
@@ -490,3 +491,24 @@ def test_a_step_of_a_certificate_shows_its_postings_to_its_parties_only(site: Si
     core = site.browser()
     core.sign_in("zhao.lei")
     assert core.get(f"/console/certificates/{number}/steps/{root}").status_code == 200
+
+
+def test_the_get_cash_form_shows_what_the_market_would_quote_now(site: Site) -> None:
+    change = int(str(site.ids["change"]))  # tier1's 3,000 of the first certificate, 116 days
+    p, bank = site.world.services, site.world.principal("bank")
+    supplier = site.browser()
+    supplier.sign_in("wang.fang")
+    before = supplier.get(f"/console/fragments/{change}/cash")
+    assert "No standing rule would quote this fragment now" in before.text
+    p.standing.add_rule(
+        principal=bank, spreads={("unrated", "91-180"): Decimal("0.01")}, key="ind"
+    )  # fmt: skip  (3.1% base + 1%)
+    now = p.market.indicative(change, principal=site.world.principal("tier1"))
+    assert (now.best_rate, now.quoting) == (Decimal("0.041"), 1)
+    page = supplier.get(f"/console/fragments/{change}/cash")
+    assert "4.10%" in page.text
+    with pytest.raises(FragmentNotFound):
+        p.market.indicative(change, principal=site.world.principal("tier2"))
+    other = site.browser()
+    other.sign_in("li.na")
+    assert other.get(f"/console/fragments/{change}/cash").status_code == 404

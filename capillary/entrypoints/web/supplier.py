@@ -26,6 +26,9 @@ from capillary.services.users import Console
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 PAYABLE = {InvoiceStatus.MATCHED, InvoiceStatus.CONFIRMED}  # what a buyer may pay
+#: The ceiling the get-cash form suggests: what a small supplier pays borrowing alone (the
+#: holder changes it to its own).
+STANDALONE_DEFAULT = Decimal("0.12")
 
 
 def _held(request: Request, console: Console, fragment_id: int) -> tuple[Fragment, Certificate]:
@@ -82,8 +85,14 @@ def pay(
 def cash_form(request: Request, fragment_id: int) -> HTMLResponse:
     console = signed_in(request)
     fragment, cert = _held(request, console, fragment_id)
+    now = services(request).market.indicative(fragment_id, principal=console.principal)
+    best = None
+    if now.best_rate is not None:
+        best = fragment.amount - discount(fragment.amount, now.best_rate, now.days)
+    alone = fragment.amount - discount(fragment.amount, STANDALONE_DEFAULT, now.days)
     return render(request, "cash_out.html", page(request, console), fragment=fragment,
-                  cert=cert)  # fmt: skip
+                  cert=cert, now=now, best_cash=best, alone=STANDALONE_DEFAULT,
+                  alone_cash=alone)  # fmt: skip
 
 
 @router.post("/fragments/{fragment_id}/cash")
