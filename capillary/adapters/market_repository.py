@@ -270,8 +270,10 @@ def view_rows(
             "JOIN organizations o ON o.code = m.obligor ORDER BY m.id",
         )
     ]  # fmt: skip
-    # What was quoted on each request, summed here: the view needs only the totals.
-    quoted = rows(conn, "SELECT request_id, SUM(amount), SUM(filled) FROM ("
+    # What was quoted on each request, summed here: the view needs only the totals (cast
+    # back to integers: PostgreSQL sums bigints as numeric).
+    quoted = rows(conn, "SELECT request_id, CAST(SUM(amount) AS BIGINT), "
+                        "CAST(SUM(filled) AS BIGINT) FROM ("
                         "SELECT request_id, amount, filled FROM market_quotes UNION ALL "
                         "SELECT request_id, amount, amount FROM market_fills "
                         "WHERE programme_id IS NOT NULL) q GROUP BY request_id")  # fmt: skip

@@ -26,6 +26,7 @@ from capillary.services.imports import ImportReport, ImportService, Kind
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
 from capillary.services.platform import PlatformService
+from capillary.services.reach import ReachService
 from capillary.services.relay import Relay
 from capillary.services.trade import TradeService
 from capillary.services.users import UserService
@@ -49,7 +50,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
         loop.certificates, loop.financing, loop.settlement, PlatformService(db, clock=clock),
         BooksService(ledger), ApiKeyService(db), WebhookService(db, clock=clock),
         Relay(db, clock=clock, policy=RetryPolicy(10**9, 10**6, 10**8)), loop.market,
-        loop.early_payment, loop.standing, UserService(db, clock=clock),
+        loop.early_payment, loop.standing, UserService(db, clock=clock), ReachService(db),
     )  # fmt: skip
     db.dispose()
 
