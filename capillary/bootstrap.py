@@ -29,6 +29,7 @@ from capillary.services.parties import PartiesService
 from capillary.services.platform import PlatformService, platform_clock
 from capillary.services.reach import ReachService
 from capillary.services.relay import Relay
+from capillary.services.risk import RiskService
 from capillary.services.settlement import SettlementService
 from capillary.services.trade import TradeService
 from capillary.services.users import UserService
@@ -101,6 +102,7 @@ class Platform:
     standing: StandingService  # base rates, grades, standing rules and standing requests
     users: UserService  # console users, their sign-ins and sessions
     reach: ReachService  # how far down its chain an obligor's credit reached
+    risk: RiskService  # stress tests through the network of obligations
 
 
 def open_platform(
@@ -144,7 +146,7 @@ def open_platform(
             cap_us=int(settings.webhook_backoff_cap * 1_000_000),
         )),
         loop.market, loop.early_payment, loop.standing, UserService(db, clock=clock),
-        ReachService(db),
+        ReachService(db), RiskService(db),
     )  # fmt: skip
 
 

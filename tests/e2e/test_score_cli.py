@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.e2e.test_cli import run
@@ -28,3 +29,23 @@ def test_a_file_that_cannot_be_scored_is_refused_in_one_line(tmp_path: Path) -> 
     refused = run("score", "validate", str(one_value), "--label", "y", cwd=tmp_path, ok=False)
     assert "must take two values" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_stress_test_is_run_from_the_command_line_on_the_demo(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    run("--db", db, "demo", "--no-serve", "--orgs", "60", "--days", "90", "--seed", "11",
+        "--out", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
+    out = run("--db", db, "--as", "capillary-ops", "risk", "stress", "--default",
+              "jiangnan-construction=0.25", "--json", str(tmp_path / "stress.json"),
+              cwd=tmp_path).stdout  # fmt: skip
+    assert "Defaulted: jiangnan-construction pays 25%." in " ".join(out.split())
+    assert "Loss by group" in out
+    written = json.loads((tmp_path / "stress.json").read_text())
+    assert written["with_recourse"]["total"] == sum(written["with_recourse"]["loss"].values())
+    assert written["shocks"] == {"jiangnan-construction": 0.25}
+    refused = run("--db", db, "--as", "huaxin-auto", "risk", "stress", "--default",
+                  "jiangnan-construction", cwd=tmp_path, ok=False)  # fmt: skip
+    assert refused.stderr.startswith("error forbidden:")
+    bad = run("--db", db, "--as", "capillary-ops", "risk", "stress", "--default",
+              "jiangnan-construction=lots", cwd=tmp_path, ok=False)  # fmt: skip
+    assert bad.stderr.startswith("error validation_error:")

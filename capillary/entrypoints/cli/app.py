@@ -27,6 +27,7 @@ from capillary.entrypoints.cli import (
     market,
     market_standing,
     org,
+    risk,
     score,
     serve,
     trade,
@@ -53,6 +54,7 @@ app.add_typer(keys.app, name="key")
 app.add_typer(users.app, name="user")
 app.add_typer(events.app, name="webhook")
 app.add_typer(score.app, name="score")
+app.add_typer(risk.app, name="risk")
 app.add_typer(market.app, name="market")  # with market_standing's commands, registered on it
 assert market_standing.standing_app is not None
 app.command("events")(events.events)

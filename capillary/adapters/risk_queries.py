@@ -1,0 +1,58 @@
+"""The certificate network a stress test runs on, read in bulk: who holds how much of each
+obligor's outstanding certificates, what was sold with recourse and is still outstanding
+(the fragment bought, or what is left of it after the buyer sold it on), and everyone's
+cash."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from capillary.adapters.driver_sql import rows
+from capillary.domain.contagion import Holding, RecourseSale
+
+OUTSTANDING = "('active', 'overdue')"
+
+_HOLDINGS = f"""
+SELECT c.obligor, f.holder, SUM(f.amount), MIN(f.tier)
+FROM fragments f JOIN certificates c ON c.id = f.certificate_id
+WHERE f.status = 'active' AND c.status IN {OUTSTANDING} AND c.currency = ?
+GROUP BY c.obligor, f.holder
+"""
+
+# A financing's fragment, or its descendants still held (the buyer sold some on). The
+# pattern is a parameter: a literal percent sign is a placeholder to psycopg.
+_SALES = f"""
+SELECT c.obligor, fi.seller, fi.funder, SUM(d.amount), MIN(s.tier)
+FROM financings fi
+JOIN fragments f ON f.id = fi.fragment_id
+JOIN fragments s ON s.id = f.parent_id
+JOIN certificates c ON c.id = f.certificate_id
+JOIN fragments d ON d.certificate_id = f.certificate_id
+ AND (d.id = f.id OR d.path LIKE f.path || ?) AND d.status = 'active'
+WHERE fi.recourse = ? AND c.status IN {OUTSTANDING} AND c.currency = ?
+GROUP BY c.obligor, fi.seller, fi.funder
+"""
+
+_CASH = """
+SELECT org, credits_posted - debits_posted FROM accounts
+WHERE code = 'cash' AND unit = ? AND org IS NOT NULL
+"""
+
+
+Network = tuple[list[Holding], dict[str, int], list[RecourseSale], dict[str, int]]
+
+
+def network(conn: Connection, currency: str) -> Network:
+    """Holdings, each holder's shallowest tier (a seller's where it sold), sales with
+    recourse, cash by organization."""
+    holdings: list[Holding] = []
+    tiers: dict[str, int] = {}
+    for obligor, holder, amount, tier in rows(conn, _HOLDINGS, [currency]):
+        holdings.append(Holding(obligor, holder, int(amount)))
+        tiers[holder] = min(int(tier), tiers.get(holder, int(tier)))
+    sales = []
+    for obligor, seller, buyer, amount, tier in rows(conn, _SALES, ["/%", True, currency]):
+        sales.append(RecourseSale(obligor, seller, buyer, int(amount)))
+        tiers[seller] = min(int(tier), tiers.get(seller, int(tier)))  # as it sold
+    cash = {org: int(v) for org, v in rows(conn, _CASH, [currency]) if v}
+    return holdings, tiers, sales, cash

@@ -1,0 +1,86 @@
+"""``capillary risk``: stress tests through the platform's network of obligations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from capillary.domain.errors import ValidationError
+from capillary.entrypoints.cli.context import platform, principal
+from capillary.entrypoints.cli.render import console
+
+app = typer.Typer(help="Risk through the network: stress tests on the certificate graph.",
+                  no_args_is_help=True)  # fmt: skip
+
+
+def _shock(text: str) -> tuple[str, float]:
+    """``huaxin-auto`` (pays nothing) or ``huaxin-auto=0.4`` (pays 40% of what it owes)."""
+    org, _, share = text.partition("=")
+    try:
+        paid = float(share) if share else 0.0
+    except ValueError:
+        raise ValidationError(f"Write a default as ORG or ORG=SHARE still paid (0 to 1); "
+                              f"got {text!r}.") from None  # fmt: skip
+    return org.strip(), paid
+
+
+def _money(minor: int) -> str:
+    return f"{minor / 100:,.2f}"
+
+
+@app.command("stress")
+def stress_(
+    default: Annotated[list[str], typer.Option(
+        "--default", help="An obligor that defaults: ORG (pays nothing) or ORG=0.4 (pays 40% "
+        "of what it owes). Repeat for several.")],
+    currency: Annotated[str, typer.Option(help="The certificates' currency.")] = "CNY",
+    top: Annotated[int, typer.Option(min=1, max=1000, help="Organizations listed.")] = 15,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the whole "
+                                                   "result as JSON here.")] = None,
+) -> None:  # fmt: skip
+    """Default the obligors named on today's outstanding certificates and trace the loss:
+    who holds what of their paper, what falls back on sellers through recourse, which
+    sellers cannot meet it and default in turn (an Eisenberg-Noe clearing), with and
+    without recourse. Amounts in major units of the currency."""
+    shocks = dict(_shock(d) for d in default)
+    report = platform().risk.stress(shocks, principal=principal(), currency=currency)
+    on, off = report.with_recourse, report.without_recourse
+    console.print(f"Defaulted: {', '.join(f'{escape(o)} pays {s:.0%}' for o, s in shocks.items())}"
+                  f". Loss with recourse {_money(on.total_loss)} {currency} "
+                  f"({len(on.clearing.defaulted)} organizations default, "
+                  f"{on.rounds} clearings); without recourse {_money(off.total_loss)} "
+                  f"{currency}.")  # fmt: skip
+    groups = Table(title=f"Loss by group ({currency})")
+    for column in ("group", "with recourse", "without recourse"):
+        groups.add_column(column, justify="left" if column == "group" else "right")
+    with_g, without_g = report.by_group(on), report.by_group(off)
+    for g in sorted(set(with_g) | set(without_g)):
+        groups.add_row(g, _money(with_g.get(g, 0)), _money(without_g.get(g, 0)))
+    console.print(groups)
+    orgs = Table(title=f"The {top} largest losses with recourse ({currency})")
+    for column in ("organization", "group", "loss", "recourse paid", "defaulted",
+                   "loss without recourse"):  # fmt: skip
+        orgs.add_column(column, justify="left" if column in ("organization", "group")
+                        else "right")  # fmt: skip
+    for org, loss in sorted(on.loss.items(), key=lambda kv: -kv[1])[:top]:
+        orgs.add_row(escape(org), report.group.get(org, "other"), _money(loss),
+                     _money(on.recourse_paid.get(org, 0)),
+                     "yes" if org in on.clearing.defaulted else "",
+                     _money(off.loss.get(org, 0)))  # fmt: skip
+    console.print(orgs)
+    if json_out is not None:
+        json_out.write_text(json.dumps({
+            "shocks": shocks, "currency": currency,
+            "with_recourse": {"loss": on.loss, "recourse_paid": on.recourse_paid,
+                              "defaulted": sorted(on.clearing.defaulted),
+                              "by_group": with_g, "total": on.total_loss},
+            "without_recourse": {"loss": off.loss, "defaulted": sorted(off.clearing.defaulted),
+                                 "by_group": without_g, "total": off.total_loss},
+            "amounts": "minor units",
+        }, indent=2, sort_keys=True))  # fmt: skip
+        console.print(f"Written: {escape(str(json_out))}")
