@@ -30,6 +30,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/market.py
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/risk.py
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
