@@ -37,7 +37,8 @@ def test_a_stress_test_is_run_from_the_command_line_on_the_demo(tmp_path: Path) 
         "--out", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
     out = run("--db", db, "--as", "capillary-ops", "risk", "stress", "--default",
               "jiangnan-construction=0.25", "--json", str(tmp_path / "stress.json"),
-              cwd=tmp_path).stdout  # fmt: skip
+              "--chart", str(tmp_path / "stress.svg"), cwd=tmp_path).stdout  # fmt: skip
+    assert (tmp_path / "stress.svg").read_text().startswith("<svg")
     assert "Defaulted: jiangnan-construction pays 25%." in " ".join(out.split())
     assert "Loss by group" in out
     written = json.loads((tmp_path / "stress.json").read_text())

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from capillary.charts import bars
 from capillary.domain.errors import ValidationError
 from capillary.entrypoints.cli.context import platform, principal
 from capillary.entrypoints.cli.render import console
@@ -42,6 +43,8 @@ def stress_(
     top: Annotated[int, typer.Option(min=1, max=1000, help="Organizations listed.")] = 15,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the whole "
                                                    "result as JSON here.")] = None,
+    chart: Annotated[Path | None, typer.Option(help="Also draw the loss by group, with and "
+                                               "without recourse, as an SVG file here.")] = None,
 ) -> None:  # fmt: skip
     """Default the obligors named on today's outstanding certificates and trace the loss:
     who holds what of their paper, what falls back on sellers through recourse, which
@@ -73,6 +76,15 @@ def stress_(
                      "yes" if org in on.clearing.defaulted else "",
                      _money(off.loss.get(org, 0)))  # fmt: skip
     console.print(orgs)
+    if chart is not None:
+        names = sorted(set(with_g) | set(without_g))
+        series = [
+            ("with recourse", [with_g.get(g, 0) / 100 for g in names]),
+            ("without recourse", [without_g.get(g, 0) / 100 for g in names]),
+        ]
+        title = f"Loss by group when {', '.join(shocks)} defaults ({currency})"
+        chart.write_text(bars(title, names, series))
+        console.print(f"Drawn: {escape(str(chart))}")
     if json_out is not None:
         json_out.write_text(json.dumps({
             "shocks": shocks, "currency": currency,
