@@ -30,6 +30,7 @@ from capillary.services.platform import PlatformService, platform_clock
 from capillary.services.reach import ReachService
 from capillary.services.relay import Relay
 from capillary.services.risk import RiskService
+from capillary.services.scoring import ScoringService
 from capillary.services.settlement import SettlementService
 from capillary.services.trade import TradeService
 from capillary.services.users import UserService
@@ -103,6 +104,7 @@ class Platform:
     users: UserService  # console users, their sign-ins and sessions
     reach: ReachService  # how far down its chain an obligor's credit reached
     risk: RiskService  # stress tests through the network of obligations
+    scoring: ScoringService  # organizations' features from the platform's records
 
 
 def open_platform(
@@ -146,7 +148,7 @@ def open_platform(
             cap_us=int(settings.webhook_backoff_cap * 1_000_000),
         )),
         loop.market, loop.early_payment, loop.standing, UserService(db, clock=clock),
-        ReachService(db), RiskService(db),
+        ReachService(db), RiskService(db), ScoringService(db, clock=clock, timezone=timezone),
     )  # fmt: skip
 
 

@@ -44,6 +44,10 @@ def test_a_stress_test_is_run_from_the_command_line_on_the_demo(tmp_path: Path) 
     written = json.loads((tmp_path / "stress.json").read_text())
     assert written["with_recourse"]["total"] == sum(written["with_recourse"]["loss"].values())
     assert written["shocks"] == {"jiangnan-construction": 0.25}
+    run("--db", db, "--as", "capillary-ops", "score", "features", "--csv",
+        str(tmp_path / "features.csv"), cwd=tmp_path)  # fmt: skip
+    header = (tmp_path / "features.csv").read_text().splitlines()[0]
+    assert header.startswith("organization,tenure_days,sales_90d,")
     refused = run("--db", db, "--as", "huaxin-auto", "risk", "stress", "--default",
                   "jiangnan-construction", cwd=tmp_path, ok=False)  # fmt: skip
     assert refused.stderr.startswith("error forbidden:")

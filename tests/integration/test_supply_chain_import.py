@@ -29,6 +29,7 @@ from capillary.services.platform import PlatformService
 from capillary.services.reach import ReachService
 from capillary.services.relay import Relay
 from capillary.services.risk import RiskService
+from capillary.services.scoring import ScoringService
 from capillary.services.trade import TradeService
 from capillary.services.users import UserService
 from capillary.services.webhooks import WebhookService
@@ -52,7 +53,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
         BooksService(ledger), ApiKeyService(db), WebhookService(db, clock=clock),
         Relay(db, clock=clock, policy=RetryPolicy(10**9, 10**6, 10**8)), loop.market,
         loop.early_payment, loop.standing, UserService(db, clock=clock), ReachService(db),
-        RiskService(db),
+        RiskService(db), ScoringService(db, clock=clock, timezone="Asia/Shanghai"),
     )  # fmt: skip
     db.dispose()
 

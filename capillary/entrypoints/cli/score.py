@@ -4,6 +4,7 @@ baseline, or fitted and printed as a card with an example decision and its reaso
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +14,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from capillary.adapters.labelled_csv import read_labelled
+from capillary.domain.features import NAMES
+from capillary.domain.inputs import parse_day
 from capillary.domain.scoring.scorecard import fit_scorecard
 from capillary.domain.scoring.validation import cross_validate
+from capillary.entrypoints.cli.context import platform, principal
 from capillary.entrypoints.cli.render import console
 
 app = typer.Typer(help="Credit scoring: a scorecard engine validated on labelled data.",
@@ -71,3 +75,48 @@ def card(file: File, label: Label, bad: Bad = None) -> None:
     reasons = ", ".join(decision.reasons) or "none"
     console.print(f"Row 1: score {decision.score:.1f}, PD {decision.pd:.2%}, grade "
                   f"{decision.grade}; reasons: {escape(reasons)}.")  # fmt: skip
+
+
+@app.command("features")
+def features_(
+    as_of: Annotated[str | None, typer.Option(help="The day (YYYY-MM-DD; default today).")] = None,
+    org: Annotated[str | None, typer.Option(help="Only this organization.")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write every organization's "
+                                                 "features here as CSV.")] = None,
+) -> None:  # fmt: skip
+    """Organizations' features from the platform's own records as of a day (nothing after
+    it read): yours, or everyone's for the operator and auditors."""
+    day = parse_day(as_of, what="The day") if as_of else None
+    found = platform().scoring.features(day, principal=principal())
+    if org is not None:
+        found = {k: v for k, v in found.items() if k == org}
+    if csv_out is not None:
+        with csv_out.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["organization", *NAMES])
+            for code, row in found.items():
+                w.writerow([code, *("" if row[n] is None else row[n] for n in NAMES)])
+        console.print(f"{len(found):,} organizations' features written to {escape(str(csv_out))}.")
+        return
+    table = Table(
+        title="Features"
+        + (f" as of {day}" if day else " as of today")
+        + " (amounts in minor units)"
+    )
+    table.add_column("feature")
+    shown = list(found)[:6]
+    for code in shown:
+        table.add_column(escape(code), justify="right")
+    for name in NAMES:
+        table.add_row(name, *(_cell(found[c][name]) for c in shown))
+    console.print(table)
+    if len(found) > len(shown):
+        console.print(f"(the first {len(shown)} of {len(found):,}; --csv writes them all)")
+
+
+def _cell(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.3f}"
+    return f"{value:,.0f}"
