@@ -5,9 +5,11 @@ cash."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.engine import Connection
 
-from capillary.adapters.driver_sql import rows
+from capillary.adapters.driver_sql import day, rows
 from capillary.domain.contagion import Holding, RecourseSale
 
 OUTSTANDING = "('active', 'overdue')"
@@ -56,3 +58,17 @@ def network(conn: Connection, currency: str) -> Network:
         tiers[seller] = min(int(tier), tiers.get(seller, int(tier)))  # as it sold
     cash = {org: int(v) for org, v in rows(conn, _CASH, [currency]) if v}
     return holdings, tiers, sales, cash
+
+
+_LADDER = f"""
+SELECT c.obligor, c.maturity, c.status, SUM(f.amount)
+FROM fragments f JOIN certificates c ON c.id = f.certificate_id
+WHERE f.status = 'active' AND c.status IN {OUTSTANDING} AND c.currency = ?
+GROUP BY c.obligor, c.maturity, c.status
+"""
+
+
+def outstanding_by_maturity(conn: Connection, currency: str) -> list[tuple[str, date, bool, int]]:
+    """(obligor, maturity, overdue?, outstanding face) of the outstanding certificates."""
+    return [(o, day(m), s == "overdue", int(a))
+            for o, m, s, a in rows(conn, _LADDER, [currency])]  # fmt: skip

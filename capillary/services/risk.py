@@ -13,10 +13,11 @@ from sqlalchemy.engine import Connection
 
 from capillary.adapters import party_repository as party_repo
 from capillary.adapters.database import Database
-from capillary.adapters.risk_queries import Network, network
+from capillary.adapters.risk_queries import Network, network, outstanding_by_maturity
 from capillary.domain.access import Principal
 from capillary.domain.contagion import StressResult, stress
 from capillary.domain.errors import Forbidden, OrganizationNotFound, ValidationError
+from capillary.domain.exposure import Exposure, Thresholds, exposure
 from capillary.domain.parties import Organization, Role
 
 
@@ -38,6 +39,27 @@ class StressReport:
 class RiskService:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def exposure(self, *, principal: Principal, currency: str = "CNY",
+                 thresholds: Thresholds | None = None) -> Exposure:  # fmt: skip
+        """Outstanding certificates by obligor, funder, tier and industry, the maturity
+        ladder, what is overdue, and the concentrations beyond ``thresholds``: the
+        operator's and the auditors'."""
+        if not principal.sees_everything:
+            raise Forbidden(f"The platform's exposure is the operator's and the auditors' to "
+                            f"read, not {principal.org}'s.")  # fmt: skip
+
+        def read(conn: Connection) -> Exposure:
+            holdings, tiers, _, _ = network(conn, currency)
+            maturities = outstanding_by_maturity(conn, currency)
+            codes = {h.holder for h in holdings} | {h.obligor for h in holdings}
+            orgs = party_repo.orgs_by_code(conn, codes)
+            funders = {c for c, o in orgs.items() if Role.FUNDER in o.roles}
+            industries = {c: o.industry or "" for c, o in orgs.items()}
+            return exposure(holdings, tiers, maturities, funders, industries,
+                            thresholds or Thresholds())  # fmt: skip
+
+        return self.db.transaction(read, readonly=True)
 
     def stress(self, shocks: Mapping[str, float], *, principal: Principal,
                currency: str = "CNY") -> StressReport:  # fmt: skip

@@ -9,6 +9,7 @@ import pytest
 
 from capillary.domain.access import Principal
 from capillary.domain.errors import Forbidden, OrganizationNotFound
+from capillary.domain.exposure import Thresholds
 from capillary.domain.parties import Role
 from capillary.simulation.demo import run_demo
 
@@ -44,5 +45,27 @@ def test_a_core_defaults_on_the_demo_economy_and_the_loss_is_traced(store_url: s
             p.risk.stress({core: 0.0}, principal=supplier)
         with pytest.raises(OrganizationNotFound):
             p.risk.stress({"nobody": 0.0}, principal=ops)
+    finally:
+        p.ledger.db.dispose()
+
+
+def test_the_exposure_adds_up_and_names_the_concentrations(store_url: str) -> None:
+    done = run_demo(store_url, orgs=60, days=90, seed=11, start=date(2026, 1, 5))
+    p = done.platform
+    try:
+        ops = Principal("capillary-ops", "ops:test", frozenset({Role.OPERATOR}))
+        found = p.risk.exposure(principal=ops)
+        assert found.total > 0
+        assert sum(found.by_obligor.values()) == found.total
+        assert sum(found.by_industry.values()) == found.total
+        assert sum(found.ladder.values()) == found.total
+        assert sum(found.by_funder.values()) + sum(found.by_tier.values()) == found.total
+        strict = p.risk.exposure(principal=ops, thresholds=Thresholds(0.0, 0.0))
+        assert {a.subject for a in strict.alerts if a.kind == "obligor_concentration"} == set(
+            found.by_obligor)  # every obligor is some share of the whole  # fmt: skip
+        lax = p.risk.exposure(principal=ops, thresholds=Thresholds(1.0, 1.0))
+        assert lax.alerts == ()
+        with pytest.raises(Forbidden):
+            p.risk.exposure(principal=Principal("x", "x", frozenset({Role.FUNDER})))
     finally:
         p.ledger.db.dispose()

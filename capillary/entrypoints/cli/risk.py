@@ -12,6 +12,7 @@ from rich.table import Table
 
 from capillary.charts import bars
 from capillary.domain.errors import ValidationError
+from capillary.domain.exposure import Thresholds
 from capillary.entrypoints.cli.context import platform, principal
 from capillary.entrypoints.cli.render import console
 
@@ -96,3 +97,40 @@ def stress_(
             "amounts": "minor units",
         }, indent=2, sort_keys=True))  # fmt: skip
         console.print(f"Written: {escape(str(json_out))}")
+
+
+@app.command("exposure")
+def exposure_(
+    currency: Annotated[str, typer.Option(help="The certificates' currency.")] = "CNY",
+    obligor_share: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Alert when one obligor is more than this share of all "
+        "outstanding.")] = 0.40,
+    funder_share: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Alert when one obligor is more than this share of what a "
+        "funder holds.")] = 0.60,
+) -> None:  # fmt: skip
+    """Where the credit risk sits: outstanding certificates by obligor, funder, tier and
+    industry, the maturity ladder, what is overdue, and concentration alerts."""
+    limits = Thresholds(obligor_share, funder_share)
+    found = platform().risk.exposure(principal=principal(), currency=currency,
+                                     thresholds=limits)  # fmt: skip
+    console.print(f"Outstanding: {_money(found.total)} {currency}; overdue "
+                  f"{_money(sum(found.overdue.values()))}.")  # fmt: skip
+    for title, rows in (("obligor", found.by_obligor), ("funder", found.by_funder),
+                        ("tier", found.by_tier), ("industry", found.by_industry),
+                        ("month of maturity", found.ladder)):  # fmt: skip
+        table = Table(title=f"By {title} ({currency})")
+        table.add_column(title)
+        table.add_column("outstanding", justify="right")
+        table.add_column("share", justify="right")
+        ordered = rows.items() if title.startswith("month") else sorted(
+            rows.items(), key=lambda kv: -kv[1])  # fmt: skip
+        for name, amount in ordered:
+            table.add_row(escape(name), _money(amount),
+                          f"{amount / found.total:.1%}" if found.total else "")  # fmt: skip
+        console.print(table)
+    for a in found.alerts:
+        console.print(f"[yellow]alert[/yellow] {a.kind}: {escape(a.subject)} is {a.share:.1%} "
+                      f"(threshold {a.threshold:.0%}), {_money(a.amount)} {currency}.")  # fmt: skip
+    if not found.alerts:
+        console.print("No concentration beyond the thresholds.")
