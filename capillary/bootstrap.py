@@ -11,6 +11,7 @@ from capillary.adapters.database import Database
 from capillary.config import Settings
 from capillary.domain.certificates import Rules
 from capillary.domain.errors import SchemaBehind
+from capillary.domain.exposure import Thresholds
 from capillary.domain.inputs import RateRange
 from capillary.domain.webhooks import RetryPolicy
 from capillary.services.api_keys import ApiKeyService
@@ -19,6 +20,7 @@ from capillary.services.cash import CashService
 from capillary.services.certificates import CertificateService
 from capillary.services.closed_loop import loop_services
 from capillary.services.credit import CreditService
+from capillary.services.credit_decisions import CreditDecisions
 from capillary.services.early_payment import EarlyPaymentService
 from capillary.services.financing import FinancingService
 from capillary.services.imports import ImportService
@@ -104,7 +106,8 @@ class Platform:
     users: UserService  # console users, their sign-ins and sessions
     reach: ReachService  # how far down its chain an obligor's credit reached
     risk: RiskService  # stress tests through the network of obligations
-    scoring: ScoringService  # organizations' features from the platform's records
+    scoring: ScoringService  # features, scorecards and the scores they give
+    decisions: CreditDecisions  # suggested grades, limits and spreads; the operator's say
 
 
 def open_platform(
@@ -148,7 +151,11 @@ def open_platform(
             cap_us=int(settings.webhook_backoff_cap * 1_000_000),
         )),
         loop.market, loop.early_payment, loop.standing, UserService(db, clock=clock),
-        ReachService(db), RiskService(db), ScoringService(db, clock=clock, timezone=timezone),
+        ReachService(db),
+        RiskService(db, clock=clock, timezone=timezone, thresholds=Thresholds(
+            settings.alert_obligor_share, settings.alert_funder_share)),
+        ScoringService(db, clock=clock, timezone=timezone),
+        CreditDecisions(loop.credit, loop.standing),
     )  # fmt: skip
 
 

@@ -48,3 +48,7 @@ class Settings(BaseSettings):
     expire_holds_every: float = 5.0
     standing_every: float = 30.0
     cash_short_days: int = 3
+    #: Concentration alerts (the risk monitor, daily): one obligor's share of everything
+    #: outstanding, and of what one funder holds, beyond which the operator is told.
+    alert_obligor_share: float = 0.40
+    alert_funder_share: float = 0.60

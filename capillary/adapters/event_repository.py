@@ -167,3 +167,13 @@ def set_last_run(conn: Connection, name: str, value: str) -> None:
     run(conn, "INSERT INTO worker_leases (name, until, last_run) VALUES (?, 0, ?) "
               "ON CONFLICT (name) DO UPDATE SET last_run = excluded.last_run",
         [name, value])  # fmt: skip
+
+
+def count_ids(conn: Connection, ids: Sequence[str]) -> int:
+    """How many of ``ids`` are already written."""
+    found = 0
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        found += int(rows(conn, f"SELECT COUNT(*) FROM events WHERE id IN ({marks(len(part))})",
+                          part)[0][0])  # fmt: skip
+    return found

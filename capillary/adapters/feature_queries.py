@@ -30,9 +30,9 @@ def tallies(conn: Connection, day: date, start_us: int) -> dict[str, Tally]:
     window_us = end_us - WINDOW_DAYS * DAY_US
     q0, q1 = day - timedelta(days=QUARTER_DAYS), day - timedelta(days=2 * QUARTER_DAYS)
     found: dict[str, Tally] = {}
-    for code, created in rows(conn, "SELECT code, created_at FROM organizations "
-                                    "WHERE created_at < ?", [end_us]):  # fmt: skip
-        found[code] = Tally(tenure_days=max(0, (end_us - created) // DAY_US))
+    for code, created, roles in rows(conn, "SELECT code, created_at, roles FROM organizations "
+                                           "WHERE created_at < ?", [end_us]):  # fmt: skip
+        found[code] = Tally(tenure_days=max(0, (end_us - created) // DAY_US), roles=roles)
 
     def of(org: str) -> Tally | None:
         return found.get(org)
@@ -48,7 +48,11 @@ def tallies(conn: Connection, day: date, start_us: int) -> dict[str, Tally]:
             t.sales_prior_90d += int(prior)
             t.sales_365d += int(total)
             t.invoices_365d += int(n)
-            t.sales_by_buyer = {**(t.sales_by_buyer or {}), buyer: int(total)}
+            if t.sales_by_buyer is None:
+                t.sales_by_buyer = {}
+            t.sales_by_buyer[buyer] = int(total)
+        if (t := of(buyer)) is not None:
+            t.purchases_365d += int(total)
     for buyer, n in rows(
         conn, "SELECT buyer, COUNT(DISTINCT supplier) FROM purchase_orders WHERE order_date > ? "
         "AND order_date <= ? AND created_at < ? GROUP BY buyer", [window, day, end_us],
@@ -112,4 +116,19 @@ def tallies(conn: Connection, day: date, start_us: int) -> dict[str, Tally]:
         if (t := of(seller)) is not None:
             t.financings_365d = int(n)
             t.financed_365d = int(face)
+    return found
+
+
+def went_bad(conn: Connection, start_us: int, end_us: int) -> set[str]:
+    """The organizations that went bad in [``start_us``, ``end_us``): a certificate of
+    theirs fell overdue, or a recourse claim was opened against them."""
+    found = {o for (o,) in rows(
+        conn, "SELECT DISTINCT c.obligor FROM audit_log a "
+        "JOIN certificates c ON c.number = a.entity_key WHERE a.entity = 'certificate' "
+        "AND a.action = 'overdue' AND a.at >= ? AND a.at < ?", [start_us, end_us],
+    )}  # fmt: skip
+    found |= {o for (o,) in rows(
+        conn, "SELECT DISTINCT debtor FROM recourse_claims WHERE created_at >= ? "
+        "AND created_at < ?", [start_us, end_us],
+    )}  # fmt: skip
     return found

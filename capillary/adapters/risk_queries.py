@@ -12,12 +12,12 @@ from sqlalchemy.engine import Connection
 from capillary.adapters.driver_sql import day, rows
 from capillary.domain.contagion import Holding, RecourseSale
 
-OUTSTANDING = "('active', 'overdue')"
+OUTSTANDING = "('active', 'overdue')"  # of a certificate, and of its live fragments
 
 _HOLDINGS = f"""
 SELECT c.obligor, f.holder, SUM(f.amount), MIN(f.tier)
 FROM fragments f JOIN certificates c ON c.id = f.certificate_id
-WHERE f.status = 'active' AND c.status IN {OUTSTANDING} AND c.currency = ?
+WHERE f.status IN {OUTSTANDING} AND c.status IN {OUTSTANDING} AND c.currency = ?
 GROUP BY c.obligor, f.holder
 """
 
@@ -30,7 +30,7 @@ JOIN fragments f ON f.id = fi.fragment_id
 JOIN fragments s ON s.id = f.parent_id
 JOIN certificates c ON c.id = f.certificate_id
 JOIN fragments d ON d.certificate_id = f.certificate_id
- AND (d.id = f.id OR d.path LIKE f.path || ?) AND d.status = 'active'
+ AND (d.id = f.id OR d.path LIKE f.path || ?) AND d.status IN {OUTSTANDING}
 WHERE fi.recourse = ? AND c.status IN {OUTSTANDING} AND c.currency = ?
 GROUP BY c.obligor, fi.seller, fi.funder
 """
@@ -63,7 +63,7 @@ def network(conn: Connection, currency: str) -> Network:
 _LADDER = f"""
 SELECT c.obligor, c.maturity, c.status, SUM(f.amount)
 FROM fragments f JOIN certificates c ON c.id = f.certificate_id
-WHERE f.status = 'active' AND c.status IN {OUTSTANDING} AND c.currency = ?
+WHERE f.status IN {OUTSTANDING} AND c.status IN {OUTSTANDING} AND c.currency = ?
 GROUP BY c.obligor, c.maturity, c.status
 """
 
@@ -72,3 +72,9 @@ def outstanding_by_maturity(conn: Connection, currency: str) -> list[tuple[str, 
     """(obligor, maturity, overdue?, outstanding face) of the outstanding certificates."""
     return [(o, day(m), s == "overdue", int(a))
             for o, m, s, a in rows(conn, _LADDER, [currency])]  # fmt: skip
+
+
+def operators(conn: Connection) -> list[str]:
+    """The organizations that operate the platform (told of its risk alerts)."""
+    found = rows(conn, "SELECT code, roles FROM organizations WHERE roles LIKE ?", ["%operator%"])
+    return sorted(code for code, roles in found if "operator" in roles.split(","))

@@ -134,6 +134,10 @@ class Act(enum.StrEnum):
     SET_STANDING_RULE = "set_standing_rule"  # a funder's standing quotes (and withdrawing one)
     SET_STANDING_REQUEST = "set_standing_request"  # a holder's (and cancelling one)
     RUN_STANDING = "run_standing"  # the sweep that posts and fills standing requests
+    TRAIN_SCORECARD = "train_scorecard"  # fit a model on the platform's data; activate one
+    RUN_SCORING = "run_scoring"  # score every organization with the active model
+    DECIDE_CREDIT = "decide_credit"  # approve or override a suggested grade and limit
+    RAISE_ALERTS = "raise_alerts"  # the risk monitor's concentration and overdue alerts
 
 
 #: Who may ask for each use case: the one rule the services enforce for every interface.
@@ -186,6 +190,10 @@ WHO_MAY: Mapping[Act, Party] = {
     Act.SET_STANDING_RULE: Party.FUNDER,
     Act.SET_STANDING_REQUEST: Party.OWNER,
     Act.RUN_STANDING: Party.OPERATOR,
+    Act.TRAIN_SCORECARD: Party.OPERATOR,
+    Act.RUN_SCORING: Party.OPERATOR,
+    Act.DECIDE_CREDIT: Party.OPERATOR,
+    Act.RAISE_ALERTS: Party.OPERATOR,
 }
 
 

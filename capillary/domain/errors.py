@@ -50,7 +50,9 @@ CapillaryError
 │   ├── ApiKeyNotFound             api_key_not_found
 │   ├── WebhookNotFound            webhook_not_found
 │   ├── WebhookDeliveryNotFound    webhook_delivery_not_found
-│   └── UserNotFound               user_not_found
+│   ├── UserNotFound               user_not_found
+│   ├── ScoreModelNotFound         score_model_not_found
+│   └── ScoreNotFound              score_not_found (none, or none the principal may see)
 ├── Conflict                     the request contradicts what the ledger holds
 │   ├── UnitExists                 unit_exists
 │   ├── AccountExists              account_exists
@@ -94,7 +96,9 @@ CapillaryError
 │   ├── NoIssuanceLimit            no_issuance_limit
 │   ├── LimitBelowUsed             limit_below_used
 │   ├── CertificateInconsistent    certificate_inconsistent (its fragments do not add up)
-│   └── ClaimNotOpen               claim_not_open
+│   ├── ClaimNotOpen               claim_not_open
+│   ├── TooFewOutcomes             too_few_outcomes (a scorecard needs 10 bad and 10 good)
+│   └── NoActiveModel              no_active_model (no scoring model is active)
 ├── Unauthorized                 no_principal / unknown_principal: nobody, or nobody known, asks
 │   ├── BadCredentials             bad_credentials (a console sign-in's login or password)
 │   ├── SignInThrottled            sign_in_throttled (too many failed sign-ins: wait; 429)
@@ -566,6 +570,22 @@ class NoIssuanceLimit(Refused):
 
 class ClaimNotOpen(Refused):
     code = "claim_not_open"
+
+
+class ScoreModelNotFound(NotFound):
+    code = "score_model_not_found"
+
+
+class ScoreNotFound(NotFound):
+    code = "score_not_found"
+
+
+class TooFewOutcomes(Refused):
+    code = "too_few_outcomes"
+
+
+class NoActiveModel(Refused):
+    code = "no_active_model"
 
 
 class ImportRefused(CapillaryError):

@@ -58,6 +58,8 @@ class EventType(enum.StrEnum):
     MARKET_REQUEST_FILLED = "market.request_filled"
     MARKET_QUOTE_FILLED = "market.quote_filled"
     MARKET_BID_CLEARED = "market.bid_cleared"
+    RISK_CONCENTRATION = "risk.concentration"
+    RISK_OVERDUE = "risk.overdue"
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +250,34 @@ def cash_short_event(
     }  # fmt: skip
     return Event(EventType.SETTLEMENT_CASH_SHORT, at, (obligor,), f"obligor:{obligor}:{cur}",
                  payload, id=f"cash-short:{obligor}:{cur}:{today.isoformat()}")  # fmt: skip
+
+
+def concentration_event(
+    kind: str, subject: str, share: float, threshold: float, amount: int, cur: str,
+    operators: Sequence[str], today: date, at: int,
+) -> Event:  # fmt: skip
+    """Outstanding certificates concentrate beyond a threshold: one obligor's share of all
+    of them, or of what one funder holds. Told to the operator (and to that funder), once a
+    day (the id is fixed by the day)."""
+    funder = subject.split("/")[0] if kind == "funder_concentration" else None
+    payload = {"kind": kind, "subject": subject, "share": f"{share:.4f}",
+               "threshold": f"{threshold:.4f}", "amount": wire.money(amount, cur),
+               "as_of": today.isoformat()}  # fmt: skip
+    return Event(EventType.RISK_CONCENTRATION, at, _orgs(*operators, funder),
+                 f"risk:{kind}:{subject}:{cur}", payload,
+                 id=f"concentration:{kind}:{subject}:{cur}:{today.isoformat()}"[:80])  # fmt: skip
+
+
+def overdue_alert(obligor: str, amount: int, cur: str, oldest: date, operators: Sequence[str],
+                  today: date, at: int) -> Event:  # fmt: skip
+    """An obligor has certificates overdue: what is unpaid and since when. Told to the
+    operator and the obligor, once a day while it lasts."""
+    payload = {"obligor": obligor, "overdue": wire.money(amount, cur),
+               "oldest_maturity": oldest.isoformat(), "days_past_due": (today - oldest).days,
+               "as_of": today.isoformat()}  # fmt: skip
+    return Event(EventType.RISK_OVERDUE, at, _orgs(*operators, obligor),
+                 f"risk:overdue:{obligor}:{cur}", payload,
+                 id=f"overdue:{obligor}:{cur}:{today.isoformat()}"[:80])  # fmt: skip
 
 
 def claim_event(kind: EventType, claim: dict[str, Any], at: int) -> Event:

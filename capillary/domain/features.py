@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 WINDOW_DAYS = 365
 QUARTER_DAYS = 90
 
 #: The features in order, as their columns are named.
 NAMES: tuple[str, ...] = (
-    "tenure_days", "sales_90d", "sales_prior_90d", "sales_growth", "sales_365d", "buyers",
-    "buyer_hhi", "suppliers", "invoices_365d", "invoice_exception_rate", "deliveries_365d",
-    "delivery_acceptance_rate", "certificates_issued_365d", "certificates_matured",
-    "certificates_overdue", "on_time_settlement_rate", "certificates_in_365d",
-    "certificates_out_365d", "financings_365d", "financed_365d",
+    "tenure_days", "sales_90d", "sales_prior_90d", "sales_growth", "sales_365d",
+    "purchases_365d", "buyers", "buyer_hhi", "suppliers", "invoices_365d",
+    "invoice_exception_rate", "deliveries_365d", "delivery_acceptance_rate",
+    "certificates_issued_365d", "certificates_matured", "certificates_overdue",
+    "on_time_settlement_rate", "certificates_in_365d", "certificates_out_365d",
+    "financings_365d", "financed_365d",
 )  # fmt: skip
 
 
@@ -28,9 +32,11 @@ class Tally:
     """What the store's bulk reads found for one organization."""
 
     tenure_days: int = 0
+    roles: str = ""  # not a feature: who it is on the platform (scoring skips funders)
     sales_90d: int = 0
     sales_prior_90d: int = 0
     sales_365d: int = 0
+    purchases_365d: int = 0
     sales_by_buyer: dict[str, int] | None = None
     suppliers: int = 0
     invoices_365d: int = 0
@@ -63,6 +69,7 @@ def features(tally: Tally) -> dict[str, float | None]:
         "sales_prior_90d": tally.sales_prior_90d,
         "sales_growth": growth,
         "sales_365d": tally.sales_365d,
+        "purchases_365d": tally.purchases_365d,
         "buyers": len([v for v in by_buyer.values() if v > 0]),
         "buyer_hhi": hhi,
         "suppliers": tally.suppliers,
@@ -87,3 +94,13 @@ def features(tally: Tally) -> dict[str, float | None]:
 
 def table(tallies: Mapping[str, Tally]) -> dict[str, dict[str, float | None]]:
     return {org: features(t) for org, t in sorted(tallies.items())}
+
+
+def columns(found: Mapping[str, Mapping[str, float | None]]) -> tuple[list[str], dict[str, Any]]:
+    """The organizations in order and each feature as a float array (NaN for missing): what
+    :func:`capillary.domain.scoring.batch.score_columns` takes."""
+    orgs = list(found)
+    nan = float("nan")
+    return orgs, {name: np.fromiter((nan if (v := found[o][name]) is None else v for o in orgs),
+                                    dtype=float, count=len(orgs))
+                  for name in NAMES}  # fmt: skip

@@ -255,6 +255,7 @@ class Worker:
         daily("market_expiry", expire_market)
         daily("cash_short", lambda: {"warned": self.relay.warn_cash_short(
             self.config.cash_short_days)})  # fmt: skip
+        daily("risk_alerts", lambda: {"raised": p.risk.monitor(principal=principal)})
 
 
 class _Clients:

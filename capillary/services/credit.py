@@ -122,18 +122,24 @@ class CreditService(LoopService):
 
         def work(conn: Connection) -> None:
             def run() -> None:
-                orgs = self._orgs(conn, obligor)
-                require_role(orgs[obligor], Role.CORE, doing="issue certificates")
-                current = repo.issuance_limit(conn, obligor, cur, lock=True)
-                if current is not None and current.used > limit:
-                    raise LimitBelowUsed(
-                        f"{obligor} has {describe(current.used, cur)} of certificates "
-                        f"outstanding; a limit of {describe(limit, cur)} would be below it."
-                    )
-                repo.upsert_issuance_limit(conn, obligor, cur, limit)
-                self._audit(conn, "credit", f"{obligor}/{cur}", "issuance_limit", principal,
-                            {"limit": limit})  # fmt: skip
+                self.set_issuance_limit_in(conn, principal, obligor, cur, limit)
 
             self._once(conn, principal, key, Act.SET_ISSUANCE_LIMIT, request, None, run)
 
         self.db.transaction(work)
+
+    def set_issuance_limit_in(self, conn: Connection, principal: Principal, obligor: str,
+                              cur: str, limit: int) -> None:  # fmt: skip
+        """Set the limit inside the caller's unit of work (a credit decision sets a grade
+        and a limit together); the caller has authorized the principal."""
+        orgs = self._orgs(conn, obligor)
+        require_role(orgs[obligor], Role.CORE, doing="issue certificates")
+        current = repo.issuance_limit(conn, obligor, cur, lock=True)
+        if current is not None and current.used > limit:
+            raise LimitBelowUsed(
+                f"{obligor} has {describe(current.used, cur)} of certificates "
+                f"outstanding; a limit of {describe(limit, cur)} would be below it."
+            )
+        repo.upsert_issuance_limit(conn, obligor, cur, limit)
+        self._audit(conn, "credit", f"{obligor}/{cur}", "issuance_limit", principal,
+                    {"limit": limit})  # fmt: skip

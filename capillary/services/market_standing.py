@@ -103,16 +103,23 @@ class StandingService(MarketExecution):
 
         def work(conn: Connection) -> str:
             def run() -> str:
-                orgs = self._orgs(conn, obligor)
-                require_role(orgs[obligor], Role.CORE, doing="be graded as an obligor")
-                rules_repo.set_grade(conn, obligor, grade, reason, self.clock.now_us(),
-                                     principal.label)  # fmt: skip
-                self._audit(conn, "credit_grade", obligor, "graded", principal, request)
-                return grade
+                return self.set_grade_in(conn, principal, obligor, grade, reason)
 
             return self._once(conn, principal, key, Act.SET_GRADE, request, str, run)
 
         return self.db.transaction(work)
+
+    def set_grade_in(self, conn: Connection, principal: Principal, obligor: str, grade: str,
+                     reason: str) -> str:  # fmt: skip
+        """Grade inside the caller's unit of work (a credit decision sets a grade and a
+        limit together); the caller has authorized the principal and checked the reason."""
+        check_grade(grade)
+        orgs = self._orgs(conn, obligor)
+        require_role(orgs[obligor], Role.CORE, doing="be graded as an obligor")
+        rules_repo.set_grade(conn, obligor, grade, reason, self.clock.now_us(), principal.label)
+        self._audit(conn, "credit_grade", obligor, "graded", principal,
+                    {"obligor": obligor, "grade": grade, "reason": reason})  # fmt: skip
+        return grade
 
     def grade(self, obligor: str, *, principal: Principal) -> str:
         """An obligor's grade, to itself, to funders with a line to it, and to those who see

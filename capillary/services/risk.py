@@ -8,17 +8,27 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters import event_repository as events_repo
 from capillary.adapters import party_repository as party_repo
+from capillary.adapters.clock import Clock, business_date
 from capillary.adapters.database import Database
-from capillary.adapters.risk_queries import Network, network, outstanding_by_maturity
-from capillary.domain.access import Principal
+from capillary.adapters.risk_queries import (
+    Network,
+    network,
+    operators,
+    outstanding_by_maturity,
+)
+from capillary.domain.access import Act, Principal, authorize
 from capillary.domain.contagion import StressResult, stress
 from capillary.domain.errors import Forbidden, OrganizationNotFound, ValidationError
+from capillary.domain.events import concentration_event, overdue_alert
 from capillary.domain.exposure import Exposure, Thresholds, exposure
 from capillary.domain.parties import Organization, Role
+from capillary.services.outbox import emit
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +47,39 @@ class StressReport:
 
 
 class RiskService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, clock: Clock, timezone: str,
+                 thresholds: Thresholds | None = None) -> None:  # fmt: skip
         self.db = db
+        self.clock = clock
+        self.timezone = timezone
+        self.thresholds = thresholds or Thresholds()
+
+    def monitor(self, *, principal: Principal, currency: str = "CNY") -> int:
+        """The risk monitor (the worker runs it daily; the operator may at any time): a
+        ``risk.concentration`` event for each concentration beyond the thresholds and a
+        ``risk.overdue`` event for each obligor with certificates overdue, each at most
+        once a day. How many were new."""
+        authorize(principal, Act.RAISE_ALERTS)
+        today = business_date(self.clock, self.timezone)
+        at = self.clock.now_us()
+
+        def work(conn: Connection) -> int:
+            found = self._exposure(conn, currency, self.thresholds)
+            staff = operators(conn)
+            events = [concentration_event(a.kind, a.subject, a.share, a.threshold, a.amount,
+                                          currency, staff, today, at)
+                      for a in found.alerts]  # fmt: skip
+            oldest: dict[str, date] = {}
+            for obligor, maturity, late, _ in outstanding_by_maturity(conn, currency):
+                if late:
+                    oldest[obligor] = min(maturity, oldest.get(obligor, maturity))
+            events += [overdue_alert(o, amount, currency, oldest[o], staff, today, at)
+                       for o, amount in sorted(found.overdue.items())]  # fmt: skip
+            before = events_repo.count_ids(conn, [e.id for e in events if e.id])
+            emit(conn, events)
+            return len(events) - before
+
+        return self.db.transaction(work)
 
     def exposure(self, *, principal: Principal, currency: str = "CNY",
                  thresholds: Thresholds | None = None) -> Exposure:  # fmt: skip
@@ -49,17 +90,18 @@ class RiskService:
             raise Forbidden(f"The platform's exposure is the operator's and the auditors' to "
                             f"read, not {principal.org}'s.")  # fmt: skip
 
-        def read(conn: Connection) -> Exposure:
-            holdings, tiers, _, _ = network(conn, currency)
-            maturities = outstanding_by_maturity(conn, currency)
-            codes = {h.holder for h in holdings} | {h.obligor for h in holdings}
-            orgs = party_repo.orgs_by_code(conn, codes)
-            funders = {c for c, o in orgs.items() if Role.FUNDER in o.roles}
-            industries = {c: o.industry or "" for c, o in orgs.items()}
-            return exposure(holdings, tiers, maturities, funders, industries,
-                            thresholds or Thresholds())  # fmt: skip
+        return self.db.transaction(
+            lambda c: self._exposure(c, currency, thresholds or self.thresholds), readonly=True
+        )
 
-        return self.db.transaction(read, readonly=True)
+    def _exposure(self, conn: Connection, currency: str, thresholds: Thresholds) -> Exposure:
+        holdings, tiers, _, _ = network(conn, currency)
+        maturities = outstanding_by_maturity(conn, currency)
+        codes = {h.holder for h in holdings} | {h.obligor for h in holdings}
+        orgs = party_repo.orgs_by_code(conn, codes)
+        funders = {c for c, o in orgs.items() if Role.FUNDER in o.roles}
+        industries = {c: o.industry or "" for c, o in orgs.items()}
+        return exposure(holdings, tiers, maturities, funders, industries, thresholds)
 
     def stress(self, shocks: Mapping[str, float], *, principal: Principal,
                currency: str = "CNY") -> StressReport:  # fmt: skip

@@ -64,6 +64,9 @@ def test_one_story_writes_every_kind_of_event(world: World) -> None:
     ops.run(v1.advance_clock((date(2027, 3, 1) - START).days))
     ops.run(v1.settle())
     (claim,) = bank2.run(v1.recourse_claims()).items
+    # The risk monitor: the core is all that is outstanding, and overdue.
+    assert world.services.risk.monitor(principal=world.principal("ops")) >= 2
+    assert world.services.risk.monitor(principal=world.principal("ops")) == 0  # once a day
     ops.run(v1.deposit("tier1", M("285000.00"), "to pay the claim"))
     bank2.run(v1.collect_recourse(claim.id))
     # The core pays at last: settled, penalty interest included.
@@ -89,6 +92,11 @@ def test_one_story_writes_every_kind_of_event(world: World) -> None:
     assert by["market.bid_cleared"][0].organizations == ["core", "tier2"]
     assert by["market.quote_filled"][0].organizations == ["bank", "tier1"]
     assert by["market.quote_filled"][0].data["fill"]["amount"]["amount"] == "10000.00"
+    concentrated = {(e.data["kind"], e.data["subject"]) for e in by["risk.concentration"]}
+    assert ("obligor_concentration", "core") in concentrated
+    (overdue,) = by["risk.overdue"]
+    assert overdue.organizations == ["core", "ops"]
+    assert overdue.data["days_past_due"] >= 1
     assert by["certificate.overdue"][0].organizations == [
         "bank", "bank2", "core", "tier1", "tier2",
     ]  # fmt: skip

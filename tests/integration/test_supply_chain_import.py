@@ -22,6 +22,7 @@ from capillary.domain.webhooks import RetryPolicy
 from capillary.services.api_keys import ApiKeyService
 from capillary.services.books import BooksService
 from capillary.services.closed_loop import loop_services
+from capillary.services.credit_decisions import CreditDecisions
 from capillary.services.imports import ImportReport, ImportService, Kind
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
@@ -53,7 +54,9 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
         BooksService(ledger), ApiKeyService(db), WebhookService(db, clock=clock),
         Relay(db, clock=clock, policy=RetryPolicy(10**9, 10**6, 10**8)), loop.market,
         loop.early_payment, loop.standing, UserService(db, clock=clock), ReachService(db),
-        RiskService(db), ScoringService(db, clock=clock, timezone="Asia/Shanghai"),
+        RiskService(db, clock=clock, timezone="Asia/Shanghai"),
+        ScoringService(db, clock=clock, timezone="Asia/Shanghai"),
+        CreditDecisions(loop.credit, loop.standing),
     )  # fmt: skip
     db.dispose()
 

@@ -29,6 +29,7 @@ from capillary.entrypoints.cli import (
     org,
     risk,
     score,
+    score_models,
     serve,
     trade,
     users,
@@ -53,7 +54,8 @@ app.add_typer(cert.cash_app, name="cash")
 app.add_typer(keys.app, name="key")
 app.add_typer(users.app, name="user")
 app.add_typer(events.app, name="webhook")
-app.add_typer(score.app, name="score")
+app.add_typer(score.app, name="score")  # with score_models' commands, registered on it
+assert score_models.train is not None
 app.add_typer(risk.app, name="risk")
 app.add_typer(market.app, name="market")  # with market_standing's commands, registered on it
 assert market_standing.standing_app is not None

@@ -14,7 +14,7 @@ from capillary.charts import bars
 from capillary.domain.errors import ValidationError
 from capillary.domain.exposure import Thresholds
 from capillary.entrypoints.cli.context import platform, principal
-from capillary.entrypoints.cli.render import console
+from capillary.entrypoints.cli.render import console, money
 
 app = typer.Typer(help="Risk through the network: stress tests on the certificate graph.",
                   no_args_is_help=True)  # fmt: skip
@@ -32,7 +32,7 @@ def _shock(text: str) -> tuple[str, float]:
 
 
 def _money(minor: int) -> str:
-    return f"{minor / 100:,.2f}"
+    return money(minor, 2)  # CNY
 
 
 @app.command("stress")
@@ -102,17 +102,21 @@ def stress_(
 @app.command("exposure")
 def exposure_(
     currency: Annotated[str, typer.Option(help="The certificates' currency.")] = "CNY",
-    obligor_share: Annotated[float, typer.Option(
+    obligor_share: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, help="Alert when one obligor is more than this share of all "
-        "outstanding.")] = 0.40,
-    funder_share: Annotated[float, typer.Option(
+        "outstanding (default: CAPILLARY_ALERT_OBLIGOR_SHARE, 0.40).")] = None,
+    funder_share: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, help="Alert when one obligor is more than this share of what a "
-        "funder holds.")] = 0.60,
+        "funder holds (default: CAPILLARY_ALERT_FUNDER_SHARE, 0.60).")] = None,
 ) -> None:  # fmt: skip
     """Where the credit risk sits: outstanding certificates by obligor, funder, tier and
     industry, the maturity ladder, what is overdue, and concentration alerts."""
-    limits = Thresholds(obligor_share, funder_share)
-    found = platform().risk.exposure(principal=principal(), currency=currency,
+    p = platform()
+    limits = Thresholds(
+        p.risk.thresholds.obligor_share if obligor_share is None else obligor_share,
+        p.risk.thresholds.funder_obligor_share if funder_share is None else funder_share,
+    )  # fmt: skip
+    found = p.risk.exposure(principal=principal(), currency=currency,
                                      thresholds=limits)  # fmt: skip
     console.print(f"Outstanding: {_money(found.total)} {currency}; overdue "
                   f"{_money(sum(found.overdue.values()))}.")  # fmt: skip
@@ -134,3 +138,14 @@ def exposure_(
                       f"(threshold {a.threshold:.0%}), {_money(a.amount)} {currency}.")  # fmt: skip
     if not found.alerts:
         console.print("No concentration beyond the thresholds.")
+
+
+@app.command("monitor")
+def monitor(
+    currency: Annotated[str, typer.Option(help="The certificates' currency.")] = "CNY",
+) -> None:
+    """As the operator: raise today's risk alerts as events (the worker does it daily):
+    concentrations beyond the thresholds, and obligors with certificates overdue."""
+    raised = platform().risk.monitor(principal=principal(), currency=currency)
+    console.print(f"{raised} new alert{'s' if raised != 1 else ''} raised as events "
+                  "(risk.concentration, risk.overdue); at most one of each a day.")  # fmt: skip
