@@ -22,6 +22,8 @@ LGD = Decimal("0.45")
 #: The funder's capital and costs over the expected loss, a year.
 MARGIN = Decimal("0.005")
 BASIS_POINT = Decimal("0.0001")
+#: A probability is carried to twelve places (float noise below them is not risk).
+PD_PLACES = Decimal("1e-12")
 #: The share of a year's purchases a core may have outstanding, by grade.
 LIMIT_SHARE: Mapping[str, Decimal] = {
     "AAA": Decimal("0.50"), "AA": Decimal("0.45"), "A": Decimal("0.40"),
@@ -34,7 +36,7 @@ LIMIT_STEP = 1_000_000
 def annual_pd(pd: float, horizon_days: int) -> Decimal:
     """A probability of default over ``horizon_days`` as one over a year."""
     p = min(max(pd, 0.0), 1.0)
-    return Decimal(repr(1 - (1 - p) ** (365 / horizon_days)))
+    return Decimal(repr(1 - (1 - p) ** (365 / horizon_days))).quantize(PD_PLACES)
 
 
 def grade_pd(grade: str, calibration: Mapping[str, float]) -> float:
