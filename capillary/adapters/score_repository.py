@@ -103,18 +103,27 @@ def _score(r: Any) -> StoredScore:
                        tuple(r[6].split()))  # fmt: skip
 
 
-def latest_scores(conn: Connection, version: int, orgs: Sequence[str] | None = None,
+def latest_scores(conn: Connection, version: int, orgs: Sequence[str] | None = None, *,
+                  grade: str | None = None, after: str = "", limit: int | None = None,
                   ) -> dict[str, StoredScore]:  # fmt: skip
-    """Each organization's latest score by ``version`` (of ``orgs``, or everyone's)."""
+    """Each organization's latest score by ``version`` (of ``orgs``, or everyone's; of one
+    ``grade``), in code order after ``after``, at most ``limit``."""
     sql = ("SELECT s.org, s.as_of, s.model_version, s.score, s.pd, s.grade, s.reasons "
            "FROM scores s WHERE s.model_version = ? AND s.as_of = (SELECT MAX(as_of) "
-           "FROM scores WHERE model_version = ?)")  # fmt: skip
-    params: list[Any] = [version, version]
+           "FROM scores WHERE model_version = ?) AND s.org > ?")  # fmt: skip
+    params: list[Any] = [version, version, after]
     if orgs is not None:
         if not orgs:
             return {}
         sql += f" AND s.org IN ({marks(len(orgs))})"
         params += list(orgs)
+    if grade is not None:
+        sql += " AND s.grade = ?"
+        params.append(grade)
+    sql += " ORDER BY s.org"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
     return {r[0]: _score(r) for r in rows(conn, sql, params)}
 
 

@@ -21,9 +21,13 @@ reported rounded half-even to the minor unit."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from capillary.domain.errors import ValidationError
 
 TOLERANCE = 1e-9  # relative: a payment within this of what is owed is paid in full
 
@@ -206,3 +210,17 @@ def by_group(amounts: Mapping[str, int], group_of: Mapping[str, str] | None = No
         elif groups is None or org in set(groups):
             found[org] += amount
     return dict(found)
+
+
+def parse_shock(text: str) -> tuple[str, float]:
+    """A default as written: ``huaxin-auto`` (pays nothing) or ``huaxin-auto=0.4`` (pays 40%
+    of what it owes)."""
+    org, _, share = text.partition("=")
+    try:
+        paid = float(Decimal(share.strip())) if share.strip() else 0.0
+    except InvalidOperation:
+        paid = math.nan
+    if not org.strip() or not 0 <= paid <= 1:
+        raise ValidationError(f"Write a default as ORG or ORG=SHARE still paid (0 to 1); "
+                              f"got {text!r}.")  # fmt: skip
+    return org.strip(), paid

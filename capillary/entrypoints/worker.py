@@ -255,7 +255,8 @@ class Worker:
         daily("market_expiry", expire_market)
         daily("cash_short", lambda: {"warned": self.relay.warn_cash_short(
             self.config.cash_short_days)})  # fmt: skip
-        daily("risk_alerts", lambda: {"raised": p.risk.monitor(principal=principal)})
+        daily("risk_alerts", lambda: {"raised": p.risk.monitor(
+            principal=principal, key=f"worker-risk-alerts-{day}")})  # fmt: skip
 
 
 class _Clients:

@@ -28,6 +28,7 @@ from capillary.domain.errors import Forbidden, OrganizationNotFound, ValidationE
 from capillary.domain.events import concentration_event, overdue_alert
 from capillary.domain.exposure import Exposure, Thresholds, exposure
 from capillary.domain.parties import Organization, Role
+from capillary.services.idempotency import once
 from capillary.services.outbox import emit
 
 
@@ -54,7 +55,7 @@ class RiskService:
         self.timezone = timezone
         self.thresholds = thresholds or Thresholds()
 
-    def monitor(self, *, principal: Principal, currency: str = "CNY") -> int:
+    def monitor(self, *, principal: Principal, key: str, currency: str = "CNY") -> int:
         """The risk monitor (the worker runs it daily; the operator may at any time): a
         ``risk.concentration`` event for each concentration beyond the thresholds and a
         ``risk.overdue`` event for each obligor with certificates overdue, each at most
@@ -64,6 +65,11 @@ class RiskService:
         at = self.clock.now_us()
 
         def work(conn: Connection) -> int:
+            return once(conn, principal=principal, key=key, use_case=Act.RAISE_ALERTS.value,
+                        request={"currency": currency}, result=int, run=lambda: raise_(conn),
+                        now=self.clock.now_us())  # fmt: skip
+
+        def raise_(conn: Connection) -> int:
             found = self._exposure(conn, currency, self.thresholds)
             staff = operators(conn)
             events = [concentration_event(a.kind, a.subject, a.share, a.threshold, a.amount,

@@ -257,17 +257,19 @@ class ScoringService:
 
         return self.db.transaction(read, readonly=True)
 
-    def scores(self, *, principal: Principal, grade: str | None = None) -> list[Score]:
-        """Every organization's latest score by the active model (of one grade): the
-        operator's and the auditors'."""
+    def scores(self, *, principal: Principal, grade: str | None = None, after: str = "",
+               limit: int | None = None) -> list[Score]:  # fmt: skip
+        """Organizations' latest scores by the active model (of one grade), in code order
+        after ``after``, at most ``limit``: the operator's and the auditors'."""
         self._staff(principal, "every organization's score")
 
         def read(conn: Connection) -> list[Score]:
             active = repo.active_model(conn)
             if active is None:
                 return []
-            found = repo.latest_scores(conn, active.version).values()
-            return [_visible(s, True) for s in found if grade is None or s.grade == grade]
+            found = repo.latest_scores(conn, active.version, grade=grade, after=after,
+                                       limit=limit).values()  # fmt: skip
+            return [_visible(s, True) for s in found]
 
         return self.db.transaction(read, readonly=True)
 

@@ -17,6 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from capillary.adapters import score_repository as score_repo
+from capillary.adapters.score_repository import StoredModel
+from capillary.domain.scoring import persist
+from capillary.domain.scoring.training import fit_card
 from capillary.domain.trade import Delivery, DeliveryLine
 from capillary.entrypoints.api.app import create_app
 from tests.api.conftest import CAST, START, World, _world
@@ -126,7 +130,20 @@ def _seed(w: World) -> dict[str, Any]:
                delivery=delivery.id, market_root=market_root.id, market=asked.id,
                early=early.id, early_bid=early_bid.id, rule=rule.id,
                standing=standing.id)  # fmt: skip
+    _score(w)
     return ids
+
+
+def _score(w: World) -> None:
+    """An active scorecard (the world is too small to fit one on its own outcomes: fitted on
+    a made-up table, stored as the service stores one) and everyone scored by it."""
+    rows = [{"tenure_days": str(n)} for n in range(60)]
+    labels = [1 if n < 20 or n % 9 == 0 else 0 for n in range(60)]
+    card, model_card = fit_card(rows, labels, ["tenure_days"], version=1, as_of=START,
+                                horizon_days=90, labelled_by="a test", created="now")  # fmt: skip
+    stored = StoredModel(1, START, 90, model_card, persist.dump(card), True, 0, "test")
+    w.services.scoring.db.transaction(lambda c: score_repo.insert_model(c, stored))
+    w.services.scoring.run(principal=w.principal("ops"), key="scored")
 
 
 @pytest.fixture
@@ -645,6 +662,7 @@ def market_cases(ids: dict[str, Any]) -> list[Case]:
         C("GET", f"/v1/market/requests/{r}/replay", "/v1/market/requests/{request_id}/replay",
           {"tier1", "tier1-ro", "ops", "audit"}),
         *standing_cases(ids),
+        *scoring_cases(),  # last: a credit decision regrades the core
         C("POST", f"/v1/market/requests/{r}/fill", "/v1/market/requests/{request_id}/fill",
           {"tier1"}, forbidden={"tier1-ro", "ops", "audit", "bank", "bank2"}),
         C("POST", f"/v1/market/requests/{r}/cancel", "/v1/market/requests/{request_id}/cancel",
@@ -683,6 +701,42 @@ def standing_cases(ids: dict[str, Any]) -> list[Case]:
         C("POST", f"/v1/market/standing-requests/{st}/cancel",
           "/v1/market/standing-requests/{standing_id}/cancel", {"tier1"},
           forbidden={"ops", "audit", "tier1-ro"}),
+    ]  # fmt: skip
+
+
+def scoring_cases() -> list[Case]:
+    """Scoring and risk: the operator fits, activates, runs and decides; staff read models,
+    scores, suggestions, exposure and stress tests; an organization its own score; a funder
+    with a line the obligor's grade; spreads are everyone's."""
+    C = Case  # noqa: N806
+    writers_not = set(ORGS) | {"audit", "tier1-ro"}
+    readers_not = set(ORGS) | {"tier1-ro"}
+    labels = [{"organization": "core", "bad": True}, {"organization": "tier1", "bad": False}]
+    return [
+        C("POST", "/v1/scoring/models", "/v1/scoring/models", set(), {"labels": labels},
+          forbidden=writers_not, answers={"ops": 422}),  # too few outcomes to fit on
+        C("GET", "/v1/scoring/models", "/v1/scoring/models", {"ops", "audit"},
+          forbidden=readers_not),
+        C("GET", "/v1/scoring/models/1", "/v1/scoring/models/{version}", {"ops", "audit"},
+          forbidden=readers_not),
+        C("POST", "/v1/scoring/models/1/activate", "/v1/scoring/models/{version}/activate",
+          {"ops"}, forbidden=writers_not),
+        C("POST", "/v1/scoring/runs", "/v1/scoring/runs", {"ops"}, {}, forbidden=writers_not),
+        C("GET", "/v1/scoring/scores", "/v1/scoring/scores", {"ops", "audit"},
+          forbidden=readers_not),
+        C("GET", "/v1/scoring/scores/core", "/v1/scoring/scores/{org}",
+          {"core", "ops", "audit", "bank", "bank2"}),
+        C("GET", "/v1/scoring/suggestions", "/v1/scoring/suggestions", {"ops", "audit"},
+          forbidden=readers_not),
+        C("POST", "/v1/scoring/decisions", "/v1/scoring/decisions", {"ops"},
+          {"obligor": "core", "reason": "as scored"}, forbidden=writers_not),
+        C("GET", "/v1/scoring/spreads", "/v1/scoring/spreads", set(), lists=True),
+        C("GET", "/v1/risk/exposure", "/v1/risk/exposure", {"ops", "audit"},
+          forbidden=readers_not),
+        C("GET", "/v1/risk/stress?default=core", "/v1/risk/stress", {"ops", "audit"},
+          forbidden=readers_not),
+        C("POST", "/v1/risk/monitor-runs", "/v1/risk/monitor-runs", {"ops"},
+          forbidden=writers_not),
     ]  # fmt: skip
 
 

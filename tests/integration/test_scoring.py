@@ -48,11 +48,13 @@ def test_models_are_fitted_versioned_and_one_is_active(platform: Platform) -> No
     first = s.train(principal=OPS, key="m1", horizon_days=60)
     data = first.card["data"]
     assert (first.version, first.active) == (1, False)
-    assert data["bads"] >= 10 and data["rows"] - data["bads"] >= 10
+    assert data["bads"] >= 10
+    assert data["rows"] - data["bads"] >= 10
     assert data["labelled_by"].startswith("the platform")
     assert set(first.card["features"]) | set(first.card["dropped"]) == set(NAMES)
     cv = first.card["metrics"]["cross_validated"]
-    assert 0.5 < cv["auc"] <= 1 and cv["folds"] == 5
+    assert 0.5 < cv["auc"] <= 1
+    assert cv["folds"] == 5
     assert sum(c["rows"] for c in first.card["calibration"]) == data["rows"]
     assert s.train(principal=OPS, key="m1", horizon_days=60).version == 1  # a replay
     second = s.train(principal=OPS, key="m2", horizon_days=60, activate=True)
@@ -98,7 +100,8 @@ def _everyone_is_scored_and_sees_what_it_may(platform: Platform) -> None:
         assert got.score == pytest.approx(decision.score, abs=1e-9)
     supplier = next(o for o in sorted(traded) if o.startswith("t2-"))
     own = s.score(supplier, principal=_as(supplier, Role.SUPPLIER))
-    assert own.reasons is not None and own.pd is not None
+    assert own.reasons is not None
+    assert own.pd is not None
     with pytest.raises(ScoreNotFound):
         s.score("huaxin-auto", principal=_as(supplier, Role.SUPPLIER))
     lines = platform.credit.credit_lines(principal=OPS)
@@ -146,4 +149,5 @@ def _suggestions_become_decisions_with_a_reason(platform: Platform) -> None:
     with pytest.raises(Forbidden):
         d.suggestions(principal=_as(core, Role.CORE))
     version, spreads = d.spreads()
-    assert version == 1 and len(spreads) == 7
+    assert version == 1
+    assert len(spreads) == 7

@@ -17,13 +17,12 @@ from hypothesis import strategies as st
 
 from capillary.adapters.labelled_csv import read_labelled
 from capillary.domain.scoring import persist
-from capillary.domain.scoring.binning import NumericBinning
 from capillary.domain.scoring.batch import score_columns
+from capillary.domain.scoring.binning import NumericBinning
 from capillary.domain.scoring.decisions import LIMIT_STEP, issuance_limit, spreads
 from capillary.domain.scoring.scorecard import GRADES, Scorecard, fit_scorecard
 
 GERMAN = Path(__file__).resolve().parents[3] / "shared" / "data" / "germancredit.csv"
-
 
 
 @cache

@@ -39,6 +39,7 @@ from capillary.entrypoints.api.routers import (
     market_standing,
     parties,
     platform,
+    scoring,
     settlement,
     trade,
 )
@@ -102,7 +103,7 @@ def create_app(services: Platform | None) -> FastAPI:
     app.state.metrics = metrics
     app.openapi = lambda: _spec(app)  # type: ignore[method-assign]
     for router in (parties, keys, trade, credit, cash, certificates, financing, settlement,
-                   ledger, platform, events, market, market_standing):  # fmt: skip
+                   ledger, platform, events, market, market_standing, scoring):  # fmt: skip
         app.include_router(router.router, prefix="/v1", responses=COMMON_ERRORS)
     app.include_router(health.router)
     app.include_router(console_auth.router)

@@ -11,24 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from capillary.charts import bars
-from capillary.domain.errors import ValidationError
+from capillary.domain.contagion import parse_shock
 from capillary.domain.exposure import Thresholds
-from capillary.entrypoints.cli.context import platform, principal
+from capillary.entrypoints.cli.context import Key, new_key, platform, principal
 from capillary.entrypoints.cli.render import console, money
 
 app = typer.Typer(help="Risk through the network: stress tests on the certificate graph.",
                   no_args_is_help=True)  # fmt: skip
-
-
-def _shock(text: str) -> tuple[str, float]:
-    """``huaxin-auto`` (pays nothing) or ``huaxin-auto=0.4`` (pays 40% of what it owes)."""
-    org, _, share = text.partition("=")
-    try:
-        paid = float(share) if share else 0.0
-    except ValueError:
-        raise ValidationError(f"Write a default as ORG or ORG=SHARE still paid (0 to 1); "
-                              f"got {text!r}.") from None  # fmt: skip
-    return org.strip(), paid
 
 
 def _money(minor: int) -> str:
@@ -51,7 +40,7 @@ def stress_(
     who holds what of their paper, what falls back on sellers through recourse, which
     sellers cannot meet it and default in turn (an Eisenberg-Noe clearing), with and
     without recourse. Amounts in major units of the currency."""
-    shocks = dict(_shock(d) for d in default)
+    shocks = dict(parse_shock(d) for d in default)
     report = platform().risk.stress(shocks, principal=principal(), currency=currency)
     on, off = report.with_recourse, report.without_recourse
     console.print(f"Defaulted: {', '.join(f'{escape(o)} pays {s:.0%}' for o, s in shocks.items())}"
@@ -143,9 +132,10 @@ def exposure_(
 @app.command("monitor")
 def monitor(
     currency: Annotated[str, typer.Option(help="The certificates' currency.")] = "CNY",
+    key: Key = None,
 ) -> None:
     """As the operator: raise today's risk alerts as events (the worker does it daily):
     concentrations beyond the thresholds, and obligors with certificates overdue."""
-    raised = platform().risk.monitor(principal=principal(), currency=currency)
+    raised = platform().risk.monitor(principal=principal(), key=new_key(key), currency=currency)
     console.print(f"{raised} new alert{'s' if raised != 1 else ''} raised as events "
                   "(risk.concentration, risk.overdue); at most one of each a day.")  # fmt: skip
