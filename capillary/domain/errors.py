@@ -98,6 +98,7 @@ CapillaryError
 │   ├── CertificateInconsistent    certificate_inconsistent (its fragments do not add up)
 │   ├── ClaimNotOpen               claim_not_open
 │   ├── TooFewOutcomes             too_few_outcomes (a scorecard needs 10 bad and 10 good)
+│   ├── NothingToFit               nothing_to_fit (no feature tells the bad from the good)
 │   └── NoActiveModel              no_active_model (no scoring model is active)
 ├── Unauthorized                 no_principal / unknown_principal: nobody, or nobody known, asks
 │   ├── BadCredentials             bad_credentials (a console sign-in's login or password)
@@ -582,6 +583,10 @@ class ScoreNotFound(NotFound):
 
 class TooFewOutcomes(Refused):
     code = "too_few_outcomes"
+
+
+class NothingToFit(Refused):
+    code = "nothing_to_fit"
 
 
 class NoActiveModel(Refused):

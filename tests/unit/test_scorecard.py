@@ -121,3 +121,13 @@ def test_a_numeric_binning_is_monotone_small_enough_and_covers_every_value(
     up = all(a <= c + 1e-12 for a, c in itertools.pairwise(rates))
     down = all(a >= c - 1e-12 for a, c in itertools.pairwise(rates))
     assert up or down
+
+
+def test_a_feature_of_few_distinct_values_keeps_its_bins() -> None:
+    """Ties carry no order: a yes/no feature whose bad rate differs (21% against 7%) keeps
+    its two bins, however the tied rows happen to be sorted by their labels."""
+    values = ["0"] * 280 + ["1"] * 1680
+    labels = [1] * 59 + [0] * 221 + [1] * 113 + [0] * 1567
+    b = fit_numeric("accepted", values, labels)
+    assert b.edges == (1.0,)
+    assert b.bins[0].woe < b.bins[1].woe  # not accepted, riskier

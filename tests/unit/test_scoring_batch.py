@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capillary.adapters.labelled_csv import read_labelled
+from capillary.domain.errors import NothingToFit
 from capillary.domain.scoring import persist
 from capillary.domain.scoring.batch import score_columns
 from capillary.domain.scoring.binning import NumericBinning
@@ -101,3 +103,10 @@ def test_a_suggested_limit_is_a_step_or_what_is_outstanding(grade: str, bought: 
     assert limit <= max(bought // 2, used)  # half a year's purchases at the very best
     if grade == "C":
         assert limit == used
+
+
+def test_a_table_where_nothing_tells_bad_from_good_is_refused_by_name() -> None:
+    rows = [{"colour": "blue", "size": "1"} for _ in range(40)]
+    labels = [n % 2 for n in range(40)]
+    with pytest.raises(NothingToFit):
+        fit_scorecard(rows, labels, ["colour", "size"])

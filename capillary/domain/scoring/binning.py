@@ -87,11 +87,18 @@ def _woe(goods: int, bads: int, all_goods: int, all_bads: int) -> float:
 
 
 def _rank_direction(xs: Sequence[float], ys: Sequence[int]) -> int:
-    """+1 if the bad rate rises with the value, -1 if it falls (by rank correlation)."""
+    """+1 if the bad rate rises with the value, -1 if it falls (by rank correlation; tied
+    values share their average rank, so that how ties happen to be ordered says nothing)."""
     order = sorted(range(len(xs)), key=lambda i: xs[i])
     ranks = [0.0] * len(xs)
-    for r, i in enumerate(order):
-        ranks[i] = float(r)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and xs[order[end + 1]] == xs[order[start]]:
+            end += 1
+        for k in range(start, end + 1):
+            ranks[order[k]] = (start + end) / 2
+        start = end + 1
     mean_r = sum(ranks) / len(ranks)
     mean_y = sum(ys) / len(ys)
     cov = sum((r - mean_r) * (y - mean_y) for r, y in zip(ranks, ys, strict=True))

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from capillary.domain.errors import NothingToFit
 from capillary.domain.scoring.binning import Binning, fit, information_value
 
 #: Grades by probability of default, best first: (grade, PD below which it is given).
@@ -104,6 +105,11 @@ def fit_scorecard(rows: Sequence[Mapping[str, str]], labels: Sequence[int], feat
             binnings.append(b)
         else:
             dropped.append(name)
+    if not binnings:
+        raise NothingToFit(
+            f"No feature tells the bad from the good (an information value of at least "
+            f"{config.min_iv} over at least two bins): there is nothing to fit a scorecard on."
+        )
     while True:
         matrix = [[b.woe(r.get(b.feature, "")) for b in binnings] for r in rows]
         model = LogisticRegression(C=config.regularization, max_iter=1000)
