@@ -6,11 +6,12 @@ cash."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from capillary.adapters.driver_sql import day, rows
-from capillary.domain.contagion import Holding, RecourseSale
+from capillary.domain.contagion import Graph, Holding, RecourseSale
 
 OUTSTANDING = "('active', 'overdue')"  # of a certificate, and of its live fragments
 
@@ -74,7 +75,42 @@ def outstanding_by_maturity(conn: Connection, currency: str) -> list[tuple[str, 
             for o, m, s, a in rows(conn, _LADDER, [currency])]  # fmt: skip
 
 
+def _columns(found: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [list(c) for c in zip(*found, strict=True)] if found else [[] for _ in range(width)]
+
+
+def graph(conn: Connection, currency: str) -> tuple[Graph, dict[str, int], dict[str, int]]:
+    """The network in columns for a stress test (no object per holding): holdings and
+    sales with recourse, each holder's shallowest tier (a seller's where it sold), cash."""
+    held = rows(conn, _HOLDINGS, [currency])
+    sold = rows(conn, _SALES, ["/%", True, currency])
+    obligor, holder, amount, tier = _columns(held, 4)
+    s_ob, seller, buyer, s_amount, s_tier = _columns(sold, 5)
+    tiers: dict[str, int] = {}
+    for org, t in zip(holder + seller, tier + s_tier, strict=True):
+        if t < tiers.get(org, t + 1):
+            tiers[org] = int(t)
+    cash = {org: int(v) for org, v in rows(conn, _CASH, [currency]) if v}
+    return (Graph(obligor, holder, [int(a) for a in amount], s_ob, seller, buyer,
+                  [int(a) for a in s_amount]), tiers, cash)  # fmt: skip
+
+
 def operators(conn: Connection) -> list[str]:
     """The organizations that operate the platform (told of its risk alerts)."""
     found = rows(conn, "SELECT code, roles FROM organizations WHERE roles LIKE ?", ["%operator%"])
     return sorted(code for code, roles in found if "operator" in roles.split(","))
+
+
+def funders_and_cores(conn: Connection) -> dict[str, str]:
+    """The funders (``"funder"``) and core enterprises (``"core"``, unless also a funder):
+    everyone else in a network is a supplier, grouped by its tier."""
+    found = rows(conn, "SELECT code, roles FROM organizations WHERE roles LIKE ? "
+                       "OR roles LIKE ?", ["%funder%", "%core%"])  # fmt: skip
+    out = {}
+    for code, roles in found:
+        named = roles.split(",")
+        if "funder" in named:
+            out[code] = "funder"
+        elif "core" in named:
+            out[code] = "core"
+    return out

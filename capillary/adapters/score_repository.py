@@ -93,8 +93,9 @@ def replace_scores(conn: Connection, version: int, as_of: date, found: Sequence[
             for org, score, pd, grade, reasons in found:
                 copy.write_row((version, as_of, org, score, pd, grade, reasons, now))
         return
+    day = as_of.isoformat()  # as SQLite keeps a date: adapted once, not per row
     run_many(conn, f"INSERT INTO scores ({_SCORES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-             [(version, as_of, org, score, pd, grade, reasons, now)
+             [(version, day, org, score, pd, grade, reasons, now)
               for org, score, pd, grade, reasons in found])  # fmt: skip
 
 

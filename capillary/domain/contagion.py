@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from capillary.domain.errors import ValidationError
 
@@ -34,39 +35,35 @@ TOLERANCE = 1e-9  # relative: a payment within this of what is owed is paid in f
 
 @dataclass(frozen=True, slots=True)
 class Clearing:
-    payments: dict[str, float]  # what each debtor pays in all
-    owed: dict[str, float]  # what each owes in all (L̄)
+    names: list[str]  # the organizations, in the arrays' order
+    paid: Any  # what each debtor pays in all (an array)
+    due: Any  # what each owes in all, L̄ (an array)
     defaulted: frozenset[str]  # pays less than it owes
     rounds: int
 
-    def ratio(self, org: str) -> float:
-        """The share of what ``org`` owes that it pays (1 if it owes nothing)."""
-        owed = self.owed.get(org, 0.0)
-        return 1.0 if owed <= 0 else self.payments[org] / owed
+    @property
+    def payments(self) -> dict[str, float]:
+        return dict(zip(self.names, self.paid.tolist(), strict=True))
+
+    @property
+    def owed(self) -> dict[str, float]:
+        return dict(zip(self.names, self.due.tolist(), strict=True))
 
 
-def clear(liabilities: Mapping[tuple[str, str], float], assets: Mapping[str, float]) -> Clearing:
-    """The clearing vector of ``liabilities`` ((debtor, creditor) → nominal) given each
-    organization's external ``assets`` (absent: none)."""
+def _clear(n: int, debtor: Any, creditor: Any, amount: Any, external: Any
+           ) -> tuple[Any, Any, Any, int]:  # fmt: skip
+    """The clearing vector on organizations 0…n-1: payments, what each owes, who
+    defaulted, rounds. Liabilities as arrays (debtor, creditor, amount; repeats add up)."""
     import numpy as np
     from scipy.sparse import csr_matrix, identity
     from scipy.sparse.linalg import spsolve
 
-    names = sorted({o for pair in liabilities for o in pair} | set(assets))
-    index = {n: i for i, n in enumerate(names)}
-    n = len(names)
-    rows, cols, vals = [], [], []
-    for (debtor, creditor), amount in liabilities.items():
-        if amount > 0 and debtor != creditor:
-            rows.append(index[debtor])
-            cols.append(index[creditor])
-            vals.append(float(amount))
-    owed_matrix = csr_matrix((vals, (rows, cols)), shape=(n, n))
+    keep = (amount > 0) & (debtor != creditor)
+    owed_matrix = csr_matrix((amount[keep], (debtor[keep], creditor[keep])), shape=(n, n))
     owed = np.asarray(owed_matrix.sum(axis=1)).ravel()
     safe = np.where(owed > 0, owed, 1.0)
     share = csr_matrix(owed_matrix.multiply(1.0 / safe[:, None]))  # Π: rows sum to 1
     inflow = share.T.tocsr()  # (Πᵀ p)_i = Σ_j Π_ji p_j
-    external = np.array([float(assets.get(name, 0.0)) for name in names])
     pay = owed.copy()
     defaulted = np.zeros(n, dtype=bool)
     rounds = 0
@@ -88,9 +85,24 @@ def clear(liabilities: Mapping[tuple[str, str], float], assets: Mapping[str, flo
         pay[d] = np.clip(np.atleast_1d(solved), 0.0, owed[d])
         if rounds > n + 1:
             raise ArithmeticError("the clearing did not settle")  # cannot happen: D grows
-    return Clearing({names[i]: float(pay[i]) for i in range(n)},
-                    {names[i]: float(owed[i]) for i in range(n)},
-                    frozenset(names[i] for i in np.flatnonzero(defaulted)), rounds)  # fmt: skip
+    return pay, owed, defaulted, rounds
+
+
+def clear(liabilities: Mapping[tuple[str, str], float], assets: Mapping[str, float]) -> Clearing:
+    """The clearing vector of ``liabilities`` ((debtor, creditor) → nominal) given each
+    organization's external ``assets`` (absent: none)."""
+    import numpy as np
+
+    names = sorted({o for pair in liabilities for o in pair} | set(assets))
+    index = {name: i for i, name in enumerate(names)}
+    pairs = list(liabilities.items())
+    debtor = np.array([index[d] for (d, _), _ in pairs], dtype=np.int64)
+    creditor = np.array([index[c] for (_, c), _ in pairs], dtype=np.int64)
+    amount = np.array([float(v) for _, v in pairs], dtype=float)
+    external = np.array([float(assets.get(name, 0.0)) for name in names])
+    pay, owed, defaulted, rounds = _clear(len(names), debtor, creditor, amount, external)
+    return Clearing(names, pay, owed, frozenset(names[i] for i in np.flatnonzero(defaulted)),
+                    rounds)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +125,27 @@ class RecourseSale:
 
 
 @dataclass(frozen=True, slots=True)
+class Graph:
+    """The certificate network in columns: holdings (obligor, holder, amount) and sales with
+    recourse (obligor, seller, buyer, amount), as the store reads them in bulk."""
+
+    obligor: Sequence[str]
+    holder: Sequence[str]
+    amount: Sequence[int]
+    sold_obligor: Sequence[str] = ()
+    seller: Sequence[str] = ()
+    buyer: Sequence[str] = ()
+    sold: Sequence[int] = ()
+
+    @classmethod
+    def of(cls, holdings: Sequence[Holding], sales: Sequence[RecourseSale]) -> Graph:
+        return cls([h.obligor for h in holdings], [h.holder for h in holdings],
+                   [h.amount for h in holdings], [s.obligor for s in sales],
+                   [s.seller for s in sales], [s.buyer for s in sales],
+                   [s.amount for s in sales])  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class StressResult:
     clearing: Clearing
     loss: dict[str, int]  # face held less what came of it, plus recourse paid (minor units)
@@ -126,77 +159,86 @@ class StressResult:
 
 
 def stress(
-    holdings: Sequence[Holding], sales: Sequence[RecourseSale], cash: Mapping[str, int],
-    shocks: Mapping[str, float], *, recourse: bool = True, max_rounds: int = 100,
+    holdings: Sequence[Holding] | Graph, sales: Sequence[RecourseSale],
+    cash: Mapping[str, int], shocks: Mapping[str, float], *, recourse: bool = True,
+    max_rounds: int = 100,
 ) -> StressResult:  # fmt: skip
     """The obligors in ``shocks`` pay only the given share (0: nothing) of what they owe on
     certificates; every other obligor pays in full. Sellers owe their buyers the shortfall
     on what they sold with recourse (when ``recourse``), out of their ``cash`` and what they
-    are paid in turn."""
+    are paid in turn. ``holdings`` may be a :class:`Graph` (then ``sales`` is not used)."""
+    import numpy as np
+
     for org, share in shocks.items():
         if not 0 <= share <= 1:
             raise ValueError(f"{org}: the share still paid is between 0 and 1, not {share}")
-    base: dict[tuple[str, str], float] = defaultdict(float)
-    owed_on_paper: dict[str, float] = defaultdict(float)
-    for h in holdings:
-        if h.holder != h.obligor:
-            base[(h.obligor, h.holder)] += h.amount
-            owed_on_paper[h.obligor] += h.amount
-    assets: dict[str, float] = {o: float(c) for o, c in cash.items()}
-    for obligor, owed in owed_on_paper.items():
-        # An obligor's means: in full unless shocked, then the share it still pays (its
-        # cash is part of that, not on top).
-        assets[obligor] = owed * shocks.get(obligor, 1.0)
-    liabilities = dict(base)
-    clearing = clear(liabilities, assets)
+    g = holdings if isinstance(holdings, Graph) else Graph.of(holdings, sales)
+    index: dict[str, int] = {}
+
+    def ids(codes: Iterable[str], count: int) -> Any:
+        return np.fromiter((index.setdefault(c, len(index)) for c in codes), dtype=np.int64,
+                           count=count)  # fmt: skip
+
+    ob, ho = ids(g.obligor, len(g.obligor)), ids(g.holder, len(g.holder))
+    amount = np.asarray(g.amount, dtype=float)
+    s_ob, s_seller = ids(g.sold_obligor, len(g.sold_obligor)), ids(g.seller, len(g.seller))
+    s_buyer, sold = ids(g.buyer, len(g.buyer)), np.asarray(g.sold, dtype=float)
+    cash_at = ids(cash, len(cash))
+    shocked_at = ids(shocks, len(shocks))
+    n = len(index)
+    names = [""] * n
+    for code, i in index.items():
+        names[i] = code
+    held = ho != ob  # paid early: the obligor holds its own paper, owing nobody
+    ob, ho, amount = ob[held], ho[held], amount[held]
+    on_paper = np.bincount(ob, weights=amount, minlength=n).astype(float)
+    external = np.zeros(n)
+    external[cash_at] = np.asarray(list(cash.values()), dtype=float)
+    still = np.ones(n)
+    still[shocked_at] = np.asarray(list(shocks.values()), dtype=float)
+    # An obligor's means: in full unless shocked, then the share it still pays (its cash is
+    # part of that, not on top).
+    obligors = on_paper > 0
+    external[obligors] = on_paper[obligors] * still[obligors]
+    pay, owed, defaulted, _ = _clear(n, ob, ho, amount, external)
     rounds = 1
-    extra: dict[tuple[str, str], float] = {}
-    while recourse and sales and rounds < max_rounds:
-        wanted: dict[tuple[str, str], float] = defaultdict(float)
-        for s in sales:
-            short = s.amount * (1 - min(1.0, clearing.ratio(s.obligor)))
-            if short > 0 and s.seller != s.buyer:
-                wanted[(s.seller, s.buyer)] += short
-        if _close(wanted, extra):
+    extra = np.zeros(len(sold))
+    owing = (s_seller != s_buyer) & recourse
+    while recourse and len(sold) and rounds < max_rounds:
+        ratio = np.where(owed > 0, pay / np.where(owed > 0, owed, 1.0), 1.0)
+        wanted = np.where(owing, sold * (1 - np.minimum(1.0, ratio[s_ob])), 0.0)
+        if np.all(np.abs(wanted - extra) <= 1e-6 * np.maximum(1.0, np.abs(wanted))):
             break
-        extra = dict(wanted)
-        liabilities = dict(base)
-        for pair, amount in extra.items():
-            liabilities[pair] = liabilities.get(pair, 0.0) + amount
-        clearing = clear(liabilities, assets)
+        extra = wanted
+        pay, owed, defaulted, _ = _clear(
+            n, np.concatenate([ob, s_seller]), np.concatenate([ho, s_buyer]),
+            np.concatenate([amount, extra]), external,
+        )  # fmt: skip
         rounds += 1
     # A holder's loss: the face it held less what it got, on the paper and through
     # recourse, plus what it paid out through recourse. They sum to what the obligors left
     # unpaid: recourse moves a loss from buyer to seller, it makes none.
-    loss: dict[str, float] = defaultdict(float)
-    for h in holdings:
-        if h.holder != h.obligor:
-            loss[h.holder] += h.amount
-    for (debtor, creditor), amount in liabilities.items():
-        loss[creditor] -= amount * clearing.ratio(debtor)
-    paid_back: dict[str, float] = defaultdict(float)
-    for (seller, _), amount in extra.items():
-        paid_back[seller] += amount * clearing.ratio(seller)
-        loss[seller] += amount * clearing.ratio(seller)
-    return StressResult(
-        clearing,
-        _fen(loss),
-        _fen({o: clearing.owed[o] - clearing.payments[o] for o in clearing.owed}),
-        _fen(paid_back),
-        rounds,
-    )
+    ratio = np.where(owed > 0, pay / np.where(owed > 0, owed, 1.0), 1.0)
+
+    def total(at: Any, weights: Any) -> Any:  # by organization, as floats even when empty
+        return np.bincount(at, weights=weights, minlength=n).astype(float)
+
+    loss = total(ho, amount) - total(ho, amount * ratio[ob])
+    paid_back = total(s_seller, extra * ratio[s_seller])
+    loss -= total(s_buyer, extra * ratio[s_seller])
+    loss += paid_back
+    clearing = Clearing(names, pay, owed, frozenset(names[i] for i in np.flatnonzero(defaulted)),
+                        rounds)  # fmt: skip
+    return StressResult(clearing, _fen(names, loss), _fen(names, owed - pay),
+                        _fen(names, paid_back), rounds)  # fmt: skip
 
 
-def _close(a: Mapping[tuple[str, str], float], b: Mapping[tuple[str, str], float]) -> bool:
-    keys = set(a) | set(b)
-    return all(abs(a.get(k, 0.0) - b.get(k, 0.0)) <= 1e-6 * max(1.0, abs(a.get(k, 0.0)))
-               for k in keys)  # fmt: skip
-
-
-def _fen(amounts: Mapping[str, float]) -> dict[str, int]:
+def _fen(names: list[str], amounts: Any) -> dict[str, int]:
     """Rounded half-even to the minor unit; zeros left out."""
-    found = {k: round(v) for k, v in amounts.items()}
-    return {k: v for k, v in found.items() if v}
+    import numpy as np
+
+    rounded = np.rint(amounts)
+    return {names[i]: int(rounded[i]) for i in np.flatnonzero(rounded)}
 
 
 def by_group(amounts: Mapping[str, int], group_of: Mapping[str, str] | None = None,

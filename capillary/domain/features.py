@@ -3,11 +3,13 @@ would want to know of a small supplier and no bank sees — how long it has trad
 much and how it grows, how many buyers and how concentrated, how its deliveries and
 invoices fare, how it paid as an obligor, the certificates that reached it and left it, and
 how it financed them. Everything counted is dated on or before the day (no look-ahead); the
-windows end on it. Amounts in minor units."""
+windows end on it. Amounts in minor units.
+
+Columnar: the store's grouped reads give one array per count (:data:`COUNTS`), aligned
+with the organizations; the features are worked out from them for everyone at once."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,81 +28,80 @@ NAMES: tuple[str, ...] = (
     "financings_365d", "financed_365d",
 )  # fmt: skip
 
-
-@dataclass(slots=True)
-class Tally:
-    """What the store's bulk reads found for one organization."""
-
-    tenure_days: int = 0
-    roles: str = ""  # not a feature: who it is on the platform (scoring skips funders)
-    sales_90d: int = 0
-    sales_prior_90d: int = 0
-    sales_365d: int = 0
-    purchases_365d: int = 0
-    sales_by_buyer: dict[str, int] | None = None
-    suppliers: int = 0
-    invoices_365d: int = 0
-    invoice_exceptions: int = 0
-    deliveries_365d: int = 0
-    deliveries_accepted: int = 0
-    certificates_issued_365d: int = 0
-    certificates_matured: int = 0
-    certificates_overdue: int = 0
-    certificates_in_365d: int = 0
-    certificates_out_365d: int = 0
-    financings_365d: int = 0
-    financed_365d: int = 0
+#: What the store counts for each organization, as of the day.
+COUNTS: tuple[str, ...] = (
+    "tenure_days", "sales_90d", "sales_prior_90d", "sales_365d", "purchases_365d",
+    "buyers", "sales_squared",  # Σ over buyers of (sales to it)², for the HHI
+    "suppliers", "invoices_365d", "invoice_exceptions", "deliveries_365d",
+    "deliveries_accepted", "certificates_issued_365d", "certificates_matured",
+    "certificates_overdue", "certificates_in_365d", "certificates_out_365d",
+    "financings_365d", "financed_365d",
+)  # fmt: skip
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return None if whole == 0 else part / whole
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """The organizations registered by the end of the day, their roles, and what the store
+    counted of each (arrays aligned with ``orgs``)."""
+
+    orgs: list[str]
+    roles: list[str]  # comma-separated, as registered
+    counts: dict[str, Any]
+
+    def only(self, keep: Any) -> Counted:
+        """Those where ``keep`` (booleans aligned with ``orgs``) is true."""
+        mask = np.asarray(keep, dtype=bool)
+        picked = np.flatnonzero(mask).tolist()
+        return Counted([self.orgs[i] for i in picked], [self.roles[i] for i in picked],
+                       {n: a[mask] for n, a in self.counts.items()})  # fmt: skip
 
 
-def features(tally: Tally) -> dict[str, float | None]:
-    """The feature row of one organization (``None`` where there is nothing to measure)."""
-    by_buyer = tally.sales_by_buyer or {}
-    total = sum(by_buyer.values())
-    hhi = sum((v / total) ** 2 for v in by_buyer.values()) if total else None
-    growth = (None if tally.sales_prior_90d == 0
-              else tally.sales_90d / tally.sales_prior_90d - 1)  # fmt: skip
+def _ratio(part: Any, whole: Any) -> Any:
+    """part / whole, NaN where there is nothing to measure (whole 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(whole > 0, part / np.where(whole > 0, whole, 1), np.nan)
+
+
+def columns(counted: Counted) -> dict[str, Any]:
+    """Every feature as a float array aligned with ``counted.orgs``, NaN where there is
+    nothing to measure (a rate of nothing, growth from nothing)."""
+    c = {n: np.asarray(a, dtype=float) for n, a in counted.counts.items()}
+    sales, matured = c["sales_365d"], c["certificates_matured"]
     return {
-        "tenure_days": tally.tenure_days,
-        "sales_90d": tally.sales_90d,
-        "sales_prior_90d": tally.sales_prior_90d,
-        "sales_growth": growth,
-        "sales_365d": tally.sales_365d,
-        "purchases_365d": tally.purchases_365d,
-        "buyers": len([v for v in by_buyer.values() if v > 0]),
-        "buyer_hhi": hhi,
-        "suppliers": tally.suppliers,
-        "invoices_365d": tally.invoices_365d,
-        "invoice_exception_rate": _rate(tally.invoice_exceptions, tally.invoices_365d),
-        "deliveries_365d": tally.deliveries_365d,
-        "delivery_acceptance_rate": _rate(tally.deliveries_accepted, tally.deliveries_365d),
-        "certificates_issued_365d": tally.certificates_issued_365d,
-        "certificates_matured": tally.certificates_matured,
-        "certificates_overdue": tally.certificates_overdue,
-        "on_time_settlement_rate": (
-            None
-            if tally.certificates_matured == 0
-            else 1 - tally.certificates_overdue / tally.certificates_matured
-        ),
-        "certificates_in_365d": tally.certificates_in_365d,
-        "certificates_out_365d": tally.certificates_out_365d,
-        "financings_365d": tally.financings_365d,
-        "financed_365d": tally.financed_365d,
+        "tenure_days": c["tenure_days"],
+        "sales_90d": c["sales_90d"],
+        "sales_prior_90d": c["sales_prior_90d"],
+        "sales_growth": _ratio(c["sales_90d"], c["sales_prior_90d"]) - 1,
+        "sales_365d": sales,
+        "purchases_365d": c["purchases_365d"],
+        "buyers": c["buyers"],
+        "buyer_hhi": _ratio(c["sales_squared"], sales * sales),
+        "suppliers": c["suppliers"],
+        "invoices_365d": c["invoices_365d"],
+        "invoice_exception_rate": _ratio(c["invoice_exceptions"], c["invoices_365d"]),
+        "deliveries_365d": c["deliveries_365d"],
+        "delivery_acceptance_rate": _ratio(c["deliveries_accepted"], c["deliveries_365d"]),
+        "certificates_issued_365d": c["certificates_issued_365d"],
+        "certificates_matured": c["certificates_matured"],
+        "certificates_overdue": c["certificates_overdue"],
+        "on_time_settlement_rate": 1 - _ratio(c["certificates_overdue"], matured),
+        "certificates_in_365d": c["certificates_in_365d"],
+        "certificates_out_365d": c["certificates_out_365d"],
+        "financings_365d": c["financings_365d"],
+        "financed_365d": c["financed_365d"],
     }
 
 
-def table(tallies: Mapping[str, Tally]) -> dict[str, dict[str, float | None]]:
-    return {org: features(t) for org, t in sorted(tallies.items())}
-
-
-def columns(found: Mapping[str, Mapping[str, float | None]]) -> tuple[list[str], dict[str, Any]]:
-    """The organizations in order and each feature as a float array (NaN for missing): what
-    :func:`capillary.domain.scoring.batch.score_columns` takes."""
-    orgs = list(found)
-    nan = float("nan")
-    return orgs, {name: np.fromiter((nan if (v := found[o][name]) is None else v for o in orgs),
-                                    dtype=float, count=len(orgs))
-                  for name in NAMES}  # fmt: skip
+def table(counted: Counted) -> dict[str, dict[str, float | None]]:
+    """The features as a row per organization (``None`` where there is nothing to measure),
+    in code order: for people and files, not for a million organizations."""
+    cols = columns(counted)
+    lists = {n: cols[n].tolist() for n in NAMES}
+    found = {}
+    for i, org in enumerate(counted.orgs):
+        row: dict[str, float | None] = {}
+        for n in NAMES:
+            v = lists[n][i]
+            row[n] = None if v != v else (int(v) if v.is_integer() and n in COUNTS else v)
+        found[org] = row
+    return dict(sorted(found.items()))

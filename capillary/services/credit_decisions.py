@@ -17,7 +17,7 @@ from capillary.adapters import certificate_repository as cert_repo
 from capillary.adapters import market_rules_repository as rules_repo
 from capillary.adapters import score_repository as repo
 from capillary.adapters.clock import start_of
-from capillary.adapters.feature_queries import tallies
+from capillary.adapters.feature_queries import counted
 from capillary.adapters.invoice_repository import insert_audit
 from capillary.domain.access import Act, Principal, authorize
 from capillary.domain.errors import Forbidden, NoActiveModel, ScoreNotFound, ValidationError
@@ -71,8 +71,10 @@ class CreditDecisions:
         if not scores:
             return []
         day = next(iter(scores.values())).as_of
-        found = tallies(conn, day, start_of(day, self.credit.timezone))
-        cores = sorted(o for o in scores if "core" in found[o].roles.split(","))
+        found = counted(conn, day, start_of(day, self.credit.timezone))
+        place = {o: i for i, o in enumerate(found.orgs)}
+        cores = sorted(o for o in scores if "core" in found.roles[place[o]].split(","))
+        purchases = found.counts["purchases_365d"]
         grades = rules_repo.grades(conn, cores)
         limits = {x.obligor: x for x in cert_repo.issuance_limits(conn, None)
                   if x.currency == CURRENCY}  # fmt: skip
@@ -82,7 +84,7 @@ class CreditDecisions:
             used = 0 if current is None else current.used
             out.append(Suggestion(
                 o, s.as_of, s.model_version, s.score, s.pd, s.grade,
-                issuance_limit(s.grade, found[o].purchases_365d, used), s.reasons,
+                issuance_limit(s.grade, int(purchases[place[o]]), used), s.reasons,
                 grades.get(o, UNRATED), None if current is None else current.limit, used,
             ))  # fmt: skip
         return out

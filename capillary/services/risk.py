@@ -17,17 +17,18 @@ from capillary.adapters import party_repository as party_repo
 from capillary.adapters.clock import Clock, business_date
 from capillary.adapters.database import Database
 from capillary.adapters.risk_queries import (
-    Network,
+    funders_and_cores,
+    graph,
     network,
     operators,
     outstanding_by_maturity,
 )
 from capillary.domain.access import Act, Principal, authorize
-from capillary.domain.contagion import StressResult, stress
+from capillary.domain.contagion import Graph, StressResult, stress
 from capillary.domain.errors import Forbidden, OrganizationNotFound, ValidationError
 from capillary.domain.events import concentration_event, overdue_alert
 from capillary.domain.exposure import Exposure, Thresholds, exposure
-from capillary.domain.parties import Organization, Role
+from capillary.domain.parties import Role
 from capillary.services.idempotency import once
 from capillary.services.outbox import emit
 
@@ -123,27 +124,20 @@ class RiskService:
                 raise ValidationError(f"{org} still pays a share between 0 and 1 of what it "
                                       f"owes; got {share}.")  # fmt: skip
 
-        def read(conn: Connection) -> tuple[Network, dict[str, Organization]]:
+        def read(conn: Connection) -> tuple[tuple[Graph, dict[str, int], dict[str, int]],
+                                            dict[str, str]]:  # fmt: skip
             orgs = party_repo.orgs_by_code(conn, shocks)
             missing = sorted(set(shocks) - set(orgs))
             if missing:
                 raise OrganizationNotFound(f"No organization {missing[0]!r}.")
-            found = network(conn, currency)
-            everyone = {h.holder for h in found[0]} | {s.seller for s in found[2]}
-            return found, party_repo.orgs_by_code(conn, everyone | set(shocks))
+            return graph(conn, currency), funders_and_cores(conn)
 
-        (holdings, tiers, sales, cash), orgs = self.db.transaction(read, readonly=True)
-        group = {}
-        for code, found in orgs.items():
-            if Role.FUNDER in found.roles:
-                group[code] = "funder"
-            elif Role.CORE in found.roles:
-                group[code] = "core"
-            else:
-                group[code] = f"tier {tiers.get(code, 0)}"
+        (network_, tiers, cash), special = self.db.transaction(read, readonly=True)
+        everyone = set(network_.holder) | set(network_.seller) | set(shocks)
+        group = {code: special.get(code) or f"tier {tiers.get(code, 0)}" for code in everyone}
         return StressReport(
             dict(shocks), currency,
-            stress(holdings, sales, cash, shocks, recourse=True),
-            stress(holdings, sales, cash, shocks, recourse=False),
+            stress(network_, [], cash, shocks, recourse=True),
+            stress(network_, [], cash, shocks, recourse=False),
             group,
         )  # fmt: skip

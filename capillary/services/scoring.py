@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 from sqlalchemy.engine import Connection
 
 from capillary.adapters import market_repository as market_repo
 from capillary.adapters import score_repository as repo
 from capillary.adapters.clock import Clock, business_date, start_of
 from capillary.adapters.database import Database
-from capillary.adapters.feature_queries import tallies, went_bad
+from capillary.adapters.feature_queries import counted, went_bad
 from capillary.adapters.invoice_repository import insert_audit
 from capillary.adapters.score_repository import StoredModel, StoredScore
 from capillary.domain.access import Act, Principal, authorize
@@ -31,7 +32,7 @@ from capillary.domain.errors import (
     ScoreNotFound,
     ValidationError,
 )
-from capillary.domain.features import NAMES, Tally, columns, table
+from capillary.domain.features import NAMES, Counted, columns, table
 from capillary.domain.scoring import persist
 from capillary.domain.scoring.batch import score_columns
 from capillary.domain.scoring.training import fit_card, training_set
@@ -66,8 +67,11 @@ class Score:
     reasons: tuple[str, ...] | None
 
 
-def _scored(t: Tally) -> bool:
-    return any(r in SCORED_ROLES for r in t.roles.split(","))
+def traded(found: Counted) -> Counted:
+    """The organizations that trade (are scored), of those counted."""
+    keep = np.fromiter((any(r in roles for r in SCORED_ROLES) for roles in found.roles),
+                       dtype=bool, count=len(found.roles))  # fmt: skip
+    return found.only(keep)
 
 
 class ScoringService:
@@ -87,8 +91,8 @@ class ScoringService:
                                   f"({today}); {day} is still to come.")  # fmt: skip
         return day
 
-    def _tallies(self, conn: Connection, day: date) -> dict[str, Tally]:
-        return tallies(conn, day, start_of(day, self.timezone))
+    def _counted(self, conn: Connection, day: date) -> Counted:
+        return counted(conn, day, start_of(day, self.timezone))
 
     # ------------------------------------------------------------------ features
 
@@ -100,10 +104,10 @@ class ScoringService:
         day = self._past(day)
 
         def read(conn: Connection) -> dict[str, dict[str, float | None]]:
-            found = table(self._tallies(conn, day))
-            if principal.sees_everything:
-                return found
-            return {k: v for k, v in found.items() if k == principal.org}
+            found = self._counted(conn, day)
+            if not principal.sees_everything:
+                found = found.only([o == principal.org for o in found.orgs])
+            return table(found)
 
         return self.db.transaction(read, readonly=True)
 
@@ -135,8 +139,7 @@ class ScoringService:
 
         def work(conn: Connection) -> StoredModel:
             def run() -> StoredModel:
-                found = {o: t for o, t in self._tallies(conn, as_of).items() if _scored(t)}
-                rows_by_org = table(found)
+                rows_by_org = table(traded(self._counted(conn, as_of)))
                 if labels is None:
                     start = start_of(as_of, self.timezone) + 86_400_000_000
                     end = start_of(as_of + timedelta(days=horizon_days), self.timezone)
@@ -220,9 +223,9 @@ class ScoringService:
                     raise NoActiveModel("No scoring model is active: train one and activate "
                                         "it first (capillary score train --activate).")  # fmt: skip
                 card = persist.load(active.model)
-                found = {o: t for o, t in self._tallies(conn, day).items() if _scored(t)}
-                orgs, cols = columns(table(found))
-                scored = score_columns(card, cols, len(orgs))
+                found = traded(self._counted(conn, day))
+                orgs = found.orgs
+                scored = score_columns(card, columns(found), len(orgs))
                 rows = [(o, float(s), float(p), g, " ".join(r)) for o, s, p, g, r in zip(
                     orgs, scored.score.tolist(), scored.pd.tolist(), scored.grade,
                     scored.reasons, strict=True)]  # fmt: skip

@@ -55,10 +55,11 @@ def score_columns(card: Scorecard, columns: Mapping[str, Any], rows: int) -> Sco
     score = np.round(earned, 1)
     pd = 1 / (1 + np.exp(-log_odds))
     cuts = np.array([below for _, below in GRADES])
-    names = [g for g, _ in GRADES]
-    grade = [names[i] for i in np.searchsorted(cuts, pd, side="right")]
+    grades = np.array([g for g, _ in GRADES], dtype=object)
+    grade = grades[np.searchsorted(cuts, pd, side="right")].tolist()
     order = np.argsort(points, axis=1, kind="stable")[:, : card.config.reasons]
-    features = [b.feature for b in card.binnings]
-    reasons = [tuple(features[j] for j in row if cost[j] < -1e-9)
-               for row, cost in zip(order.tolist(), points.tolist(), strict=True)]  # fmt: skip
+    costly = np.take_along_axis(points, order, axis=1) < -1e-9
+    features = np.array([b.feature for b in card.binnings] + [""], dtype=object)
+    picked = features[np.where(costly, order, k)]  # "" where a feature cost nothing
+    reasons = [tuple(n for n in row if n) for row in picked.tolist()]
     return Scored(score, pd, grade, reasons)
