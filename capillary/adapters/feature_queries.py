@@ -70,7 +70,7 @@ def counted(conn: Connection, day: date, start_us: int) -> Counted:
                 "AND created_at < ?")  # fmt: skip
     scatter(
         "SELECT seller, SUM(recent), SUM(prior), SUM(t), SUM(n), "
-        "SUM(CASE WHEN t > 0 THEN 1 ELSE 0 END), SUM(t * 1.0 * t) FROM ("
+        "SUM(CASE WHEN t > 0 THEN 1 ELSE 0 END), SUM(CAST(t AS DOUBLE PRECISION) * t) FROM ("
         "SELECT seller, buyer, SUM(CASE WHEN issue_date > ? THEN total ELSE 0 END) recent, "
         "SUM(CASE WHEN issue_date > ? AND issue_date <= ? THEN total ELSE 0 END) prior, "
         f"SUM(total) t, COUNT(*) n {invoices} GROUP BY seller, buyer) pairs GROUP BY seller",

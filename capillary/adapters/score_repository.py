@@ -87,6 +87,7 @@ def replace_scores(conn: Connection, version: int, as_of: date, found: Sequence[
     """The scores of ``version`` as of ``as_of``: (org, score, PD, grade, reasons) each,
     replacing any the same model gave that day."""
     run(conn, "DELETE FROM scores WHERE model_version = ? AND as_of = ?", [version, as_of])
+    run(conn, "UPDATE score_models SET scored_on = ? WHERE version = ?", [as_of, version])
     if is_pg(conn):
         driver: Any = conn.connection.driver_connection
         with driver.cursor().copy(f"COPY scores ({_SCORES}) FROM STDIN") as copy:
@@ -110,9 +111,9 @@ def latest_scores(conn: Connection, version: int, orgs: Sequence[str] | None = N
     """Each organization's latest score by ``version`` (of ``orgs``, or everyone's; of one
     ``grade``), in code order after ``after``, at most ``limit``."""
     sql = ("SELECT s.org, s.as_of, s.model_version, s.score, s.pd, s.grade, s.reasons "
-           "FROM scores s WHERE s.model_version = ? AND s.as_of = (SELECT MAX(as_of) "
-           "FROM scores WHERE model_version = ?) AND s.org > ?")  # fmt: skip
-    params: list[Any] = [version, version, after]
+           "FROM scores s JOIN score_models m ON m.version = s.model_version "
+           "AND m.scored_on = s.as_of WHERE s.model_version = ? AND s.org > ?")  # fmt: skip
+    params: list[Any] = [version, after]
     if orgs is not None:
         if not orgs:
             return {}

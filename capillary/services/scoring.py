@@ -120,14 +120,15 @@ class ScoringService:
     ) -> StoredModel:  # fmt: skip
         """Fit a scorecard on every traded organization's features as of ``as_of``
         (default: ``horizon_days`` before today), labelled by whether it went bad in the
-        ``horizon_days`` after — or by ``labels`` (organization → 1 bad, 0 good), the
-        operator's where the platform has seen too few outcomes. Saved as the next version
+        ``horizon_days`` after — or by ``labels`` (organization → 1 bad, 0 good; features
+        as of today unless ``as_of`` says), the operator's where the platform has seen too
+        few outcomes. Saved as the next version
         with its model card; made the active one with ``activate``."""
         authorize(principal, Act.TRAIN_SCORECARD)
         if not 1 <= horizon_days <= 730:
             raise ValidationError(f"The outcome window is 1 to 730 days; got {horizon_days}.")
         today = self.today()
-        as_of = as_of or today - timedelta(days=horizon_days)
+        as_of = as_of or (today if labels is not None else today - timedelta(days=horizon_days))
         if labels is None and as_of + timedelta(days=horizon_days) > today:
             raise ValidationError(
                 f"Outcomes of {horizon_days} days after {as_of} are not all in yet (today is "
@@ -139,7 +140,10 @@ class ScoringService:
 
         def work(conn: Connection) -> StoredModel:
             def run() -> StoredModel:
-                rows_by_org = table(traded(self._counted(conn, as_of)))
+                found = traded(self._counted(conn, as_of))
+                if labels is not None:  # only the labelled need their rows
+                    found = found.only([o in labels for o in found.orgs])
+                rows_by_org = table(found)
                 if labels is None:
                     start = start_of(as_of, self.timezone) + 86_400_000_000
                     end = start_of(as_of + timedelta(days=horizon_days), self.timezone)

@@ -54,3 +54,46 @@ def test_a_stress_test_is_run_from_the_command_line_on_the_demo(tmp_path: Path) 
     bad = run("--db", db, "--as", "capillary-ops", "risk", "stress", "--default",
               "jiangnan-construction=lots", cwd=tmp_path, ok=False)  # fmt: skip
     assert bad.stderr.startswith("error validation_error:")
+    # Too short a history to have seen anyone go bad: refused, in one line.
+    early = run("--db", db, "--as", "capillary-ops", "score", "train", "--horizon", "30",
+                cwd=tmp_path, ok=False)  # fmt: skip
+    assert early.stderr.startswith("error too_few_outcomes:")
+    # The operator's labels instead: the smaller half of sellers by a year's sales, bad.
+    rows = [line.split(",") for line in header_and_rows(tmp_path / "features.csv")]
+    sales = {r[0]: float(r[5] or 0) for r in rows}
+    cut = sorted(sales.values())[len(sales) // 2]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("organization,bad\n" + "".join(f"{o},{int(v < cut)}\n"
+                                                     for o, v in sales.items()))  # fmt: skip
+    trained = run("--db", db, "--as", "capillary-ops", "score", "train", "--labels", str(labels),
+                  "--activate", cwd=tmp_path).stdout  # fmt: skip
+    assert "Model 1 (active)" in trained
+    assert "labelled by the operator's labels" in " ".join(trained.split())
+    scored = run("--db", db, "--as", "capillary-ops", "score", "run", cwd=tmp_path).stdout
+    assert "Model 1 scored" in scored
+    supplier = next(o for o in sales if o.startswith("t1-"))
+    own = run("--db", db, "--as", supplier, "score", "show", supplier, cwd=tmp_path).stdout
+    assert "reasons:" in own
+    hidden = run("--db", db, "--as", supplier, "score", "show", "huaxin-auto", cwd=tmp_path,
+                 ok=False)  # fmt: skip
+    assert hidden.stderr.startswith("error score_not_found:")
+    suggested = run("--db", db, "--as", "capillary-audit", "score", "suggestions",
+                    cwd=tmp_path).stdout  # fmt: skip
+    assert "huaxin-auto" in suggested
+    decided = run("--db", db, "--as", "capillary-ops", "score", "decide", "huaxin-auto",
+                  "--reason", "board review", "--grade", "A", "--limit", "900,000,000",
+                  cwd=tmp_path).stdout  # fmt: skip
+    assert "grade A, issuance limit 900,000,000.00 CNY, overriding the suggestion" in " ".join(
+        decided.split())  # fmt: skip
+    assert "AAA" in run("--db", db, "score", "spreads", cwd=tmp_path).stdout
+    raised = run("--db", db, "--as", "capillary-ops", "risk", "monitor", cwd=tmp_path).stdout
+    assert "raised as events" in raised
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("organization,bad\nhuaxin-auto,maybe\n")
+    refused_labels = run("--db", db, "--as", "capillary-ops", "score", "train", "--labels",
+                         str(wrong), cwd=tmp_path, ok=False)  # fmt: skip
+    assert refused_labels.stderr.startswith("error validation_error: wrong.csv row 2:")
+
+
+def header_and_rows(path: Path) -> list[str]:
+    return path.read_text().splitlines()[1:]

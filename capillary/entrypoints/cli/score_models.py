@@ -55,7 +55,11 @@ def train(
     as_of: Day = None,
     horizon: Annotated[int, typer.Option(help="Days after it in which going bad counts.")] = 90,
     labels: Annotated[
-        Path | None, typer.Option(help="The outcomes instead: a CSV of organization,bad.")
+        Path | None,
+        typer.Option(
+            help="The outcomes instead: a CSV of organization,bad (features as of "
+            "today unless --as-of says)."
+        ),
     ] = None,
     activate: Annotated[bool, typer.Option(help="Make it the active model.")] = False,
     key: Key = None,

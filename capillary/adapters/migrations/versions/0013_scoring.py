@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("card", sa.Text, nullable=False),  # JSON: the model card
         sa.Column("model", sa.Text, nullable=False),  # JSON: bins, coefficients, scaling
         sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("scored_on", sa.Date, nullable=True),  # its latest run's day
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
     )
@@ -37,19 +38,17 @@ def upgrade() -> None:
         sa.Column(
             "model_version", sa.Integer, sa.ForeignKey("score_models.version"), primary_key=True
         ),
+        sa.Column("org", ORG, primary_key=True),  # a model's scores of one, by day
         sa.Column("as_of", sa.Date, primary_key=True),
-        sa.Column("org", ORG, primary_key=True),
         sa.Column("score", sa.Float, nullable=False),  # points, not money
         sa.Column("pd", sa.Float, nullable=False),
         sa.Column("grade", sa.String(16), nullable=False),
         sa.Column("reasons", sa.String(500), nullable=False),  # features, space-separated
         sa.Column("created_at", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_scores_org", "scores", ["org", "as_of"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_scores_org", "scores")
     op.drop_table("scores")
     op.drop_index("ix_score_models_active", "score_models")
     op.drop_table("score_models")
