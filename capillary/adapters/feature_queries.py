@@ -24,6 +24,12 @@ def _party(conn: Connection) -> str:
     return "substr(a.entity_key, 1, instr(a.entity_key, '/') - 1)"
 
 
+def _int(total: str) -> str:
+    """A sum of integers read back as one (PostgreSQL sums ``bigint`` into ``numeric``,
+    which the driver turns into a ``Decimal`` a value: a million of them cost seconds)."""
+    return f"CAST({total} AS BIGINT)"
+
+
 def _scan(conn: Connection, table: str) -> str:
     """``table`` read whole: on SQLite, not through an index (walking an index in its order
     and fetching each row costs three times a scan and a sort, for a million rows)."""
@@ -69,17 +75,19 @@ def counted(conn: Connection, day: date, start_us: int) -> Counted:
     invoices = (f"FROM {_scan(conn, 'invoices')} WHERE issue_date > ? AND issue_date <= ? "
                 "AND created_at < ?")  # fmt: skip
     scatter(
-        "SELECT seller, SUM(recent), SUM(prior), SUM(t), SUM(n), "
-        "SUM(CASE WHEN t > 0 THEN 1 ELSE 0 END), SUM(CAST(t AS DOUBLE PRECISION) * t) FROM ("
-        "SELECT seller, buyer, SUM(CASE WHEN issue_date > ? THEN total ELSE 0 END) recent, "
-        "SUM(CASE WHEN issue_date > ? AND issue_date <= ? THEN total ELSE 0 END) prior, "
-        f"SUM(total) t, COUNT(*) n {invoices} GROUP BY seller, buyer) pairs GROUP BY seller",
+        f"SELECT seller, {_int('SUM(recent)')}, {_int('SUM(prior)')}, {_int('SUM(t)')}, "
+        "SUM(n), SUM(CASE WHEN t > 0 THEN 1 ELSE 0 END), "
+        "SUM(CAST(t AS DOUBLE PRECISION) * t) FROM (SELECT seller, buyer, "
+        f"{_int('SUM(CASE WHEN issue_date > ? THEN total ELSE 0 END)')} recent, "
+        f"{_int('SUM(CASE WHEN issue_date > ? AND issue_date <= ? THEN total ELSE 0 END)')} "
+        f"prior, {_int('SUM(total)')} t, COUNT(*) n {invoices} GROUP BY seller, buyer) pairs "
+        "GROUP BY seller",
         [q0, q1, q0, window, day, end_us],
         "sales_90d", "sales_prior_90d", "sales_365d", "invoices_365d", "buyers",
         "sales_squared",
     )  # fmt: skip
-    scatter(f"SELECT buyer, SUM(total) {invoices} GROUP BY buyer", [window, day, end_us],
-            "purchases_365d")  # fmt: skip
+    scatter(f"SELECT buyer, {_int('SUM(total)')} {invoices} GROUP BY buyer",
+            [window, day, end_us], "purchases_365d")  # fmt: skip
     scatter(
         f"SELECT buyer, COUNT(DISTINCT supplier) FROM {_scan(conn, 'purchase_orders')} "
         "WHERE order_date > ? "
@@ -119,12 +127,13 @@ def counted(conn: Connection, day: date, start_us: int) -> Counted:
     moved = ("FROM fragments f LEFT JOIN fragments p ON p.id = f.parent_id "
              "WHERE f.created_at >= ? AND f.created_at < ? "
              "AND (p.id IS NULL OR p.holder <> f.holder)")  # fmt: skip
-    scatter(f"SELECT f.holder, SUM(f.amount) {moved} GROUP BY f.holder", [window_us, end_us],
+    amount = _int("SUM(f.amount)")
+    scatter(f"SELECT f.holder, {amount} {moved} GROUP BY f.holder", [window_us, end_us],
             "certificates_in_365d")  # fmt: skip
-    scatter(f"SELECT p.holder, SUM(f.amount) {moved} AND p.id IS NOT NULL GROUP BY p.holder",
+    scatter(f"SELECT p.holder, {amount} {moved} AND p.id IS NOT NULL GROUP BY p.holder",
             [window_us, end_us], "certificates_out_365d")  # fmt: skip
     scatter(
-        "SELECT seller, COUNT(*), SUM(face) FROM financings WHERE financed_on > ? "
+        f"SELECT seller, COUNT(*), {_int('SUM(face)')} FROM financings WHERE financed_on > ? "
         "AND financed_on <= ? GROUP BY seller", [window, day],
         "financings_365d", "financed_365d",
     )  # fmt: skip
