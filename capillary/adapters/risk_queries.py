@@ -22,7 +22,9 @@ WHERE f.status IN {OUTSTANDING} AND c.status IN {OUTSTANDING} AND c.currency = ?
 GROUP BY c.obligor, f.holder
 """
 
-# A financing's fragment, or its descendants still held (the buyer sold some on). The
+# A financing's fragment, or its descendants still held (the buyer sold some on) — but not
+# what is back with the seller (a collected recourse claim returns the fragment to it) or
+# with the obligor (bought back early): no one can claim on the seller for those. The
 # pattern is a parameter: a literal percent sign is a placeholder to psycopg.
 _SALES = f"""
 SELECT c.obligor, fi.seller, fi.funder, SUM(d.amount), MIN(s.tier)
@@ -32,6 +34,7 @@ JOIN fragments s ON s.id = f.parent_id
 JOIN certificates c ON c.id = f.certificate_id
 JOIN fragments d ON d.certificate_id = f.certificate_id
  AND (d.id = f.id OR d.path LIKE f.path || ?) AND d.status IN {OUTSTANDING}
+ AND d.holder <> fi.seller AND d.holder <> c.obligor
 WHERE fi.recourse = ? AND c.status IN {OUTSTANDING} AND c.currency = ?
 GROUP BY c.obligor, fi.seller, fi.funder
 """

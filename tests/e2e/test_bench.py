@@ -23,7 +23,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
         ["market.py", "--store", "sqlite", "--quick"],
         ["demo.py", "--store", "sqlite", "--runs", "1", "--orgs", "40", "--days", "10"],
         ["console.py", "--orgs", "40", "--days", "10", "--requests", "2"],
-        ["risk.py", "--fragments", "2000"],
+        ["risk.py", "--store", "sqlite", "--orgs", "3000", "--fragments", "3000"],
         [
             "certificates.py",
             "--store",
