@@ -26,6 +26,7 @@ from capillary.adapters.invoice_repository import insert_audit
 from capillary.adapters.score_repository import StoredModel, StoredScore
 from capillary.domain.access import Act, Principal, authorize
 from capillary.domain.errors import (
+    Conflict,
     Forbidden,
     NoActiveModel,
     ScoreModelNotFound,
@@ -220,26 +221,36 @@ class ScoringService:
         authorize(principal, Act.RUN_SCORING)
         day = self._past(day)
 
+        def read(conn: Connection) -> tuple[int, list[repo.Row], dict[str, int]]:
+            active = repo.active_model(conn)
+            if active is None:
+                raise NoActiveModel("No scoring model is active: train one and activate "
+                                    "it first (capillary score train --activate).")  # fmt: skip
+            card = persist.load(active.model)
+            found = traded(self._counted(conn, day))
+            scored = score_columns(card, columns(found), len(found.orgs))
+            rows = [(o, float(s), float(p), g, " ".join(r)) for o, s, p, g, r in zip(
+                found.orgs, scored.score.tolist(), scored.pd.tolist(), scored.grade,
+                scored.reasons, strict=True)]  # fmt: skip
+            by_grade: dict[str, int] = {}
+            for g in scored.grade:
+                by_grade[g] = by_grade.get(g, 0) + 1
+            return active.version, rows, by_grade
+
+        # Read and score outside the write: at a million organizations that takes most of
+        # half a minute, which no other writer should wait for (SQLite has one at a time).
+        version, rows, by_grade = self.db.transaction(read, readonly=True)
+
         def work(conn: Connection) -> RunSummary:
             def run() -> RunSummary:
                 active = repo.active_model(conn)
-                if active is None:
-                    raise NoActiveModel("No scoring model is active: train one and activate "
-                                        "it first (capillary score train --activate).")  # fmt: skip
-                card = persist.load(active.model)
-                found = traded(self._counted(conn, day))
-                orgs = found.orgs
-                scored = score_columns(card, columns(found), len(orgs))
-                rows = [(o, float(s), float(p), g, " ".join(r)) for o, s, p, g, r in zip(
-                    orgs, scored.score.tolist(), scored.pd.tolist(), scored.grade,
-                    scored.reasons, strict=True)]  # fmt: skip
-                repo.replace_scores(conn, active.version, day, rows, self.clock.now_us())
-                by_grade: dict[str, int] = {}
-                for g in scored.grade:
-                    by_grade[g] = by_grade.get(g, 0) + 1
-                self._audit(conn, "score_run", f"{active.version}/{day}", "scored", principal,
-                            {"scored": len(orgs)})  # fmt: skip
-                return RunSummary(active.version, day, len(orgs), by_grade)
+                if active is None or active.version != version:
+                    raise Conflict("Another scoring model became active while this run "
+                                   "scored; run it again.")  # fmt: skip
+                repo.replace_scores(conn, version, day, rows, self.clock.now_us())
+                self._audit(conn, "score_run", f"{version}/{day}", "scored", principal,
+                            {"scored": len(rows)})  # fmt: skip
+                return RunSummary(version, day, len(rows), by_grade)
 
             return once(conn, principal=principal, key=key, use_case=Act.RUN_SCORING.value,
                         request={"day": day.isoformat()}, result=RunSummary, run=run,
