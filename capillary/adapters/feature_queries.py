@@ -51,6 +51,40 @@ def _scatter(codes: Any, found: list[tuple[Any, ...]], into: list[Any]) -> None:
         array[at[kept]] += values[:, k]
 
 
+def _invoiced(conn: Connection, *, scan: bool = True) -> str:
+    """Invoices dated in the year up to a day and recorded before it ended (parameters: the
+    window's first day, exclusive, the day, the instant after it)."""
+    table = _scan(conn, "invoices") if scan else "invoices"
+    return f"FROM {table} WHERE issue_date > ? AND issue_date <= ? AND created_at < ?"
+
+
+def cores(conn: Connection, orgs: list[str] | None = None) -> list[str]:
+    """The core enterprises (of ``orgs``, or all), in code order."""
+    sql, params = "SELECT code FROM organizations WHERE roles LIKE ?", ["%core%"]
+    if orgs is not None:
+        if not orgs:
+            return []
+        sql += f" AND code IN ({', '.join('?' * len(orgs))})"
+        params += orgs
+    return sorted(r[0] for r in rows(conn, sql, params))  # roles: "core|supplier", sorted
+
+
+def purchases(conn: Connection, day: date, start_us: int, buyers: list[str]) -> dict[str, int]:
+    """What each of ``buyers`` was invoiced in the year up to the end of ``day`` (the base
+    of a core's suggested issuance limit), read through the invoices' buyer index."""
+    found = dict.fromkeys(buyers, 0)
+    if not buyers:
+        return found
+    window = day - timedelta(days=WINDOW_DAYS)
+    for buyer, total in rows(
+        conn, f"SELECT buyer, {_int('SUM(total)')} {_invoiced(conn, scan=False)} "
+        f"AND buyer IN ({', '.join('?' * len(buyers))}) GROUP BY buyer",
+        [window, day, start_us + DAY_US, *buyers],
+    ):  # fmt: skip
+        found[buyer] = int(total)
+    return found
+
+
 def counted(conn: Connection, day: date, start_us: int) -> Counted:
     """Every organization registered by the end of ``day`` (``start_us``: the instant the
     day began, in the platform's time zone) with what it did up to then, each kind of fact
@@ -72,8 +106,7 @@ def counted(conn: Connection, day: date, start_us: int) -> Counted:
         if orgs:
             _scatter(codes, rows(conn, sql, params), [c[n] for n in names])
 
-    invoices = (f"FROM {_scan(conn, 'invoices')} WHERE issue_date > ? AND issue_date <= ? "
-                "AND created_at < ?")  # fmt: skip
+    invoices = _invoiced(conn)
     scatter(
         f"SELECT seller, {_int('SUM(recent)')}, {_int('SUM(prior)')}, {_int('SUM(t)')}, "
         "SUM(n), SUM(CASE WHEN t > 0 THEN 1 ELSE 0 END), "

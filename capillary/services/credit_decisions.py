@@ -17,7 +17,7 @@ from capillary.adapters import certificate_repository as cert_repo
 from capillary.adapters import market_rules_repository as rules_repo
 from capillary.adapters import score_repository as repo
 from capillary.adapters.clock import start_of
-from capillary.adapters.feature_queries import counted
+from capillary.adapters.feature_queries import cores, purchases
 from capillary.adapters.invoice_repository import insert_audit
 from capillary.domain.access import Act, Principal, authorize
 from capillary.domain.errors import Forbidden, NoActiveModel, ScoreNotFound, ValidationError
@@ -67,24 +67,21 @@ class CreditDecisions:
         if active is None:
             raise NoActiveModel("No scoring model is active: train one and activate it, "
                                 "then score (capillary score run).")  # fmt: skip
-        scores = repo.latest_scores(conn, active.version, obligors)
+        scores = repo.latest_scores(conn, active.version, cores(conn, obligors))
         if not scores:
             return []
         day = next(iter(scores.values())).as_of
-        found = counted(conn, day, start_of(day, self.credit.timezone))
-        place = {o: i for i, o in enumerate(found.orgs)}
-        cores = sorted(o for o in scores if "core" in found.roles[place[o]].split(","))
-        purchases = found.counts["purchases_365d"]
-        grades = rules_repo.grades(conn, cores)
+        bought = purchases(conn, day, start_of(day, self.credit.timezone), sorted(scores))
+        grades = rules_repo.grades(conn, sorted(scores))
         limits = {x.obligor: x for x in cert_repo.issuance_limits(conn, None)
                   if x.currency == CURRENCY}  # fmt: skip
         out = []
-        for o in cores:
+        for o in sorted(scores):
             s, current = scores[o], limits.get(o)
             used = 0 if current is None else current.used
             out.append(Suggestion(
                 o, s.as_of, s.model_version, s.score, s.pd, s.grade,
-                issuance_limit(s.grade, int(purchases[place[o]]), used), s.reasons,
+                issuance_limit(s.grade, bought[o], used), s.reasons,
                 grades.get(o, UNRATED), None if current is None else current.limit, used,
             ))  # fmt: skip
         return out
