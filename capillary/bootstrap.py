@@ -15,6 +15,7 @@ from capillary.domain.exposure import Thresholds
 from capillary.domain.inputs import RateRange
 from capillary.domain.webhooks import RetryPolicy
 from capillary.services.api_keys import ApiKeyService
+from capillary.services.backup import BackupService
 from capillary.services.books import BooksService
 from capillary.services.cash import CashService
 from capillary.services.certificates import CertificateService
@@ -108,6 +109,7 @@ class Platform:
     risk: RiskService  # stress tests through the network of obligations
     scoring: ScoringService  # features, scorecards and the scores they give
     decisions: CreditDecisions  # suggested grades, limits and spreads; the operator's say
+    backups: BackupService  # the store copied consistently, with its journal head
 
 
 def open_platform(
@@ -155,7 +157,7 @@ def open_platform(
         RiskService(db, clock=clock, timezone=timezone, thresholds=Thresholds(
             settings.alert_obligor_share, settings.alert_funder_share)),
         ScoringService(db, clock=clock, timezone=timezone),
-        CreditDecisions(loop.credit, loop.standing),
+        CreditDecisions(loop.credit, loop.standing), BackupService(ledger),
     )  # fmt: skip
 
 

@@ -34,3 +34,8 @@ def current_revision(db: Database) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def revisions() -> set[str]:
+    """Every revision this version's migrations know."""
+    return {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}

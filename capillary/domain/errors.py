@@ -29,7 +29,8 @@ CapillaryError
 │   ├── InvalidDocument            invalid_document (a document's fields, each named)
 │   ├── InvalidCursor              invalid_cursor (a list's page cursor not given by us)
 │   ├── InvalidWebhook             invalid_webhook (an endpoint's URL, event types or secret)
-│   └── OutOfRange                 out_of_range (a value beyond what the store holds)
+│   ├── OutOfRange                 out_of_range (a value beyond what the store holds)
+│   └── BankFileRefused            bank_file_refused (not an ISO 20022 statement we can read)
 ├── NotFound
 │   ├── UnitNotFound               unit_not_found
 │   ├── AccountNotFound            account_not_found
@@ -72,7 +73,8 @@ CapillaryError
 │   ├── FragmentNotActive          fragment_not_active
 │   ├── OfferClosed                offer_closed
 │   ├── PlatformExists             platform_exists
-│   └── AlreadyRecorded            already_recorded (a unique business fact named twice)
+│   ├── AlreadyRecorded            already_recorded (a unique business fact named twice)
+│   └── RestoreTargetInUse         restore_target_in_use (a store is there: --replace it)
 ├── Refused                      a ledger rule forbids it
 │   ├── UnbalancedTransaction      unbalanced_transaction
 │   ├── DebitsExceedCredits        debits_exceed_credits
@@ -99,7 +101,8 @@ CapillaryError
 │   ├── ClaimNotOpen               claim_not_open
 │   ├── TooFewOutcomes             too_few_outcomes (a scorecard needs 10 bad and 10 good)
 │   ├── NothingToFit               nothing_to_fit (no feature tells the bad from the good)
-│   └── NoActiveModel              no_active_model (no scoring model is active)
+│   ├── NoActiveModel              no_active_model (no scoring model is active)
+│   └── NoBankAccount              no_bank_account (money leaves only to an account on file)
 ├── Unauthorized                 no_principal / unknown_principal: nobody, or nobody known, asks
 │   ├── BadCredentials             bad_credentials (a console sign-in's login or password)
 │   ├── SignInThrottled            sign_in_throttled (too many failed sign-ins: wait; 429)
@@ -112,6 +115,7 @@ CapillaryError
 ├── BatchRejected                batch_rejected (atomic batch; ``errors`` lists each item's)
 ├── ImportRefused                import_refused (every record of a file refused)
 ├── BooksDisagree                books_disagree (verify found what does not add up)
+├── BackupRefused                backup_refused (not a backup, damaged, or its books do not verify)
 ├── SettlementIncomplete         settlement_incomplete (some certificates could not settle)
 ├── RetryExhausted               retry_exhausted (contention outlasted the bounded retries)
 ├── StoreUnavailable             store_unavailable (bad URL, server down, unreadable file)
@@ -599,6 +603,22 @@ class ImportRefused(CapillaryError):
 
 class BooksDisagree(CapillaryError):
     code = "books_disagree"
+
+
+class BackupRefused(CapillaryError):
+    code = "backup_refused"
+
+
+class RestoreTargetInUse(Conflict):
+    code = "restore_target_in_use"
+
+
+class BankFileRefused(ValidationError):
+    code = "bank_file_refused"
+
+
+class NoBankAccount(Refused):
+    code = "no_bank_account"
 
 
 class SettlementIncomplete(CapillaryError):

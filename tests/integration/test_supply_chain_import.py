@@ -20,6 +20,7 @@ from capillary.domain.imports import RowError
 from capillary.domain.trade import InvoiceStatus
 from capillary.domain.webhooks import RetryPolicy
 from capillary.services.api_keys import ApiKeyService
+from capillary.services.backup import BackupService
 from capillary.services.books import BooksService
 from capillary.services.closed_loop import loop_services
 from capillary.services.credit_decisions import CreditDecisions
@@ -56,7 +57,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
         loop.early_payment, loop.standing, UserService(db, clock=clock), ReachService(db),
         RiskService(db, clock=clock, timezone="Asia/Shanghai"),
         ScoringService(db, clock=clock, timezone="Asia/Shanghai"),
-        CreditDecisions(loop.credit, loop.standing),
+        CreditDecisions(loop.credit, loop.standing), BackupService(ledger),
     )  # fmt: skip
     db.dispose()
 

@@ -36,6 +36,7 @@ _BY_CODE: Mapping[str, int] = {
     "batch_rejected": 422,
     "import_refused": 422,
     "books_disagree": 409,
+    "backup_refused": 422,
     "settlement_incomplete": 409,
     "invalid_request": 422,
     "idempotency_key_required": 400,

@@ -14,6 +14,7 @@ from typer._click.exceptions import UsageError as ClickUsageError
 
 from capillary.domain.errors import CapillaryError, InternalError, InvalidFile, UsageError
 from capillary.entrypoints.cli import (
+    backup,
     cert,
     clock,
     context,
@@ -62,6 +63,8 @@ assert market_standing.standing_app is not None
 app.command("events")(events.events)
 app.command("worker")(events.worker)
 app.command("demo")(economy_demo.run)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.command("tour")(loop_demo.run)
 app.command("serve")(serve.serve)
 app.command("openapi")(serve.openapi)
