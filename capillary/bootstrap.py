@@ -23,6 +23,7 @@ from capillary.services.closed_loop import loop_services
 from capillary.services.credit import CreditService
 from capillary.services.credit_decisions import CreditDecisions
 from capillary.services.early_payment import EarlyPaymentService
+from capillary.services.exports import ExportService
 from capillary.services.financing import FinancingService
 from capillary.services.imports import ImportService
 from capillary.services.ledger import LedgerService
@@ -110,6 +111,7 @@ class Platform:
     scoring: ScoringService  # features, scorecards and the scores they give
     decisions: CreditDecisions  # suggested grades, limits and spreads; the operator's say
     backups: BackupService  # the store copied consistently, with its journal head
+    exports: ExportService  # the ledger as beancount; documents, fragments, postings as files
 
 
 def open_platform(
@@ -158,6 +160,7 @@ def open_platform(
             settings.alert_obligor_share, settings.alert_funder_share)),
         ScoringService(db, clock=clock, timezone=timezone),
         CreditDecisions(loop.credit, loop.standing), BackupService(ledger),
+        ExportService(db, clock=clock, timezone=timezone),
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from capillary.services.backup import BackupService
 from capillary.services.books import BooksService
 from capillary.services.closed_loop import loop_services
 from capillary.services.credit_decisions import CreditDecisions
+from capillary.services.exports import ExportService
 from capillary.services.imports import ImportReport, ImportService, Kind
 from capillary.services.ledger import LedgerService
 from capillary.services.parties import PartiesService
@@ -58,6 +59,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
         RiskService(db, clock=clock, timezone="Asia/Shanghai"),
         ScoringService(db, clock=clock, timezone="Asia/Shanghai"),
         CreditDecisions(loop.credit, loop.standing), BackupService(ledger),
+        ExportService(db, clock=clock, timezone="Asia/Shanghai"),
     )  # fmt: skip
     db.dispose()
 

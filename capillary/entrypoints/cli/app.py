@@ -21,6 +21,7 @@ from capillary.entrypoints.cli import (
     db,
     economy_demo,
     events,
+    export,
     keys,
     ledger,
     ledger_demo,
@@ -58,6 +59,7 @@ app.add_typer(events.app, name="webhook")
 app.add_typer(score.app, name="score")  # with score_models' commands, registered on it
 assert score_models.train is not None
 app.add_typer(risk.app, name="risk")
+app.add_typer(export.app, name="export")
 app.add_typer(market.app, name="market")  # with market_standing's commands, registered on it
 assert market_standing.standing_app is not None
 app.command("events")(events.events)
