@@ -9,6 +9,7 @@ from capillary.adapters import migrate
 from capillary.adapters.clock import Clock
 from capillary.adapters.database import Database
 from capillary.config import Settings
+from capillary.domain.bank import parse_debtor_accounts
 from capillary.domain.certificates import Rules
 from capillary.domain.errors import SchemaBehind
 from capillary.domain.exposure import Thresholds
@@ -16,6 +17,7 @@ from capillary.domain.inputs import RateRange
 from capillary.domain.webhooks import RetryPolicy
 from capillary.services.api_keys import ApiKeyService
 from capillary.services.backup import BackupService
+from capillary.services.bank import BankService
 from capillary.services.books import BooksService
 from capillary.services.cash import CashService
 from capillary.services.certificates import CertificateService
@@ -112,6 +114,7 @@ class Platform:
     decisions: CreditDecisions  # suggested grades, limits and spreads; the operator's say
     backups: BackupService  # the store copied consistently, with its journal head
     exports: ExportService  # the ledger as beancount; documents, fragments, postings as files
+    bank: BankService  # bank accounts on file, pain.001 payments out, camt.053 statements
 
 
 def open_platform(
@@ -161,6 +164,8 @@ def open_platform(
         ScoringService(db, clock=clock, timezone=timezone),
         CreditDecisions(loop.credit, loop.standing), BackupService(ledger),
         ExportService(db, clock=clock, timezone=timezone),
+        BankService(db, ledger, clock=clock, timezone=timezone, name=settings.platform_name,
+                    debtors=parse_debtor_accounts(settings.bank_accounts, settings.platform_name)),
     )  # fmt: skip
 
 

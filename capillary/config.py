@@ -52,3 +52,8 @@ class Settings(BaseSettings):
     #: outstanding, and of what one funder holds, beyond which the operator is told.
     alert_obligor_share: float = 0.40
     alert_funder_share: float = 0.60
+    #: The platform's own bank accounts, ``CUR:NUMBER:BIC`` separated by ``;``: what
+    #: payments leave from (one pain.001 per account and run) and what statements are of.
+    bank_accounts: str = "CNY:CAPILLARY0000000001:ICBKCNBJXXX"
+    #: The platform's name as the banks see it (the debtor of its payments).
+    platform_name: str = "Capillary platform"

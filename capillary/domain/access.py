@@ -116,6 +116,9 @@ class Act(enum.StrEnum):
     COLLECT_RECOURSE = "collect_recourse"  # the funder takes its money back from the seller
     RECORD_DEPOSIT = "record_deposit"
     WITHDRAW_CASH = "withdraw_cash"
+    SET_BANK_ACCOUNT = "set_bank_account"  # where the organization's money leaves to
+    RUN_PAYMENTS = "run_payments"  # queued payments sent to the bank as pain.001
+    IMPORT_STATEMENT = "import_statement"  # a bank's camt.053 booked
     SET_CLOCK = "set_clock"
     OPERATE_LEDGER = "operate_ledger"  # raw postings, holds, reversals, sealing
     MANAGE_API_KEYS = "manage_api_keys"
@@ -172,6 +175,9 @@ WHO_MAY: Mapping[Act, Party] = {
     Act.COLLECT_RECOURSE: Party.CLAIMANT,
     Act.RECORD_DEPOSIT: Party.OPERATOR,
     Act.WITHDRAW_CASH: Party.OWNER,
+    Act.SET_BANK_ACCOUNT: Party.OWNER,
+    Act.RUN_PAYMENTS: Party.OPERATOR,
+    Act.IMPORT_STATEMENT: Party.OPERATOR,
     Act.SET_CLOCK: Party.OPERATOR,
     Act.OPERATE_LEDGER: Party.OPERATOR,
     Act.MANAGE_API_KEYS: Party.OWNER,  # by its admin; the operator's admin for anyone

@@ -19,6 +19,7 @@ from capillary.domain.ledger import (
     Side,
 )
 from capillary.domain.units import currency
+from capillary.services.bank import queue_withdrawal
 from capillary.services.loop_core import LoopService, ledger_key
 
 
@@ -54,8 +55,9 @@ class CashService(LoopService):
     def withdraw(
         self, *, principal: Principal, org: str, cur: str, amount: int, key: str, ref: str = ""
     ) -> int:
-        """Money leaves for ``org``'s bank account, asked by ``org`` itself: org's cash →
-        clearing. Returns the ledger transaction."""
+        """Money leaves for ``org``'s bank account on file, asked by ``org`` itself: org's
+        cash → clearing, and a payment queued for the next payment run (pain.001). Returns
+        the ledger transaction."""
         cur = currency(cur).code  # 'cny' is CNY; 'XYZ' is unknown_currency
         authorize(principal, Act.WITHDRAW_CASH, org)
         request = {"org": org, "cur": cur, "amount": amount, "ref": ref}
@@ -67,8 +69,9 @@ class CashService(LoopService):
                     Leg(self._cash(conn, org, cur), Side.DEBIT, amount),
                     Leg(self._clearing(conn, cur), Side.CREDIT, amount),
                 ]
-                tx = self._post(conn, ledger_key("withdraw", principal, key), legs,
-                                ref or f"withdrawal {org}")  # fmt: skip
+                said = ref or f"withdrawal {org}"
+                tx = self._post(conn, ledger_key("withdraw", principal, key), legs, said)
+                queue_withdrawal(conn, org, cur, amount, said, tx, self.clock.now_us())
                 self._audit(conn, "cash", f"{org}/{cur}", "withdrawal", principal,
                             {"amount": amount})  # fmt: skip
                 return tx

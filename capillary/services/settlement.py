@@ -55,6 +55,7 @@ from capillary.domain.ledger import (
     make_request,
 )
 from capillary.domain.pricing import DayCount, within
+from capillary.services.bank import queue_payouts
 from capillary.services.loop_core import Accounts, LoopService
 from capillary.services.outbox import emit
 from capillary.services.outcomes import audit_row
@@ -266,6 +267,7 @@ class SettlementService(LoopService):
         obligors' issuance limits freed."""
         if not paid:
             return
+        queue_payouts(self, conn, paid)  # what sweeping holders were paid leaves for their bank
         ids = [c.id for c, _, _ in paid]
         repo.set_fragments_status(conn, ids, from_=["active", "overdue"], to=FragmentStatus.SETTLED)
         repo.close_claims_of(conn, ids, "paid_by_obligor")  # the claim's ground is gone

@@ -108,6 +108,11 @@ def seed(url: str) -> tuple[Platform, dict[str, str]]:
             p.parties.register(org, principal=ops, key=f"reg-{code}")
     for buyer, supplier in CHAIN:
         p.parties.relate(buyer=buyer, supplier=supplier, principal=ops, key=f"rel-{supplier}")
+    for code in CAST:
+        if code not in ("ops", "audit"):
+            me = p.parties.principal(code, "setup", user_role=UserRole.ADMIN)
+            p.bank.set_account(principal=me, org=code, cur="CNY", number=f"6222{len(code):015d}",
+                               holder=code.title(), key=f"bank-{code}")  # fmt: skip
     keys = {}
     for code in CAST:
         scopes = "admin" if code == "ops" else "read" if code == "audit" else "read,write"

@@ -21,6 +21,7 @@ from capillary.domain.trade import InvoiceStatus
 from capillary.domain.webhooks import RetryPolicy
 from capillary.services.api_keys import ApiKeyService
 from capillary.services.backup import BackupService
+from capillary.services.bank import BankService
 from capillary.services.books import BooksService
 from capillary.services.closed_loop import loop_services
 from capillary.services.credit_decisions import CreditDecisions
@@ -60,6 +61,7 @@ def platform(store_url: str, clock: ManualClock) -> Iterator[Platform]:
         ScoringService(db, clock=clock, timezone="Asia/Shanghai"),
         CreditDecisions(loop.credit, loop.standing), BackupService(ledger),
         ExportService(db, clock=clock, timezone="Asia/Shanghai"),
+        BankService(db, ledger, clock=clock, timezone="Asia/Shanghai", debtors={}, name="P"),
     )  # fmt: skip
     db.dispose()
 
