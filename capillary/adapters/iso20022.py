@@ -38,8 +38,11 @@ def problems(document: bytes) -> list[str]:
     if namespace not in _FILES:
         return [f"not a pain.001.001.09 or camt.053.001.08 document (namespace {namespace})"]
     schema = _schema(namespace)
-    if schema.validate(root):
-        return []
+    try:
+        if schema.validate(root):
+            return []
+    except etree.XMLSchemaValidateError as exc:
+        return [f"it could not be validated: {exc}"]
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
@@ -49,9 +52,13 @@ def _parse(document: bytes) -> Any:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
                              remove_blank_text=True)  # fmt: skip
     try:
-        return etree.fromstring(document, parser)
+        root = etree.fromstring(document, parser)
     except etree.XMLSyntaxError as exc:
         raise BankFileRefused(f"The file is not well-formed XML: {exc}.") from exc
+    if root.getroottree().docinfo.doctype:  # entities and the like: no bank file has one
+        raise BankFileRefused("The file declares a document type (DOCTYPE); an ISO 20022 "
+                              "file does not, and it is not read.")  # fmt: skip
+    return root
 
 
 def _amount(minor: int, cur: str) -> str:

@@ -3,10 +3,9 @@ the way the platform makes them (order, accepted delivery, invoice, confirmation
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from capillary.adapters.clock import ManualClock
 from capillary.adapters.database import Database

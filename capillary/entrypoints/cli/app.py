@@ -15,6 +15,7 @@ from typer._click.exceptions import UsageError as ClickUsageError
 from capillary.domain.errors import CapillaryError, InternalError, InvalidFile, UsageError
 from capillary.entrypoints.cli import (
     backup,
+    bank,
     cert,
     clock,
     context,
@@ -60,6 +61,7 @@ app.add_typer(score.app, name="score")  # with score_models' commands, registere
 assert score_models.train is not None
 app.add_typer(risk.app, name="risk")
 app.add_typer(export.app, name="export")
+app.add_typer(bank.app, name="bank")
 app.add_typer(market.app, name="market")  # with market_standing's commands, registered on it
 assert market_standing.standing_app is not None
 app.command("events")(events.events)
