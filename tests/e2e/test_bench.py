@@ -47,3 +47,15 @@ def test_a_benchmark_runs_and_prints_its_figures(args: list[str]) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "benchmark" in done.stdout
+
+
+def test_the_scale_benchmark_replays_a_sliver_of_the_peak_day(pg_server: str) -> None:
+    """``bench/scale.py`` on the real PostgreSQL, at a two-thousandth of the peak day."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "scale.py"), "--share", "0.002", "--workers", "2"],
+        capture_output=True, text=True, timeout=300,
+        env={"COLUMNS": "160", "PATH": "/usr/bin:/bin", "CAPILLARY_BENCH_POSTGRES": pg_server},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "benchmark" in done.stdout
+    assert "headroom" in done.stdout
