@@ -84,8 +84,10 @@ class BackupService:
         if out.exists():
             raise ValidationError(f"{out} exists already; a backup never overwrites a file.")
         kind = _kind(self.db.url)
-        say("Sealing the journal…")
+        say("Sealing the journal and the audit trail…")
         self.ledger.seal()
+        now = self.ledger.clock.now_us()
+        self.db.transaction(lambda conn: audit_journal.seal(conn, now))
         revision = migrate.current_revision(self.db) or ""
         with tempfile.TemporaryDirectory(dir=out.parent, prefix=".capillary-backup-") as work:
             payload = Path(work) / STORES[kind]

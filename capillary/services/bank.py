@@ -54,10 +54,19 @@ class PaymentFile:
     document: bytes  # the pain.001, valid against its XSD
 
 
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    org: str
+    reference: str  # the bank's
+    amount: int
+    currency: str
+    matched: str  # "by account" or "by remittance"
+
+
 @dataclass(slots=True)
 class StatementImport:
     statements: int = 0
-    deposits: list[tuple[str, str, int, str]] = field(default_factory=list)  # org, ref, amount, how
+    deposits: list[Deposit] = field(default_factory=list)
     booked_payments: list[int] = field(default_factory=list)
     already: int = 0  # entries imported before: nothing done again
     unmatched: list[tuple[StatementLine, str]] = field(default_factory=list)
@@ -252,7 +261,7 @@ class BankService(LoopService):
                         True, line.booked_on, now, org=org, ledger_tx=tx)  # fmt: skip
         self._audit(conn, "cash", f"{org}/{line.currency}", "deposit", principal,
                     {"amount": line.amount, "ref": line.reference, "matched": how})  # fmt: skip
-        report.deposits.append((org, line.reference, line.amount, how))
+        report.deposits.append(Deposit(org, line.reference, line.amount, line.currency, how))
 
     def _payment_seen(self, conn: Connection, s: Statement, line: StatementLine,
                       report: StatementImport, now: int) -> None:  # fmt: skip

@@ -135,7 +135,7 @@ def test_a_bank_statement_books_deposits_once(world: tuple[Loop, BankService]) -
     with pytest.raises(Forbidden):
         bank.import_statement(document, principal=as_("tier1"))
     report = bank.import_statement(document, principal=operator())
-    assert [(d[0], d[1], d[2]) for d in report.deposits] == [
+    assert [(d.org, d.reference, d.amount) for d in report.deposits] == [
         ("tier3", "B1", 250_000 * Y), ("tier2", "B2", 12_345)]  # fmt: skip
     assert report.booked_payments == [payment.id]
     assert {line.reference for line, _ in report.unmatched} == {"B3", "B4", "B6"}

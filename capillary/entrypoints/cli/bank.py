@@ -43,9 +43,9 @@ def set_account(
         principal=who, org=who.org, cur=cur, number=number, holder=holder, bic=bic,
         sweep=sweep, key=new_key(key),
     )  # fmt: skip
-    console.print(f"{who.org}'s {done.currency} account on file: {done.number} "
-                  f"{done.bic or '(no BIC)'} {escape(done.holder)}"
-                  f"{', settlement proceeds swept to it' if done.sweep else ''}.")  # fmt: skip
+    console.print(f"{who.org}'s {done.currency} account on file: {done.number}, "
+                  f"{done.bic or 'no BIC'}, held by {escape(done.holder)}"
+                  f"{'; settlement proceeds swept to it' if done.sweep else ''}")  # fmt: skip
 
 
 @app.command("payments")
@@ -95,13 +95,18 @@ def import_statement(
     except OSError as exc:
         raise BankFileRefused(f"{path} cannot be read: {exc.strerror}.") from exc
     report = platform().bank.import_statement(document, principal=principal())
-    total = sum(d[2] for d in report.deposits)  # in CNY: the statement's own currency
-    console.print(f"{report.statements} statement(s): {len(report.deposits)} deposit(s) "
-                  f"booked ({money(total, 2)}), {len(report.booked_payments)} payment(s) seen "
-                  f"booked, {report.already} entr(y/ies) imported before, "
-                  f"{len(report.unmatched)} not matched.")  # fmt: skip
-    for org, ref, amount, how in report.deposits:
-        console.print(f"  deposit {org}: {money(amount, 2)} (bank ref {escape(ref)}, {how})")
+    totals: dict[str, int] = {}
+    for d in report.deposits:
+        totals[d.currency] = totals.get(d.currency, 0) + d.amount
+    booked = ", ".join(_money(v, k) for k, v in sorted(totals.items())) or "nothing"
+    console.print(f"{report.statements} statement(s): {len(report.deposits)} deposit(s) of "
+                  f"{booked} booked, {len(report.booked_payments)} of our payment(s) seen "
+                  f"through, {report.already} entr{'y' if report.already == 1 else 'ies'} "
+                  f"imported before (left as they were), {len(report.unmatched)} not "
+                  "matched.")  # fmt: skip
+    for d in report.deposits:
+        console.print(f"  deposit {d.org}: {_money(d.amount, d.currency)} (bank ref "
+                      f"{escape(d.reference)}, {d.matched})")  # fmt: skip
     for line, why in report.unmatched:
         console.print(f"  [yellow]unmatched[/yellow] {escape(line.reference)}: "
                       f"{_money(line.amount, line.currency)} "
