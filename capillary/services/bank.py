@@ -205,11 +205,14 @@ class BankService(LoopService):
 
     # ------------------------------------------------------------ statements in
 
-    def import_statement(self, document: bytes, *, principal: Principal) -> StatementImport:
+    def import_statement(
+        self, document: bytes, *, principal: Principal, key: str
+    ) -> StatementImport:
         """A bank's camt.053 of one of the platform's accounts: each credited line matched
         to an organization becomes a deposit, each of our payments seen through is marked
         booked, the rest reported. An entry is booked once, by the bank's reference: the
-        same statement imported again changes nothing."""
+        same statement imported again (under another key) changes nothing; under the same
+        key it answers what the first import did."""
         authorize(principal, Act.IMPORT_STATEMENT)
         statements = iso20022.read_camt053(document)
         ours = {d.number: d for d in self.debtors.values()}
@@ -218,25 +221,31 @@ class BankService(LoopService):
                 theirs = ", ".join(sorted(ours))
                 raise BankFileRefused(f"The statement is of account {s.account}, which is not "
                                       f"one of the platform's ({theirs}).")  # fmt: skip
-        report = StatementImport(statements=len(statements))
+        request = {"sha256": hashlib.sha256(document).hexdigest()}
 
-        def work(conn: Connection) -> None:
-            by_account = repo.by_number(conn)
-            orgs = set(party_repo.orgs_by_code(conn, self._named(statements)))
-            now = self.clock.now_us()
-            for s in statements:
-                done = repo.booked_references(conn, s.account, [ln.reference for ln in s.lines])
-                for line in s.lines:
-                    if line.reference in done:
-                        report.already += 1
-                        continue
-                    if line.credit:
-                        self._deposit(conn, s, line, by_account, orgs, report, principal, now)
-                    else:
-                        self._payment_seen(conn, s, line, report, now)
+        def work(conn: Connection) -> StatementImport:
+            def run() -> StatementImport:
+                report = StatementImport(statements=len(statements))
+                by_account = repo.by_number(conn)
+                orgs = set(party_repo.orgs_by_code(conn, self._named(statements)))
+                now = self.clock.now_us()
+                for s in statements:
+                    refs = [ln.reference for ln in s.lines]
+                    done = repo.booked_references(conn, s.account, refs)
+                    for line in s.lines:
+                        if line.reference in done:
+                            report.already += 1
+                        elif line.credit:
+                            self._deposit(conn, s, line, by_account, orgs, report, principal,
+                                          now)  # fmt: skip
+                        else:
+                            self._payment_seen(conn, s, line, report, now)
+                return report
 
-        self.db.transaction(work)
-        return report
+            return self._once(conn, principal, key, Act.IMPORT_STATEMENT, request,
+                              StatementImport, run)  # fmt: skip
+
+        return self.db.transaction(work)
 
     @staticmethod
     def _named(statements: list[Statement]) -> list[str]:

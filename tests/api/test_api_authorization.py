@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from tests.api.conftest import CAST, START, World, _world
 from tests.support.documents import an_invoice, an_order
 
 Y = 100
+DATA = Path(__file__).resolve().parents[1] / "data"
 CALLERS = ("ops", "audit", "core", "tier1", "tier2", "tier3", "outsider", "bank", "bank2",
            "tier1-ro", "none", "revoked")  # fmt: skip
 ORGS = [c for c in CAST if c not in ("ops", "audit")]
@@ -662,6 +664,7 @@ def market_cases(ids: dict[str, Any]) -> list[Case]:
         C("GET", f"/v1/market/requests/{r}/replay", "/v1/market/requests/{request_id}/replay",
           {"tier1", "tier1-ro", "ops", "audit"}),
         *standing_cases(ids),
+        *bank_cases(),
         *scoring_cases(),  # last: a credit decision regrades the core
         C("POST", f"/v1/market/requests/{r}/fill", "/v1/market/requests/{request_id}/fill",
           {"tier1"}, forbidden={"tier1-ro", "ops", "audit", "bank", "bank2"}),
@@ -737,6 +740,28 @@ def scoring_cases() -> list[Case]:
           forbidden=readers_not),
         C("POST", "/v1/risk/monitor-runs", "/v1/risk/monitor-runs", {"ops"},
           forbidden=writers_not),
+    ]  # fmt: skip
+
+
+def bank_cases() -> list[Case]:
+    """Bank files: an organization puts its own account on file and reads its own accounts
+    and statement; payments are listed as each may see them; the operator runs payments and
+    imports the bank's statements."""
+    C = Case  # noqa: N806
+    staff_and_tier1 = {"tier1", "tier1-ro", "ops", "audit"}
+    account = {"org": "tier1", "currency": "CNY", "number": "6222020200112233445",
+               "holder": "Tier1 Ltd", "bic": "ICBKCNBJ"}  # fmt: skip
+    statement = (DATA / "bank" / "statement.camt053.xml").read_text()
+    return [
+        C("POST", "/v1/bank-accounts", "/v1/bank-accounts", {"tier1"}, account,
+          forbidden=set(ORGS) | {"ops", "audit", "tier1-ro"}),
+        C("GET", "/v1/bank-accounts/tier1", "/v1/bank-accounts/{org}", staff_and_tier1),
+        C("GET", "/v1/bank/payments", "/v1/bank/payments", set(), lists=True),
+        C("POST", "/v1/bank/payment-runs", "/v1/bank/payment-runs", {"ops"},
+          forbidden=set(ORGS) | {"audit", "tier1-ro"}),
+        C("POST", "/v1/bank/statements", "/v1/bank/statements", {"ops"},
+          {"document": statement}, forbidden=set(ORGS) | {"audit", "tier1-ro"}),
+        C("GET", "/v1/bank/statements/tier1", "/v1/bank/statements/{org}", staff_and_tier1),
     ]  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from capillary.entrypoints.api.observability import (
 )
 from capillary.entrypoints.api.problems import PROBLEM_JSON, pointer, problem, status_of
 from capillary.entrypoints.api.routers import (
+    bank,
     cash,
     certificates,
     credit,
@@ -103,7 +104,8 @@ def create_app(services: Platform | None) -> FastAPI:
     app.state.metrics = metrics
     app.openapi = lambda: _spec(app)  # type: ignore[method-assign]
     for router in (parties, keys, trade, credit, cash, certificates, financing, settlement,
-                   ledger, platform, events, market, market_standing, scoring):  # fmt: skip
+                   ledger, platform, events, market, market_standing, scoring,
+                   bank):  # fmt: skip
         app.include_router(router.router, prefix="/v1", responses=COMMON_ERRORS)
     app.include_router(health.router)
     app.include_router(console_auth.router)

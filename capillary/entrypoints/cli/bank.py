@@ -85,6 +85,7 @@ def pay_run(
 @app.command("import-statement")
 def import_statement(
     path: Annotated[Path, typer.Argument(help="The bank's camt.053.001.08 file.")],
+    key: Key = None,
 ) -> None:  # fmt: skip
     """As the operator: book a bank statement of the platform's account: money in that
     names its organization (by the account it came from, or the organization's code in
@@ -94,7 +95,7 @@ def import_statement(
         document = path.read_bytes()
     except OSError as exc:
         raise BankFileRefused(f"{path} cannot be read: {exc.strerror}.") from exc
-    report = platform().bank.import_statement(document, principal=principal())
+    report = platform().bank.import_statement(document, principal=principal(), key=new_key(key))
     totals: dict[str, int] = {}
     for d in report.deposits:
         totals[d.currency] = totals.get(d.currency, 0) + d.amount
