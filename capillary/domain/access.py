@@ -207,6 +207,14 @@ WHO_MAY: Mapping[Act, Party] = {
 PARTY_ROLE: Mapping[Party, Role] = {Party.FUNDER: Role.FUNDER, Party.OBLIGOR: Role.CORE}
 
 
+def staff_only(principal: Principal, what: str, verb: str = "read") -> None:
+    """``what`` (a plural: "stress tests") is the operator's and the auditors' alone to
+    ``verb``: anyone else is :class:`Forbidden`."""
+    if not principal.sees_everything:
+        raise Forbidden(f"{what[0].upper()}{what[1:]} are the operator's and the auditors' to "
+                        f"{verb}, not {principal.org}'s.")  # fmt: skip
+
+
 def refuse_readers(principal: Principal, doing: str) -> None:
     """Auditors and read-only users change nothing: refused before any work (a whole
     import, say), not row by row."""

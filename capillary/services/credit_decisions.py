@@ -19,8 +19,8 @@ from capillary.adapters import score_repository as repo
 from capillary.adapters.clock import start_of
 from capillary.adapters.feature_queries import cores, purchases
 from capillary.adapters.invoice_repository import insert_audit
-from capillary.domain.access import Act, Principal, authorize
-from capillary.domain.errors import Forbidden, NoActiveModel, ScoreNotFound, ValidationError
+from capillary.domain.access import Act, Principal, authorize, staff_only
+from capillary.domain.errors import NoActiveModel, ScoreNotFound, ValidationError
 from capillary.domain.market_rules import UNRATED, check_grade
 from capillary.domain.scoring.decisions import issuance_limit, spreads
 from capillary.services.credit import CreditService
@@ -89,9 +89,7 @@ class CreditDecisions:
     def suggestions(self, *, principal: Principal) -> list[Suggestion]:
         """Every scored core's suggested grade and limit beside those in force: the
         operator's and the auditors'."""
-        if not principal.sees_everything:
-            raise Forbidden(f"Credit suggestions are the operator's and the auditors' to "
-                            f"read, not {principal.org}'s.")  # fmt: skip
+        staff_only(principal, "credit suggestions")
         return self.db.transaction(lambda c: self._suggestions(c, None), readonly=True)
 
     def spreads(self) -> tuple[int, dict[str, Decimal]]:

@@ -24,7 +24,7 @@ from capillary.adapters.clock import Clock, business_date
 from capillary.adapters.database import Database
 from capillary.adapters.driver_sql import is_pg
 from capillary.domain import beancount as bc
-from capillary.domain.access import Principal
+from capillary.domain.access import Principal, staff_only
 from capillary.domain.errors import Forbidden, OrganizationNotFound, ValidationError
 
 FORMATS = ("csv", "parquet")
@@ -102,9 +102,7 @@ class ExportService:
     ) -> dict[str, int]:  # fmt: skip
         """The documents, fragments and postings, one file per table in ``directory``
         (``orders.csv``, …); returns each table's row count."""
-        if not principal.sees_everything:
-            raise Forbidden(f"The platform's tables are the operator's and the auditors' to "
-                            f"export, not {principal.org}'s.")  # fmt: skip
+        staff_only(principal, "the platform's tables", "export")
         if fmt not in FORMATS:
             raise ValidationError(f"An export is csv or parquet, not {fmt!r}.")
         chosen = only or list(q.TABLES)

@@ -23,9 +23,9 @@ from capillary.adapters.risk_queries import (
     operators,
     outstanding_by_maturity,
 )
-from capillary.domain.access import Act, Principal, authorize
+from capillary.domain.access import Act, Principal, authorize, staff_only
 from capillary.domain.contagion import Graph, StressResult, stress
-from capillary.domain.errors import Forbidden, OrganizationNotFound, ValidationError
+from capillary.domain.errors import OrganizationNotFound, ValidationError
 from capillary.domain.events import concentration_event, overdue_alert
 from capillary.domain.exposure import Exposure, Thresholds, exposure
 from capillary.domain.parties import Role
@@ -93,9 +93,7 @@ class RiskService:
         """Outstanding certificates by obligor, funder, tier and industry, the maturity
         ladder, what is overdue, and the concentrations beyond ``thresholds``: the
         operator's and the auditors'."""
-        if not principal.sees_everything:
-            raise Forbidden(f"The platform's exposure is the operator's and the auditors' to "
-                            f"read, not {principal.org}'s.")  # fmt: skip
+        staff_only(principal, "the platform's exposure figures")
 
         return self.db.transaction(
             lambda c: self._exposure(c, currency, thresholds or self.thresholds), readonly=True
@@ -114,9 +112,7 @@ class RiskService:
                currency: str = "CNY") -> StressReport:  # fmt: skip
         """Default each obligor in ``shocks`` to the share of its certificates it still
         pays (0 for nothing) on today's outstanding certificates in ``currency``."""
-        if not principal.sees_everything:
-            raise Forbidden(f"Stress tests are the operator's and the auditors' to run, not "
-                            f"{principal.org}'s.")  # fmt: skip
+        staff_only(principal, "stress tests", "run")
         if not shocks:
             raise ValidationError("Name at least one obligor to default.")
         for org, share in shocks.items():

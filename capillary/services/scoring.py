@@ -24,10 +24,9 @@ from capillary.adapters.database import Database
 from capillary.adapters.feature_queries import counted, went_bad
 from capillary.adapters.invoice_repository import insert_audit
 from capillary.adapters.score_repository import StoredModel, StoredScore
-from capillary.domain.access import Act, Principal, authorize
+from capillary.domain.access import Act, Principal, authorize, staff_only
 from capillary.domain.errors import (
     Conflict,
-    Forbidden,
     NoActiveModel,
     ScoreModelNotFound,
     ScoreNotFound,
@@ -294,9 +293,7 @@ class ScoringService:
     # ------------------------------------------------------------------ helpers
 
     def _staff(self, principal: Principal, what: str) -> None:
-        if not principal.sees_everything:
-            raise Forbidden(f"{what.capitalize()} are the operator's and the auditors' to "
-                            f"read, not {principal.org}'s.")  # fmt: skip
+        staff_only(principal, what)
 
     def _audit(self, conn: Connection, entity: str, key: str, action: str,
                principal: Principal, detail: object = None) -> None:  # fmt: skip
