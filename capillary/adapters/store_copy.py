@@ -124,19 +124,28 @@ def pg_state(url: str) -> bool | None:
         return bool((found.fetchone() or (0,))[0])
 
 
-def pg_create(url: str) -> None:
+def _as_admin(url: str, statement: str) -> None:
+    """One statement on the server's ``postgres`` database; a refusal (no CREATEDB right,
+    a database in use) said in a sentence."""
     with _admin(url) as admin:
-        admin.execute(f'CREATE DATABASE "{database_name(url)}"')
+        try:
+            admin.execute(statement.encode())  # names we made, quoted
+        except psycopg.Error as exc:
+            said = " ".join(str(exc).split())
+            what = " ".join(statement.split()[:2]).lower()
+            raise BackupRefused(f"PostgreSQL refused to {what}: {said}") from exc
+
+
+def pg_create(url: str) -> None:
+    _as_admin(url, f'CREATE DATABASE "{database_name(url)}"')
 
 
 def pg_drop(url: str) -> None:
-    with _admin(url) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+    _as_admin(url, f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
 
 
 def pg_rename(url: str, name: str) -> None:
-    with _admin(url) as admin:
-        admin.execute(f'ALTER DATABASE "{database_name(url)}" RENAME TO "{name}"')
+    _as_admin(url, f'ALTER DATABASE "{database_name(url)}" RENAME TO "{name}"')
 
 
 def pg_restore(url: str, dump: Path) -> None:
