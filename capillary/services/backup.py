@@ -83,6 +83,8 @@ class BackupService:
         authorize(principal, Act.OPERATE_LEDGER)
         if out.exists():
             raise ValidationError(f"{out} exists already; a backup never overwrites a file.")
+        if not out.parent.is_dir():
+            raise ValidationError(f"There is no folder {out.parent} to write the backup in.")
         kind = _kind(self.db.url)
         say("Sealing the journal and the audit trail…")
         self.ledger.seal()

@@ -141,6 +141,10 @@ def main() -> None:
             sys.exit(130)
         except RecursionError:
             _refuse(InvalidFile("The input nests too deeply to be read; nothing was written."))
+        except OSError as exc:
+            if exc.filename is None:  # not a file named on the command line
+                _refuse(InternalError(f"{type(exc).__name__}: {exc}; nothing was written."))
+            _refuse(InvalidFile(f"{exc.filename}: {exc.strerror or exc}."))
         except Exception as exc:
             if os.environ.get("CAPILLARY_DEBUG"):
                 raise
