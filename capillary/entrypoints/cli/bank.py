@@ -52,7 +52,7 @@ def set_account(
 def payments(
     org: Annotated[str | None, typer.Option(help="Whose (the operator and auditors: "
                                             "everyone's by default).")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
 ) -> None:  # fmt: skip
     """Payments to bank accounts, newest first: queued, sent (in which file) or booked
     (seen on the bank's statement)."""
