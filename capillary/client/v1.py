@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from capillary.client.calls import Call
+from capillary.entrypoints.api.schemas import bank as B  # noqa: N812
 from capillary.entrypoints.api.schemas import events as E  # noqa: N812
 from capillary.entrypoints.api.schemas import ledger as L  # noqa: N812
 from capillary.entrypoints.api.schemas import loop as S  # noqa: N812
@@ -194,6 +195,21 @@ def withdraw(org: str, amount: Money, reference: str = "", *, key: str | None = 
 
 def cash(org: str, currency: str = "CNY") -> Call[S.CashBalance]:
     return Call("GET", f"/v1/cash/{org}/{currency}", S.CashBalance)
+
+
+def set_bank_account(
+    org: str, number: str, holder: str, *, currency: str = "CNY", bic: str = "",
+    sweep: bool = False, key: str | None = None,
+) -> Call[B.BankAccountOut]:  # fmt: skip
+    """Put ``org``'s own bank account on file: withdrawals leave for it."""
+    body = B.BankAccountIn(org=org, currency=currency, number=number, holder=holder, bic=bic,
+                           sweep=sweep)  # fmt: skip
+    return Call("POST", "/v1/bank-accounts", B.BankAccountOut, _body(body), key=key)
+
+
+def bank_payments(org: str | None = None, limit: int = 100) -> Call[list[B.PaymentOut]]:
+    return Call("GET", "/v1/bank/payments", list[B.PaymentOut],
+                params={"org": org, "limit": limit})  # fmt: skip
 
 
 # ---------------------------------------------------------------- certificates
