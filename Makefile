@@ -31,6 +31,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/risk.py
+	$(BIN)/python bench/scale.py
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
