@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from capillary.adapters.driver_sql import is_pg, marks, rows, run
 from capillary.domain.bank import BankAccount, Payment
+from capillary.domain.ledger import POSTING_KINDS
 
 _ACCOUNT = "org, currency, number, bic, holder, sweep"
 
@@ -144,7 +145,7 @@ def cash_lines(conn: Connection, account_id: int, start_us: int, end_us: int
                ) -> tuple[int, list[tuple[int, int, str, str, int]]]:  # fmt: skip
     """An account's credit balance before ``start_us``, and its postings until ``end_us``:
     (transaction, posted_at, side, ref, amount)."""
-    posted = "('posted', 'post_pending', 'reversal')"
+    posted = f"({', '.join(repr(k.value) for k in sorted(POSTING_KINDS))})"  # what balances count
     before = rows(conn, "SELECT coalesce(sum(CASE WHEN p.side = 'C' THEN p.amount ELSE "
                         "-p.amount END), 0) FROM postings p JOIN transactions t ON t.id = "
                         f"p.transaction_id WHERE p.account_id = ? AND t.kind IN {posted} "

@@ -5,12 +5,13 @@ fragments and postings as rows with their column types."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
+from capillary.adapters.clock import from_us
 from capillary.adapters.driver_sql import is_pg, rows
 from capillary.domain.beancount import BookAccount, BookEntry, BookLeg
 from capillary.domain.ledger import POSTING_KINDS
@@ -20,7 +21,7 @@ _KINDS = ", ".join(f"'{k.value}'" for k in sorted(POSTING_KINDS))
 
 
 def _day(us: int, zone: ZoneInfo) -> date:
-    return datetime.fromtimestamp(us / 1_000_000, zone).date()
+    return from_us(us).astimezone(zone).date()
 
 
 def book_accounts(conn: Connection, org: str | None, zone: ZoneInfo) -> list[BookAccount]:

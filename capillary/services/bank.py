@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
@@ -17,7 +17,7 @@ from capillary.adapters import account_repository as account_repo
 from capillary.adapters import bank_repository as repo
 from capillary.adapters import iso20022
 from capillary.adapters import party_repository as party_repo
-from capillary.adapters.clock import Clock, start_of
+from capillary.adapters.clock import Clock, from_us, start_of
 from capillary.adapters.database import Database
 from capillary.domain.access import Act, Principal, authorize
 from capillary.domain.bank import (
@@ -168,7 +168,7 @@ class BankService(LoopService):
         same files."""
         authorize(principal, Act.RUN_PAYMENTS)
         today = self.today()
-        created = datetime.fromtimestamp(self.clock.now_us() / 1e6, UTC).replace(microsecond=0)
+        created = from_us(self.clock.now_us()).replace(microsecond=0)
 
         def work(conn: Connection) -> list[str]:
             def run() -> list[str]:
@@ -318,7 +318,7 @@ class BankService(LoopService):
             for tx, at, side, ref, amount in postings:
                 credit = side == "C"
                 balance += amount if credit else -amount
-                booked = datetime.fromtimestamp(at / 1e6, UTC).astimezone(ZoneInfo(self.timezone))
+                booked = from_us(at).astimezone(ZoneInfo(self.timezone))
                 lines.append(StatementLine(f"CAP-TX-{tx}", amount, cur, credit, booked.date(),
                                            remittance=ref[:140]))  # fmt: skip
             ident = f"CAP{account.id if account else 0:012d}"
@@ -326,5 +326,5 @@ class BankService(LoopService):
                              from_day, to_day, tuple(lines), org)  # fmt: skip
 
         stmt = self.db.transaction(read, readonly=True)
-        created = datetime.fromtimestamp(self.clock.now_us() / 1e6, UTC).replace(microsecond=0)
+        created = from_us(self.clock.now_us()).replace(microsecond=0)
         return iso20022.camt053(f"{stmt.id}-{from_day:%Y%m%d}"[:35], created, stmt)
